@@ -1,0 +1,1 @@
+//! `jira_client`: skeleton; filled by its issue. Nothing here works yet.

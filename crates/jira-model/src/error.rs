@@ -1,0 +1,34 @@
+use thiserror::Error;
+
+/// The error type of this crate: a value that cannot be a valid Jira value,
+/// or a payload that does not have the shape asked for.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// An identifier (issue key, project key, field id) is malformed.
+    #[error("invalid {kind} {value:?}: {reason}")]
+    InvalidId {
+        /// What kind of identifier it was meant to be.
+        kind: &'static str,
+        /// The rejected value (identifiers are never secret).
+        value: String,
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// A field was present but its value did not have the requested shape.
+    #[error("field {field} has an unexpected shape: {message}")]
+    FieldShape {
+        /// The field id.
+        field: String,
+        /// What serde said.
+        message: String,
+    },
+    /// A value breaks one of Jira's limits.
+    #[error("{what} breaks a Jira limit: {reason}")]
+    Limit {
+        /// Which value.
+        what: &'static str,
+        /// Which limit.
+        reason: String,
+    },
+}

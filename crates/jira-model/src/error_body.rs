@@ -1,0 +1,173 @@
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Jira's error body, parsed tolerantly.
+///
+/// Usually `{"errorMessages":[...],"errors":{"field":"msg"}}`, but Jira also
+/// sends bodies without `errors`, with `warningMessages`, the shape
+/// `{"message":"...","status-code":401}`, and XML, HTML or empty bodies
+/// (a 429 body can be HTML). [`ErrorBody::parse`] never fails.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub struct ErrorBody {
+    /// General messages (`errorMessages`, or `message`).
+    #[serde(default, rename = "errorMessages")]
+    pub messages: Vec<String>,
+    /// Messages by field id (`errors`).
+    #[serde(default, rename = "errors")]
+    pub field_errors: BTreeMap<String, String>,
+    /// `warningMessages`.
+    #[serde(
+        default,
+        rename = "warningMessages",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub warnings: Vec<String>,
+    /// A body that was not JSON, kept as (bounded) text: HTML, XML, plain text.
+    #[serde(default, skip)]
+    pub text: Option<String>,
+}
+
+/// Longest non-JSON body kept, in bytes.
+const MAX_TEXT: usize = 2048;
+
+impl ErrorBody {
+    /// An error body with these messages and field errors.
+    pub fn new(messages: Vec<String>, field_errors: BTreeMap<String, String>) -> Self {
+        Self {
+            messages,
+            field_errors,
+            warnings: Vec::new(),
+            text: None,
+        }
+    }
+
+    /// Parses any body Jira may send with an error status. Never fails.
+    pub fn parse(body: &[u8]) -> Self {
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return Self::from_text(body);
+        };
+        let serde_json::Value::Object(map) = value else {
+            return Self::from_text(body);
+        };
+        let mut out = Self::default();
+        if let Some(serde_json::Value::Array(items)) = map.get("errorMessages") {
+            out.messages.extend(items.iter().map(value_text));
+        }
+        if let Some(serde_json::Value::Object(errs)) = map.get("errors") {
+            out.field_errors
+                .extend(errs.iter().map(|(k, v)| (k.clone(), value_text(v))));
+        }
+        if let Some(serde_json::Value::Array(items)) = map.get("warningMessages") {
+            out.warnings.extend(items.iter().map(value_text));
+        }
+        for key in ["message", "errorMessage"] {
+            if let Some(m) = map.get(key) {
+                out.messages.push(value_text(m));
+            }
+        }
+        out
+    }
+
+    fn from_text(body: &[u8]) -> Self {
+        let text = String::from_utf8_lossy(body);
+        let text = text.trim();
+        if text.is_empty() {
+            return Self::default();
+        }
+        let mut end = text.len().min(MAX_TEXT);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        Self {
+            text: Some(text[..end].to_string()),
+            ..Self::default()
+        }
+    }
+
+    /// Whether any message (general, field or warning) contains `needle`.
+    pub fn mentions(&self, needle: &str) -> bool {
+        self.messages.iter().any(|m| m.contains(needle))
+            || self
+                .field_errors
+                .iter()
+                .any(|(k, v)| k.contains(needle) || v.contains(needle))
+            || self.warnings.iter().any(|m| m.contains(needle))
+    }
+
+    /// Custom field ids that Jira complained about (`errors` keys of the form
+    /// `customfield_N`).
+    pub fn custom_fields(&self) -> impl Iterator<Item = &str> {
+        self.field_errors
+            .keys()
+            .map(String::as_str)
+            .filter(|k| k.starts_with("customfield_"))
+    }
+
+    /// Whether the body carries no information at all.
+    pub fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+            && self.field_errors.is_empty()
+            && self.warnings.is_empty()
+            && self.text.is_none()
+    }
+
+    /// A one-line summary of Jira's messages for an error message.
+    pub fn summary(&self) -> String {
+        let mut parts: Vec<String> = self.messages.clone();
+        parts.extend(self.field_errors.iter().map(|(k, v)| format!("{k}: {v}")));
+        if parts.is_empty() {
+            if let Some(t) = &self.text {
+                let first: String = t.chars().filter(|c| !c.is_control()).take(200).collect();
+                parts.push(format!("non-JSON body: {first}"));
+            }
+        }
+        parts.join("; ")
+    }
+}
+
+fn value_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_shape() {
+        let b = ErrorBody::parse(br#"{"errorMessages":["CONTENT_LIMIT_EXCEEDED"],"errors":{}}"#);
+        assert_eq!(b.messages, ["CONTENT_LIMIT_EXCEEDED"]);
+        let b = ErrorBody::parse(br#"{"errorMessages":[]}"#);
+        assert!(b.is_empty());
+        let b = ErrorBody::parse(
+            br#"{"errors":{"customfield_10031":"Field 'customfield_10031' cannot be set. It is not on the appropriate screen, or unknown."}}"#,
+        );
+        assert_eq!(b.custom_fields().collect::<Vec<_>>(), ["customfield_10031"]);
+        let b =
+            ErrorBody::parse(br#"{"message":"Client must be authenticated","status-code":401}"#);
+        assert_eq!(b.messages, ["Client must be authenticated"]);
+        let b = ErrorBody::parse(br#"{"errorMessages":[],"errors":{},"warningMessages":["w"]}"#);
+        assert_eq!(b.warnings, ["w"]);
+        let b = ErrorBody::parse(b"<html><body>Rate limited</body></html>");
+        assert!(b.text.as_deref().unwrap().contains("Rate limited"));
+        assert!(b.summary().contains("non-JSON"));
+        let b = ErrorBody::parse(b"<?xml version=\"1.0\"?><status><message>x</message></status>");
+        assert!(b.text.is_some());
+        assert!(ErrorBody::parse(b"").is_empty());
+        assert!(ErrorBody::parse(b"[1,2]").text.is_some());
+        let b = ErrorBody::parse(br#"{"errors":{"summary":7}}"#);
+        assert_eq!(b.field_errors["summary"], "7");
+    }
+
+    #[test]
+    fn long_text_is_bounded_on_char_boundary() {
+        let body = "é".repeat(5000);
+        let b = ErrorBody::parse(body.as_bytes());
+        assert!(b.text.unwrap().len() <= MAX_TEXT);
+    }
+}

@@ -1,0 +1,59 @@
+//! Serde types of the Jira REST payloads and webhook events the Penaxtra
+//! integration exchanges, plus writers for Jira's two rich-text formats and
+//! Jira's field limits.
+//!
+//! This is the bottom layer of the workspace. It must not depend on any other
+//! crate of the workspace, and it performs no I/O: no network, no clock, no
+//! file system. Everything here is a value that serialises to, or parses from,
+//! the exact JSON shapes real Jira Cloud (REST v3) and Jira Data Center
+//! (REST v2) use.
+//!
+//! ```
+//! use jira_model::{CreateIssueRequest, Description, FieldValue, FieldId};
+//!
+//! let request = CreateIssueRequest::builder("SEC", "Bug", "[Penaxtra] Prompt injection")
+//!     .description(Description::Wiki("*Severity:* high".into()))
+//!     .label("penaxtra")
+//!     .custom_field(FieldId::new("customfield_10031").unwrap(), FieldValue::Text("fnd_1".into()))
+//!     .build();
+//! let json = serde_json::to_value(&request).unwrap();
+//! assert_eq!(json["fields"]["project"]["key"], "SEC");
+//! assert_eq!(json["fields"]["customfield_10031"], "fnd_1");
+//! ```
+
+pub mod adf;
+mod bulk;
+mod create;
+mod error;
+mod error_body;
+mod field;
+mod flavor;
+mod ids;
+mod issue;
+mod project;
+mod search;
+mod status;
+mod transition;
+mod user;
+pub mod webhook;
+
+pub use bulk::{BulkCreateRequest, BulkCreateResponse, BulkElementError, MAX_BULK_CREATE};
+pub use create::{
+    AddCommentRequest, CreateIssueRequest, CreateIssueRequestBuilder, CreatedIssue, Description,
+    EditIssueRequest, FieldValue, IssueTypeRef, PriorityRef, ProjectRef,
+};
+pub use error::ModelError;
+pub use error_body::ErrorBody;
+pub use field::{FieldDefinition, FieldSchema};
+pub use flavor::Flavor;
+pub use ids::{FieldId, IssueKey, ProjectKey};
+pub use issue::{Issue, IssueFields, Resolution};
+pub use project::{
+    CreateMetaField, CreateMetaPage, IssueType, IssueTypesPage, Project, ServerInfo,
+};
+pub use search::{
+    CloudSearchPage, CloudSearchRequest, DataCenterSearchPage, DataCenterSearchRequest,
+};
+pub use status::{Status, StatusCategory, StatusCategoryKey};
+pub use transition::{Transition, TransitionField, TransitionRef, TransitionRequest, Transitions};
+pub use user::User;

@@ -1,0 +1,1 @@
+//! `penaxtra_jira_sync`: skeleton; filled by its issue. Nothing here works yet.

@@ -1,0 +1,1 @@
+//! `penaxtra_mapping`: skeleton; filled by its issue. Nothing here works yet.

@@ -1,0 +1,2 @@
+//! Placeholder: filled by issue 2.
+fn main() {}
