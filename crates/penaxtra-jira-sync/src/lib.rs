@@ -1,1 +1,4 @@
-//! `penaxtra_jira_sync`: skeleton; filled by its issue. Nothing here works yet.
+//! `penaxtra_jira_sync`: the facade a Penaxtra service embeds. Being filled
+//! by issues 5 and 6; modules below are documented as they land.
+
+pub mod webhook;

@@ -1,0 +1,1 @@
+//! Inbound Jira webhooks: the gate that verifies them, and their processing.
