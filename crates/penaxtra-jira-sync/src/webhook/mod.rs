@@ -1,1 +1,31 @@
 //! Inbound Jira webhooks: the gate that verifies them, and their processing.
+//!
+//! The gate ([`WebhookGate`]) is framework-neutral: the server hands it the
+//! peer address, the `X-Forwarded-For` value, the secret found in the URL
+//! ([`extract_url_secret`]), the headers and the raw body as a
+//! [`WebhookRequest`], and answers a [`GateDecision`]: either a
+//! [`VerifiedWebhook`] carrying the parsed
+//! [`WebhookEvent`](jira_model::webhook::WebhookEvent), or a [`Rejection`]
+//! with the HTTP status to answer. The checks and their order are
+//! documented on [`WebhookGate`].
+
+mod allowlist;
+mod config;
+mod decision;
+mod error;
+mod extract;
+mod forwarded;
+mod gate;
+mod request;
+mod secret;
+mod signature;
+
+pub use allowlist::IpAllowlist;
+pub use config::{WebhookGateConfig, WebhookGateConfigBuilder};
+pub use decision::{GateDecision, RejectReason, Rejection, VerifiedWebhook};
+pub use error::{GateConfigError, SecretKind};
+pub use extract::{SECRET_QUERY_PARAMETER, extract_url_secret};
+pub use gate::{DELIVERY_ID_HEADER, RETRY_HEADER, WebhookGate};
+pub use request::WebhookRequest;
+pub use secret::{MAX_SECRET_BYTES, MAX_SECRETS_PER_KIND, MIN_SECRET_BYTES};
+pub use signature::{SIGNATURE_HEADER, sign_body};
