@@ -1,0 +1,186 @@
+//! Configuring a [`JiraClient`]: required values in
+//! [`JiraClient::builder`], everything else with a documented default, and a
+//! checked [`ClientBuilder::build`].
+
+use crate::base_url::BaseUrl;
+use crate::client::{Inner, JiraClient, Limiter, Pacing};
+use crate::time::{Clock, GovernorClock, Sleep, SystemClock, TokioSleep};
+use crate::{Auth, Error, RateLimit, RetryPolicy};
+use jira_model::Flavor;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Default whole-request timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default connect timeout.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default `User-Agent`.
+pub const DEFAULT_USER_AGENT: &str = concat!("penaxtra-jira-client/", env!("CARGO_PKG_VERSION"));
+
+/// Builds a [`JiraClient`].
+///
+/// | setting | default |
+/// |---|---|
+/// | [`timeout`](Self::timeout) | [`DEFAULT_TIMEOUT`] (30 s) |
+/// | [`connect_timeout`](Self::connect_timeout) | [`DEFAULT_CONNECT_TIMEOUT`] (10 s) |
+/// | [`rate_limit`](Self::rate_limit) | [`RateLimit::DEFAULT`] (10/s, bursts of 10) |
+/// | [`retry_policy`](Self::retry_policy) | [`RetryPolicy::default`] (5 attempts, 60 s of waiting) |
+/// | [`sleeper`](Self::sleeper) / [`clock`](Self::clock) | tokio / system |
+/// | [`user_agent`](Self::user_agent) | [`DEFAULT_USER_AGENT`] |
+pub struct ClientBuilder {
+    base_url: String,
+    flavor: Flavor,
+    auth: Arc<dyn Auth>,
+    timeout: Option<Duration>,
+    connect_timeout: Option<Duration>,
+    rate_limit: Option<RateLimit>,
+    retry: RetryPolicy,
+    sleeper: Arc<dyn Sleep>,
+    clock: Option<Arc<dyn Clock>>,
+    user_agent: String,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("flavor", &self.flavor)
+            .field("auth", &self.auth)
+            .field("timeout", &self.timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("rate_limit", &self.rate_limit)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder for the Jira at `base_url` (with an optional context path,
+    /// e.g. `https://jira.corp.example/jira`), of this flavor, with these
+    /// credentials. The URL is checked by [`ClientBuilder::build`].
+    pub fn new(base_url: &str, flavor: Flavor, auth: impl Auth + 'static) -> Self {
+        Self::with_shared_auth(base_url, flavor, Arc::new(auth))
+    }
+
+    /// Like [`ClientBuilder::new`] with an auth the host shares.
+    pub fn with_shared_auth(base_url: &str, flavor: Flavor, auth: Arc<dyn Auth>) -> Self {
+        Self {
+            base_url: base_url.to_string(),
+            flavor,
+            auth,
+            timeout: Some(DEFAULT_TIMEOUT),
+            connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+            rate_limit: Some(RateLimit::DEFAULT),
+            retry: RetryPolicy::default(),
+            sleeper: Arc::new(TokioSleep),
+            clock: None,
+            user_agent: DEFAULT_USER_AGENT.to_string(),
+        }
+    }
+
+    /// The whole-request timeout (connect, send, and read the answer).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The connect timeout.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// No request or connect timeout. Meant for tests that pause tokio time
+    /// (where any pending timer fires as soon as the runtime idles); a
+    /// production client should keep timeouts.
+    pub fn without_timeouts(mut self) -> Self {
+        self.timeout = None;
+        self.connect_timeout = None;
+        self
+    }
+
+    /// The local request quota, shared by every clone of the client.
+    pub fn rate_limit(mut self, rate_limit: RateLimit) -> Self {
+        self.rate_limit = Some(rate_limit);
+        self
+    }
+
+    /// No local quota (Jira's rate-limit headers are still honoured).
+    pub fn without_rate_limit(mut self) -> Self {
+        self.rate_limit = None;
+        self
+    }
+
+    /// How transient failures are retried.
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// How the client waits (default: `tokio::time::sleep`).
+    pub fn sleeper(mut self, sleeper: Arc<dyn Sleep>) -> Self {
+        self.sleeper = sleeper;
+        self
+    }
+
+    /// Where the client reads the time (default: [`SystemClock`]). Its
+    /// monotonic time must advance with the sleeper's sleeps.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// Checks the configuration and builds the client. Sends nothing.
+    ///
+    /// # Errors
+    /// `config` when the base URL is invalid (not https outside loopback,
+    /// user info, query or fragment), a timeout is zero, the retry policy is
+    /// inconsistent, the user agent is not a valid header value, or the HTTP
+    /// stack cannot be set up.
+    pub fn build(self) -> Result<JiraClient, Error> {
+        let base = BaseUrl::parse(&self.base_url)?;
+        if self.timeout == Some(Duration::ZERO) || self.connect_timeout == Some(Duration::ZERO) {
+            return Err(Error::config("a timeout of zero would fail every request"));
+        }
+        self.retry.validate()?;
+        let user_agent = reqwest::header::HeaderValue::from_str(&self.user_agent)
+            .map_err(|_| Error::config("the user agent is not a valid header value"))?;
+        let mut http = reqwest::Client::builder()
+            .use_rustls_tls()
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(user_agent);
+        if let Some(t) = self.timeout {
+            http = http.timeout(t);
+        }
+        if let Some(t) = self.connect_timeout {
+            http = http.connect_timeout(t);
+        }
+        let http = http.build().map_err(|e| {
+            Error::config("the HTTP client could not be set up").with_source(e.without_url())
+        })?;
+        let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
+        let limiter = self.rate_limit.map(|r| {
+            Limiter::direct_with_clock(r.quota(), GovernorClock(Arc::clone(&clock)))
+        });
+        Ok(JiraClient {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                flavor: self.flavor,
+                auth: self.auth,
+                limiter,
+                rate_limit: self.rate_limit,
+                retry: self.retry,
+                sleeper: self.sleeper,
+                clock,
+                pacing: Mutex::new(Pacing::default()),
+            }),
+        })
+    }
+}

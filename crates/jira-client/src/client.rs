@@ -1,0 +1,182 @@
+//! The client handle: cheap to clone, every clone sharing one HTTP pool, one
+//! rate limiter and one view of Jira's rate-limit state.
+
+use crate::base_url::{BaseUrl, path_id};
+use crate::builder::ClientBuilder;
+use crate::classify::{Operation, decode};
+use crate::time::{Clock, GovernorClock, Sleep};
+use crate::transport::{Answer, Request};
+use crate::{Auth, Error, RateLimit, RateLimitStatus, RetryPolicy};
+use jira_model::Flavor;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+use url::Url;
+
+pub(crate) type Limiter = governor::RateLimiter<
+    governor::state::NotKeyed,
+    governor::state::InMemoryState,
+    GovernorClock,
+    governor::middleware::NoOpMiddleware<Duration>,
+>;
+
+/// Shared slow-down state.
+#[derive(Debug, Default)]
+pub(crate) struct Pacing {
+    /// No request starts before this monotonic time.
+    pub(crate) hold_until: Duration,
+    /// The rate-limit headers of the last answer that had any.
+    pub(crate) last: Option<RateLimitStatus>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) base: BaseUrl,
+    pub(crate) flavor: Flavor,
+    pub(crate) auth: Arc<dyn Auth>,
+    pub(crate) limiter: Option<Limiter>,
+    pub(crate) rate_limit: Option<RateLimit>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) sleeper: Arc<dyn Sleep>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) pacing: Mutex<Pacing>,
+}
+
+impl Inner {
+    pub(crate) fn pacing(&self) -> MutexGuard<'_, Pacing> {
+        self.pacing.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// An authenticated, rate-limit-aware client of one Jira site.
+///
+/// Cloning is cheap; clones share the connection pool, the local quota and
+/// the slow-down Jira asks for, so any number of tasks together stay under
+/// the limit.
+#[derive(Clone)]
+pub struct JiraClient {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl fmt::Debug for JiraClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JiraClient")
+            .field("base_url", &self.inner.base.as_url().as_str())
+            .field("flavor", &self.inner.flavor)
+            .field("auth", &self.inner.auth)
+            .field("rate_limit", &self.inner.rate_limit)
+            .field("retry", &self.inner.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a call may be repeated after it may have taken effect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Effect {
+    /// Reads, edits, deletes, searches.
+    Idempotent,
+    /// Creates, comments, transitions.
+    NotIdempotent,
+    /// Creates issues (403 means `issue_create_forbidden`).
+    CreatesIssues,
+}
+
+impl JiraClient {
+    /// Starts a builder; see [`ClientBuilder`].
+    pub fn builder(base_url: &str, flavor: Flavor, auth: impl Auth + 'static) -> ClientBuilder {
+        ClientBuilder::new(base_url, flavor, auth)
+    }
+
+    /// The deployment this client speaks to.
+    pub fn flavor(&self) -> Flavor {
+        self.inner.flavor
+    }
+
+    /// The normalised base URL (no trailing slash).
+    pub fn base_url(&self) -> &Url {
+        self.inner.base.as_url()
+    }
+
+    /// The rate-limit headers of the last Jira answer that carried any.
+    pub fn rate_limit_status(&self) -> Option<RateLimitStatus> {
+        self.inner.pacing().last.clone()
+    }
+
+    /// A request to `/rest/api/{2|3}/{segments}`. Segments that come from
+    /// the caller must have passed [`path_id`].
+    pub(crate) fn request(
+        &self,
+        method: reqwest::Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        effect: Effect,
+        body: Option<&dyn erased::Body>,
+    ) -> Result<Request, Error> {
+        let mut url = self
+            .inner
+            .base
+            .endpoint(self.inner.flavor.api_version(), segments);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let op = Operation {
+            method,
+            path: url.path().to_string(),
+            create: effect == Effect::CreatesIssues,
+            idempotent: effect == Effect::Idempotent,
+        };
+        let body = body
+            .map(|b| {
+                b.to_json().map_err(|e| {
+                    Error::invalid_input(format!("the request body cannot be serialised: {e}"))
+                        .with_request(op.label())
+                })
+            })
+            .transpose()?;
+        Ok(Request {
+            op,
+            url,
+            body,
+            accept: &[],
+        })
+    }
+
+    /// Sends and decodes the JSON answer.
+    pub(crate) async fn fetch<T: DeserializeOwned>(&self, request: Request) -> Result<T, Error> {
+        let answer = self.inner.execute(&request).await?;
+        self.decode(&request, &answer)
+    }
+
+    pub(crate) fn decode<T: DeserializeOwned>(
+        &self,
+        request: &Request,
+        answer: &Answer,
+    ) -> Result<T, Error> {
+        decode(&request.op, &answer.headers, &answer.body, &answer.redactor)
+            .map_err(|e| e.with_status(answer.status))
+    }
+
+    /// Sends and ignores the answer's body.
+    pub(crate) async fn send(&self, request: Request) -> Result<(), Error> {
+        self.inner.execute(&request).await.map(|_| ())
+    }
+
+    pub(crate) fn id<'a>(&self, what: &str, value: &'a str) -> Result<&'a str, Error> {
+        path_id(what, value)
+    }
+}
+
+/// Object-safe serialisation of request bodies.
+pub(crate) mod erased {
+    /// A serialisable request body.
+    pub(crate) trait Body {
+        fn to_json(&self) -> Result<Vec<u8>, serde_json::Error>;
+    }
+    impl<T: super::Serialize> Body for T {
+        fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
+            serde_json::to_vec(self)
+        }
+    }
+}

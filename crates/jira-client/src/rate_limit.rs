@@ -1,0 +1,225 @@
+//! Staying under Jira's rate limits: the local quota (governor), the
+//! rate-limit headers Jira sends, and the proactive slow-down they call for.
+
+use crate::retry::{parse_reset, parse_retry_after, until};
+use reqwest::header::HeaderMap;
+use std::num::NonZeroU32;
+use std::time::{Duration, SystemTime};
+
+/// A local request quota, shared by every clone of a client: at most
+/// `per_second` requests a second on average, with bursts of up to `burst`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RateLimit {
+    /// Sustained requests per second.
+    pub per_second: NonZeroU32,
+    /// Requests that may go out back to back.
+    pub burst: NonZeroU32,
+}
+
+impl RateLimit {
+    /// The default quota: 10 requests a second, bursts of 10. Jira Cloud
+    /// does not publish a fixed request rate (its limits are cost based);
+    /// 10/s keeps one integration well inside what a site tolerates, and a
+    /// Data Center default token bucket refills at a comparable rate.
+    pub const DEFAULT: RateLimit = RateLimit {
+        per_second: NonZeroU32::MIN.saturating_add(9),
+        burst: NonZeroU32::MIN.saturating_add(9),
+    };
+
+    /// A quota of `per_second` requests a second with bursts of `burst`.
+    pub fn new(per_second: NonZeroU32, burst: NonZeroU32) -> Self {
+        Self { per_second, burst }
+    }
+
+    pub(crate) fn quota(self) -> governor::Quota {
+        governor::Quota::per_second(self.per_second).allow_burst(self.burst)
+    }
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// The rate-limit headers of the last Jira answer that carried any.
+///
+/// Cloud sends `X-RateLimit-Limit`, `-Remaining`, `-Reset` (ISO 8601),
+/// `-NearLimit` and `RateLimit-Reason`; Data Center (token bucket) sends
+/// `X-RateLimit-Limit`, `-Remaining`, `-Interval-Seconds` and `-FillRate`.
+/// Both send `Retry-After` with a 429.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct RateLimitStatus {
+    /// `X-RateLimit-Limit`.
+    pub limit: Option<u64>,
+    /// `X-RateLimit-Remaining`.
+    pub remaining: Option<u64>,
+    /// `X-RateLimit-Reset`.
+    pub reset: Option<chrono::DateTime<chrono::Utc>>,
+    /// `X-RateLimit-NearLimit`.
+    pub near_limit: Option<bool>,
+    /// `RateLimit-Reason`.
+    pub reason: Option<String>,
+    /// `X-RateLimit-Interval-Seconds` (Data Center).
+    pub interval_seconds: Option<u64>,
+    /// `X-RateLimit-FillRate`: tokens added each interval (Data Center).
+    pub fill_rate: Option<u64>,
+    /// `Retry-After`, as a delay from when the answer was read.
+    pub retry_after: Option<Duration>,
+}
+
+/// The pause before the next request when Jira says nothing more precise
+/// than "near the limit".
+pub const NEAR_LIMIT_PAUSE: Duration = Duration::from_secs(1);
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name)?.to_str().ok().map(str::trim)
+}
+
+fn number(headers: &HeaderMap, name: &str) -> Option<u64> {
+    header(headers, name)?.parse().ok()
+}
+
+impl RateLimitStatus {
+    /// Reads the headers; `None` when the answer carried none of them.
+    pub(crate) fn from_headers(headers: &HeaderMap, now: SystemTime) -> Option<Self> {
+        let s = Self {
+            limit: number(headers, "x-ratelimit-limit"),
+            remaining: number(headers, "x-ratelimit-remaining"),
+            reset: header(headers, "x-ratelimit-reset").and_then(parse_reset),
+            near_limit: header(headers, "x-ratelimit-nearlimit")
+                .map(|v| v.eq_ignore_ascii_case("true")),
+            reason: header(headers, "ratelimit-reason").map(str::to_string),
+            interval_seconds: number(headers, "x-ratelimit-interval-seconds"),
+            fill_rate: number(headers, "x-ratelimit-fillrate"),
+            retry_after: header(headers, "retry-after").and_then(|v| parse_retry_after(v, now)),
+        };
+        (s != Self::default()).then_some(s)
+    }
+
+    /// Whether Jira says the quota is nearly spent: `NearLimit: true`, or
+    /// at most a fifth of the limit remaining.
+    pub fn is_near_limit(&self) -> bool {
+        if self.near_limit == Some(true) {
+            return true;
+        }
+        match (self.limit, self.remaining) {
+            (Some(limit), Some(remaining)) => remaining.saturating_mul(5) <= limit,
+            (None, Some(0)) => true,
+            _ => false,
+        }
+    }
+
+    /// How long to hold the next request so the remaining quota lasts:
+    /// near the limit, Data Center's refill period per token
+    /// (`Interval-Seconds / FillRate`), else Cloud's time to the reset
+    /// shared by the remaining requests, else [`NEAR_LIMIT_PAUSE`].
+    /// `None` when not near the limit.
+    pub fn pacing_delay(&self, now: SystemTime) -> Option<Duration> {
+        if !self.is_near_limit() {
+            return None;
+        }
+        if let (Some(interval), Some(fill)) = (self.interval_seconds, self.fill_rate)
+            && fill > 0
+        {
+            let fill = u32::try_from(fill).unwrap_or(u32::MAX);
+            return Some(Duration::from_secs(interval) / fill);
+        }
+        if let Some(reset) = self.reset {
+            let left = until(reset, now);
+            let remaining = self.remaining.unwrap_or(0).max(1);
+            return Some(left / u32::try_from(remaining).unwrap_or(u32::MAX));
+        }
+        Some(NEAR_LIMIT_PAUSE)
+    }
+
+    /// The delay a refused request should wait: `Retry-After`, else the
+    /// time to `X-RateLimit-Reset`.
+    pub(crate) fn refusal_delay(&self, now: SystemTime) -> Option<Duration> {
+        self.retry_after.or_else(|| self.reset.map(|r| until(r, now)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    fn t0() -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
+    }
+
+    #[test]
+    fn no_headers_no_status() {
+        assert!(RateLimitStatus::from_headers(&HeaderMap::new(), t0()).is_none());
+        assert!(
+            RateLimitStatus::from_headers(&headers(&[("content-type", "x")]), t0()).is_none()
+        );
+    }
+
+    #[test]
+    fn cloud_headers_pace_until_reset() {
+        let s = RateLimitStatus::from_headers(
+            &headers(&[
+                ("X-RateLimit-Limit", "100"),
+                ("X-RateLimit-Remaining", "4"),
+                ("X-RateLimit-Reset", "2023-11-14T22:13:40Z"),
+                ("X-RateLimit-NearLimit", "true"),
+                ("RateLimit-Reason", "jira-quota-tenant-based"),
+            ]),
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(s.limit, Some(100));
+        assert_eq!(s.reason.as_deref(), Some("jira-quota-tenant-based"));
+        assert!(s.is_near_limit());
+        assert_eq!(s.pacing_delay(t0()), Some(Duration::from_secs(5)));
+        assert_eq!(s.refusal_delay(t0()), Some(Duration::from_secs(20)));
+    }
+
+    #[test]
+    fn data_center_headers_pace_at_fill_rate() {
+        let near = RateLimitStatus::from_headers(
+            &headers(&[
+                ("X-RateLimit-Limit", "100"),
+                ("X-RateLimit-Remaining", "3"),
+                ("X-RateLimit-Interval-Seconds", "60"),
+                ("X-RateLimit-FillRate", "10"),
+            ]),
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(near.pacing_delay(t0()), Some(Duration::from_secs(6)));
+        let far = RateLimitStatus {
+            remaining: Some(90),
+            ..near
+        };
+        assert_eq!(far.pacing_delay(t0()), None);
+    }
+
+    #[test]
+    fn near_limit_alone_pauses_a_little() {
+        let s = RateLimitStatus::from_headers(&headers(&[("X-RateLimit-NearLimit", "TRUE")]), t0())
+            .unwrap();
+        assert_eq!(s.pacing_delay(t0()), Some(NEAR_LIMIT_PAUSE));
+        let s = RateLimitStatus::from_headers(&headers(&[("X-RateLimit-NearLimit", "false")]), t0())
+            .unwrap();
+        assert_eq!(s.pacing_delay(t0()), None);
+    }
+
+    #[test]
+    fn retry_after_zero_is_a_delay_of_zero() {
+        let s = RateLimitStatus::from_headers(&headers(&[("Retry-After", "0")]), t0()).unwrap();
+        assert_eq!(s.refusal_delay(t0()), Some(Duration::ZERO));
+    }
+}

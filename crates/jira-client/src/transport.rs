@@ -1,0 +1,290 @@
+//! Sending one logical request: wait for the quota and any slow-down, attach
+//! credentials (only for the configured origin), follow same-origin
+//! redirects, read a bounded body, classify, and retry per the policy.
+
+use crate::classify::{Operation, classify};
+use crate::client::Inner;
+use crate::error::{Error, ErrorKind};
+use crate::rate_limit::RateLimitStatus;
+use crate::redact::Redactor;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
+use reqwest::{Method, StatusCode};
+use secrecy::ExposeSecret;
+use std::time::Duration;
+use url::Url;
+
+/// Most redirects followed for one request (same origin only).
+const MAX_REDIRECTS: usize = 5;
+/// Largest answer body read, in bytes.
+pub(crate) const MAX_BODY: usize = 32 * 1024 * 1024;
+/// Guard against a clock that does not advance with the sleeper.
+const MAX_THROTTLE_ROUNDS: usize = 1000;
+
+/// One logical request.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    pub(crate) op: Operation,
+    pub(crate) url: Url,
+    pub(crate) body: Option<Vec<u8>>,
+    /// Error statuses handed back to the caller as answers instead of errors
+    /// (bulk create reads its 400 body itself).
+    pub(crate) accept: &'static [u16],
+}
+
+/// Jira's answer.
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+    /// The secrets of the request, for scrubbing errors built from the body.
+    pub(crate) redactor: Redactor,
+}
+
+impl Inner {
+    /// Sends `request`, retrying per the policy.
+    pub(crate) async fn execute(&self, request: &Request) -> Result<Answer, Error> {
+        let max_attempts = self.retry.max_attempts.get();
+        let mut waited = Duration::ZERO;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            self.throttle().await;
+            let error = match self.send_once(request).await {
+                Ok(answer) => {
+                    self.observe(answer.status, &answer.headers);
+                    if request.accept.contains(&answer.status) {
+                        return Ok(answer);
+                    }
+                    match classify(
+                        &request.op,
+                        answer.status,
+                        &answer.headers,
+                        &answer.body,
+                        self.clock.now(),
+                        &answer.redactor,
+                    ) {
+                        None => return Ok(answer),
+                        Some(e) => e,
+                    }
+                }
+                Err(e) => e,
+            };
+            let error = error.with_attempts(attempt);
+            let repeatable = request.op.idempotent || !error.may_have_been_sent();
+            if !error.is_retryable() || !repeatable || attempt >= max_attempts {
+                return Err(error);
+            }
+            let delay = match error.retry_after() {
+                Some(d) => d,
+                None => self.retry.backoff(attempt, &mut rand::thread_rng()),
+            };
+            let total = waited.saturating_add(delay);
+            if total > self.retry.max_total_wait {
+                tracing::debug!(
+                    request = %request.op.label(),
+                    code = error.code(),
+                    delay_ms = delay.as_millis() as u64,
+                    "not retrying: the wait would exceed the retry budget"
+                );
+                return Err(error);
+            }
+            waited = total;
+            if error.kind() == ErrorKind::RateLimited {
+                self.hold_all(delay);
+            }
+            tracing::debug!(
+                request = %request.op.label(),
+                code = error.code(),
+                attempt,
+                delay_ms = delay.as_millis() as u64,
+                "retrying"
+            );
+            self.sleeper.sleep(delay).await;
+        }
+    }
+
+    /// Holds every request of every clone for `delay`.
+    fn hold_all(&self, delay: Duration) {
+        let until = self.clock.monotonic().saturating_add(delay);
+        let mut p = self.pacing();
+        p.hold_until = p.hold_until.max(until);
+    }
+
+    /// Waits for the shared slow-down and the local quota.
+    async fn throttle(&self) {
+        for _ in 0..MAX_THROTTLE_ROUNDS {
+            let now = self.clock.monotonic();
+            let hold = self.pacing().hold_until;
+            if hold > now {
+                self.sleeper.sleep(hold - now).await;
+                continue;
+            }
+            if let Some(limiter) = &self.limiter
+                && let Err(not_until) = limiter.check()
+            {
+                let wait = not_until.wait_time_from(self.clock.monotonic());
+                self.sleeper.sleep(wait).await;
+                continue;
+            }
+            return;
+        }
+        tracing::warn!("the clock does not advance with the sleeper; sending without waiting");
+    }
+
+    /// Records the rate-limit headers and slows down when Jira says the
+    /// quota is nearly spent.
+    fn observe(&self, status: u16, headers: &HeaderMap) {
+        let now = self.clock.now();
+        let Some(limits) = RateLimitStatus::from_headers(headers, now) else {
+            return;
+        };
+        let pause = if status < 400 {
+            limits
+                .pacing_delay(now)
+                .map(|d| d.min(self.retry.max_backoff))
+        } else {
+            None
+        };
+        let monotonic = self.clock.monotonic();
+        let mut p = self.pacing();
+        if let Some(pause) = pause {
+            tracing::debug!(pause_ms = pause.as_millis() as u64, "Jira is near its rate limit; slowing down");
+            p.hold_until = p.hold_until.max(monotonic.saturating_add(pause));
+        }
+        p.last = Some(limits);
+    }
+
+    /// One attempt: send, following same-origin redirects.
+    async fn send_once(&self, request: &Request) -> Result<Answer, Error> {
+        let op = &request.op;
+        let secret = self
+            .auth
+            .authorization()
+            .await
+            .map_err(|e| e.with_request(op.label()))?;
+        let redactor = Redactor::new(Some(&secret), self.auth.secrets());
+        let mut auth = HeaderValue::from_str(secret.expose_secret()).map_err(|_| {
+            Error::credentials("the credentials contain characters not allowed in an HTTP header")
+                .with_request(op.label())
+        })?;
+        auth.set_sensitive(true);
+        drop(secret);
+
+        let mut url = request.url.clone();
+        let mut method = op.method.clone();
+        let mut body = request.body.clone();
+        for _ in 0..=MAX_REDIRECTS {
+            let mut builder = self
+                .http
+                .request(method.clone(), url.clone())
+                .header(AUTHORIZATION, auth.clone())
+                .header(ACCEPT, "application/json");
+            if let Some(b) = &body {
+                builder = builder.header(CONTENT_TYPE, "application/json").body(b.clone());
+            }
+            let response = builder
+                .send()
+                .await
+                .map_err(|e| transport_error(op, e, false))?;
+            let status = response.status();
+            if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+                let location = response.headers().get(LOCATION).and_then(|v| v.to_str().ok());
+                if let Some(location) = location {
+                    let target = url.join(location).map_err(|_| {
+                        Error::new(ErrorKind::Redirect, "Jira redirected to an unreadable location")
+                            .with_request(op.label())
+                            .with_status(status.as_u16())
+                    })?;
+                    if !self.base.same_origin(&target) {
+                        return Err(Error::new(
+                            ErrorKind::Redirect,
+                            format!(
+                                "Jira redirected to another origin ({}); credentials are never sent there",
+                                target.origin().ascii_serialization()
+                            ),
+                        )
+                        .with_request(op.label())
+                        .with_status(status.as_u16()));
+                    }
+                    match status.as_u16() {
+                        307 | 308 => {}
+                        301..=303 if method == Method::GET || method == Method::HEAD => {}
+                        _ => {
+                            return Err(Error::new(
+                                ErrorKind::Redirect,
+                                format!(
+                                    "Jira answered a {method} with a redirect that would turn it into a GET"
+                                ),
+                            )
+                            .with_request(op.label())
+                            .with_status(status.as_u16()));
+                        }
+                    }
+                    if status.as_u16() == 303 {
+                        method = Method::GET;
+                        body = None;
+                    }
+                    tracing::debug!(request = %op.label(), to = target.path(), "following a same-origin redirect");
+                    url = target;
+                    continue;
+                }
+            }
+            let headers = response.headers().clone();
+            let body = read_body(op, response).await?;
+            return Ok(Answer {
+                status: status.as_u16(),
+                headers,
+                body,
+                redactor,
+            });
+        }
+        Err(Error::new(ErrorKind::Redirect, "Jira redirected too many times").with_request(op.label()))
+    }
+}
+
+/// Reads the body, at most [`MAX_BODY`] bytes.
+async fn read_body(op: &Operation, mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
+    let mut out = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(op, e, true))?
+    {
+        if out.len() + chunk.len() > MAX_BODY {
+            return Err(Error::new(
+                ErrorKind::Decode,
+                format!("Jira's answer is larger than {} MiB", MAX_BODY / (1024 * 1024)),
+            )
+            .with_request(op.label())
+            .sent(true));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Maps a reqwest failure. The URL (and so any query) is removed from the
+/// source before it is kept.
+fn transport_error(op: &Operation, e: reqwest::Error, reading_body: bool) -> Error {
+    let (kind, message, sent) = if e.is_timeout() {
+        if e.is_connect() {
+            (ErrorKind::Timeout, "could not connect to Jira in time", false)
+        } else {
+            (ErrorKind::Timeout, "Jira did not answer in time", true)
+        }
+    } else if e.is_connect() {
+        (ErrorKind::Transport, "could not connect to Jira", false)
+    } else if e.is_builder() {
+        (ErrorKind::Config, "the request could not be built", false)
+    } else {
+        (
+            ErrorKind::Transport,
+            "the connection to Jira failed during the request",
+            true,
+        )
+    };
+    Error::new(kind, message)
+        .with_request(op.label())
+        .sent(sent || reading_body)
+        .with_source(e.without_url())
+}
