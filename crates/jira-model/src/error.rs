@@ -31,4 +31,20 @@ pub enum ModelError {
         /// Which limit.
         reason: String,
     },
+    /// A link target is not a URL the writers will emit. The URL itself is
+    /// not repeated: its query may carry a token.
+    #[error("invalid link URL: {reason}")]
+    InvalidHref {
+        /// Why it was rejected.
+        reason: &'static str,
+    },
+    /// An ADF node breaks a rule of Atlassian's schema (or one Jira enforces
+    /// beyond it, such as no newline inside a text node).
+    #[error("invalid ADF at {path}: {reason}")]
+    InvalidAdf {
+        /// Where in the document, e.g. `content[2].content[0]`.
+        path: String,
+        /// Which rule.
+        reason: &'static str,
+    },
 }

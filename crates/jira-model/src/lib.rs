@@ -28,14 +28,18 @@ mod error;
 mod error_body;
 mod field;
 mod flavor;
+mod href;
 mod ids;
 mod issue;
+pub mod limits;
 mod project;
 mod search;
 mod status;
+pub mod text;
 mod transition;
 mod user;
 pub mod webhook;
+pub mod wiki;
 
 pub use bulk::{BulkCreateRequest, BulkCreateResponse, BulkElementError, MAX_BULK_CREATE};
 pub use create::{
@@ -46,6 +50,7 @@ pub use error::ModelError;
 pub use error_body::ErrorBody;
 pub use field::{FieldDefinition, FieldSchema};
 pub use flavor::Flavor;
+pub use href::{HREF_MAX, Href};
 pub use ids::{FieldId, IssueKey, ProjectKey};
 pub use issue::{Issue, IssueFields, Resolution};
 pub use project::{
