@@ -1,0 +1,285 @@
+//! Issue handlers: create, bulk create, get, edit, delete, transitions,
+//! comments.
+
+use super::rest::{Query, param, params};
+use super::{App, lock, parse_body, reply};
+use crate::accounts::Account;
+use crate::world::api_error::ApiError;
+use crate::world::render::{self, Selection};
+use crate::world::{ApiVersion, Ctx, SimEvent};
+use axum::body::Bytes;
+use axum::response::Response;
+use jira_model::{BulkCreateResponse, BulkElementError, CreatedIssue, ErrorBody, MAX_BULK_CREATE};
+use serde_json::{Value, json};
+
+/// One REST call.
+pub(crate) struct Call<'a> {
+    pub app: &'a App,
+    pub api: ApiVersion,
+    pub account: &'static Account,
+    pub query: &'a Query,
+    pub body: &'a Bytes,
+}
+
+impl Call<'_> {
+    fn ctx(&self) -> Ctx {
+        Ctx {
+            api: self.api,
+            account: self.account,
+            now: self.app.clock.now(),
+        }
+    }
+
+    fn created(&self, ev: &SimEvent) -> CreatedIssue {
+        CreatedIssue::new(
+            ev.issue.id.clone(),
+            ev.issue.key.clone(),
+            Some(format!(
+                "{}/rest/api/{}/issue/{}",
+                self.app.base_url,
+                self.api.as_str(),
+                ev.issue.id
+            )),
+        )
+    }
+}
+
+/// Runs a world operation that yields events, publishing them.
+fn publish_result<T>(app: &App, r: Result<(T, Vec<SimEvent>), ApiError>) -> Result<T, Response> {
+    match r {
+        Ok((t, events)) => {
+            app.publish(&events);
+            Ok(t)
+        }
+        Err(e) => Err(reply::error(e)),
+    }
+}
+
+pub(crate) fn create(c: &Call<'_>) -> (Response, bool) {
+    let body = match parse_body(c.body) {
+        Ok(b) => b,
+        Err(r) => return (r, false),
+    };
+    let r = lock(&c.app.world)
+        .create(&c.ctx(), &body)
+        .map(|ev| (c.created(&ev), vec![ev]));
+    match publish_result(c.app, r) {
+        Ok(created) => (reply::json(201, &json!(created)), true),
+        Err(resp) => (resp, false),
+    }
+}
+
+pub(crate) fn bulk_create(c: &Call<'_>) -> (Response, bool) {
+    let body = match parse_body(c.body) {
+        Ok(b) => b,
+        Err(r) => return (r, false),
+    };
+    let Some(items) = body.get("issueUpdates").and_then(Value::as_array) else {
+        return (
+            reply::error(ApiError::message(
+                400,
+                "Field 'issueUpdates' is required and must be an array.",
+            )),
+            false,
+        );
+    };
+    if items.is_empty() {
+        return (
+            reply::error(ApiError::message(
+                400,
+                "Nothing to create: 'issueUpdates' is empty.",
+            )),
+            false,
+        );
+    }
+    if items.len() > MAX_BULK_CREATE {
+        return (
+            reply::error(ApiError::message(
+                400,
+                &format!("The number of issues to create exceeds the limit of {MAX_BULK_CREATE}."),
+            )),
+            false,
+        );
+    }
+    let outcomes = lock(&c.app.world).bulk_create(&c.ctx(), items);
+    let mut issues = Vec::new();
+    let mut errors = Vec::new();
+    let mut events = Vec::new();
+    for (n, o) in outcomes.into_iter().enumerate() {
+        match o {
+            Ok(ev) => {
+                issues.push(c.created(&ev));
+                events.push(ev);
+            }
+            Err(e) => errors.push(BulkElementError::new(
+                n,
+                e.status,
+                ErrorBody::parse(e.body.to_string().as_bytes()),
+            )),
+        }
+    }
+    c.app.publish(&events);
+    let committed = !issues.is_empty();
+    let status = if committed { 201 } else { 400 };
+    let resp = BulkCreateResponse::new(issues, errors);
+    (reply::json(status, &json!(resp)), committed)
+}
+
+fn find_or_404<'w>(
+    w: &'w crate::world::World,
+    key: &str,
+) -> Result<&'w crate::world::SimIssue, Response> {
+    w.find(key)
+        .ok_or_else(|| reply::error(ApiError::issue_not_found()))
+}
+
+pub(crate) fn get(c: &Call<'_>, key: &str) -> Response {
+    let w = lock(&c.app.world);
+    let issue = match find_or_404(&w, key) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let sel = Selection::parse(&params(c.query, "fields"), Selection::all());
+    let rc = c.app.render_ctx(c.api);
+    let mut v = render::issue(&rc, issue, &sel);
+    if sel == Selection::IdOnly {
+        v["key"] = json!(issue.key);
+    }
+    reply::json(200, &v)
+}
+
+pub(crate) fn edit(c: &Call<'_>, key: &str) -> Response {
+    let body = match parse_body(c.body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let r = lock(&c.app.world)
+        .edit(&c.ctx(), key, &body)
+        .map(|ev| ((), ev.into_iter().collect()));
+    match publish_result(c.app, r) {
+        Ok(()) => reply::no_content(),
+        Err(resp) => resp,
+    }
+}
+
+pub(crate) fn delete(c: &Call<'_>, key: &str) -> Response {
+    let r = lock(&c.app.world)
+        .delete(&c.ctx(), key)
+        .map(|ev| ((), vec![ev]));
+    match publish_result(c.app, r) {
+        Ok(()) => reply::no_content(),
+        Err(resp) => resp,
+    }
+}
+
+pub(crate) fn transitions(c: &Call<'_>, key: &str) -> Response {
+    let w = lock(&c.app.world);
+    let issue = match find_or_404(&w, key) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let with_fields = param(c.query, "expand")
+        .is_some_and(|e| e.split(',').any(|x| x.trim() == "transitions.fields"));
+    let only = param(c.query, "transitionId");
+    let rc = c.app.render_ctx(c.api);
+    let cloud = c.app.flavor == jira_model::Flavor::Cloud;
+    let list: Vec<Value> = c
+        .app
+        .workflow
+        .available(&issue.status_id)
+        .filter(|t| only.is_none_or(|id| id == t.id))
+        .filter_map(|t| {
+            let to = c.app.workflow.status(&t.to)?;
+            let mut v = json!({
+                "id": t.id,
+                "name": t.name,
+                "to": render::status(&rc, to),
+                "hasScreen": t.resolution_on_screen,
+            });
+            if cloud {
+                v["isGlobal"] = json!(false);
+                v["isInitial"] = json!(false);
+                v["isAvailable"] = json!(true);
+                v["isConditional"] = json!(false);
+                v["isLooped"] = json!(false);
+            }
+            if with_fields {
+                let mut fields = serde_json::Map::new();
+                if t.resolution_on_screen {
+                    let allowed: Vec<Value> = c
+                        .app
+                        .workflow
+                        .resolutions
+                        .iter()
+                        .map(|r| render::resolution(&rc, r))
+                        .collect();
+                    fields.insert(
+                        "resolution".into(),
+                        json!({"required": t.resolution_required,
+                            "schema": {"type": "resolution", "system": "resolution"},
+                            "name": "Resolution", "key": "resolution", "hasDefaultValue": false,
+                            "operations": ["set"], "allowedValues": allowed}),
+                    );
+                }
+                v["fields"] = Value::Object(fields);
+            }
+            Some(v)
+        })
+        .collect();
+    let mut out = json!({ "transitions": list });
+    if with_fields {
+        out["expand"] = json!("transitions");
+    }
+    reply::json(200, &out)
+}
+
+pub(crate) fn transition(c: &Call<'_>, key: &str) -> Response {
+    let body = match parse_body(c.body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let r = lock(&c.app.world)
+        .transition(&c.ctx(), key, &body)
+        .map(|evs| ((), evs));
+    match publish_result(c.app, r) {
+        Ok(()) => reply::no_content(),
+        Err(resp) => resp,
+    }
+}
+
+pub(crate) fn comments(c: &Call<'_>, key: &str) -> Response {
+    let w = lock(&c.app.world);
+    let issue = match find_or_404(&w, key) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let rc = c.app.render_ctx(c.api);
+    let list: Vec<Value> = issue
+        .comments
+        .iter()
+        .map(|cm| render::comment(&rc, issue, cm))
+        .collect();
+    reply::json(
+        200,
+        &json!({"startAt": 0, "maxResults": list.len(), "total": list.len(), "comments": list}),
+    )
+}
+
+pub(crate) fn add_comment(c: &Call<'_>, key: &str) -> Response {
+    let body = match parse_body(c.body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let r = lock(&c.app.world).comment(&c.ctx(), key, &body).map(|ev| {
+        let rc = c.app.render_ctx(c.api);
+        let v = ev
+            .comment
+            .as_ref()
+            .map_or(Value::Null, |cm| render::comment(&rc, &ev.issue, cm));
+        (v, vec![ev])
+    });
+    match publish_result(c.app, r) {
+        Ok(v) => reply::json(201, &v),
+        Err(resp) => resp,
+    }
+}

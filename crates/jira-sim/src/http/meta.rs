@@ -1,0 +1,186 @@
+//! Who am I, server info, project, create metadata and fields.
+
+use super::{App, lock, reply};
+use crate::FrameworksFieldKind;
+use crate::accounts::Account;
+use crate::world::api_error::ApiError;
+use crate::world::render;
+use crate::world::{
+    ApiVersion, FINDING_FIELD, FRAMEWORKS_FIELD, ISSUE_TYPES, PRIORITIES, PROJECT_ID, PROJECT_KEY,
+};
+use axum::response::Response;
+use jira_model::Flavor;
+use serde_json::{Value, json};
+
+pub(crate) fn myself(app: &App, api: ApiVersion, a: &Account) -> Response {
+    let rc = app.render_ctx(api);
+    let mut v = render::user(&rc, a);
+    v["locale"] = json!("en_US");
+    v["groups"] = json!({"size": 1, "items": []});
+    reply::json(200, &v)
+}
+
+pub(crate) fn server_info(app: &App, _api: ApiVersion) -> Response {
+    let now = render::fmt_time(app.clock.now());
+    let v = match app.flavor {
+        Flavor::Cloud => json!({
+            "baseUrl": app.base_url, "displayUrl": app.base_url,
+            "version": "1001.0.0-SNAPSHOT", "versionNumbers": [1001, 0, 0],
+            "deploymentType": "Cloud", "buildNumber": 100_282,
+            "buildDate": "2026-01-01T00:00:00.000+0000", "serverTime": now,
+            "scmInfo": "0000000000000000000000000000000000000000",
+            "serverTitle": "Jira (jira-sim)", "defaultLocale": {"locale": "en_US"},
+            "serverTimeZone": "UTC",
+        }),
+        Flavor::DataCenter => json!({
+            "baseUrl": app.base_url, "version": "9.12.0", "versionNumbers": [9, 12, 0],
+            "deploymentType": "Server", "buildNumber": 912_000,
+            "buildDate": "2026-01-01T00:00:00.000+0000", "serverTime": now,
+            "scmInfo": "0000000000000000000000000000000000000000",
+            "serverTitle": "Jira (jira-sim)",
+        }),
+    };
+    reply::json(200, &v)
+}
+
+fn is_project(p: &str) -> bool {
+    p.eq_ignore_ascii_case(PROJECT_KEY) || p == PROJECT_ID
+}
+
+fn no_project(p: &str) -> Response {
+    reply::error(ApiError::message(
+        404,
+        &format!("No project could be found with key '{p}'."),
+    ))
+}
+
+pub(crate) fn project(app: &App, api: ApiVersion, p: &str) -> Response {
+    if !is_project(p) {
+        return no_project(p);
+    }
+    reply::json(200, &render::project(&app.render_ctx(api), true))
+}
+
+pub(crate) fn createmeta_types(app: &App, api: ApiVersion, p: &str) -> Response {
+    if !is_project(p) {
+        return no_project(p);
+    }
+    let rc = app.render_ctx(api);
+    let types: Vec<Value> = ISSUE_TYPES
+        .iter()
+        .map(|t| render::issue_type(&rc, *t))
+        .collect();
+    let n = types.len();
+    let v = match app.flavor {
+        Flavor::Cloud => json!({"issueTypes": types, "maxResults": 50, "startAt": 0, "total": n}),
+        Flavor::DataCenter => {
+            json!({"values": types, "maxResults": 50, "startAt": 0, "total": n, "isLast": true})
+        }
+    };
+    reply::json(200, &v)
+}
+
+pub(crate) fn createmeta_fields(app: &App, api: ApiVersion, p: &str, t: &str) -> Response {
+    if !is_project(p) {
+        return no_project(p);
+    }
+    let Some(it) = ISSUE_TYPES.iter().find(|(id, _)| *id == t) else {
+        return reply::error(ApiError::message(
+            404,
+            &format!("The issue type with id '{t}' does not exist."),
+        ));
+    };
+    let rc = app.render_ctx(api);
+    let field = |id: &str, name: &str, required: bool, schema: Value, ops: &[&str]| {
+        json!({"required": required, "schema": schema, "name": name, "key": id, "fieldId": id,
+            "hasDefaultValue": false, "operations": ops})
+    };
+    let mut project = field(
+        "project",
+        "Project",
+        true,
+        json!({"type":"project","system":"project"}),
+        &["set"],
+    );
+    project["allowedValues"] = json!([render::project(&rc, false)]);
+    let mut issuetype = field(
+        "issuetype",
+        "Issue Type",
+        true,
+        json!({"type":"issuetype","system":"issuetype"}),
+        &[],
+    );
+    issuetype["allowedValues"] = json!([render::issue_type(&rc, *it)]);
+    let mut priority = field(
+        "priority",
+        "Priority",
+        false,
+        json!({"type":"priority","system":"priority"}),
+        &["set"],
+    );
+    priority["allowedValues"] = PRIORITIES
+        .iter()
+        .map(|(id, n)| json!({"self": format!("{}/rest/api/{}/priority/{id}", app.base_url, api.as_str()), "name": n, "id": id}))
+        .collect();
+    priority["hasDefaultValue"] = json!(true);
+    priority["defaultValue"] = json!({"name": "Medium", "id": "3"});
+    let (fname, fschema) = render::custom_field(&rc, FINDING_FIELD);
+    let (wname, wschema) = render::custom_field(&rc, FRAMEWORKS_FIELD);
+    let mut frameworks = field(
+        FRAMEWORKS_FIELD,
+        wname,
+        false,
+        wschema,
+        &["add", "set", "remove"],
+    );
+    if app.kind == FrameworksFieldKind::MultiSelect {
+        frameworks["allowedValues"] = lock(&app.world)
+            .options
+            .iter()
+            .map(|(id, v)| json!({"self": format!("{}/rest/api/{}/customFieldOption/{id}", app.base_url, api.as_str()), "value": v, "id": id}))
+            .collect();
+    }
+    let fields = vec![
+        project,
+        issuetype,
+        field(
+            "summary",
+            "Summary",
+            true,
+            json!({"type":"string","system":"summary"}),
+            &["set"],
+        ),
+        field(
+            "description",
+            "Description",
+            false,
+            json!({"type":"string","system":"description"}),
+            &["set"],
+        ),
+        field(
+            "labels",
+            "Labels",
+            false,
+            json!({"type":"array","items":"string","system":"labels"}),
+            &["add", "set", "remove"],
+        ),
+        priority,
+        field(FINDING_FIELD, fname, false, fschema, &["set"]),
+        frameworks,
+    ];
+    let n = fields.len();
+    let v = match app.flavor {
+        Flavor::Cloud => json!({"fields": fields, "maxResults": 50, "startAt": 0, "total": n}),
+        Flavor::DataCenter => {
+            json!({"values": fields, "maxResults": 50, "startAt": 0, "total": n, "isLast": true})
+        }
+    };
+    reply::json(200, &v)
+}
+
+pub(crate) fn fields(app: &App, api: ApiVersion) -> Response {
+    reply::json(
+        200,
+        &Value::Array(render::field_definitions(&app.render_ctx(api))),
+    )
+}

@@ -1,0 +1,32 @@
+//! The JQL subset the simulator understands: a tokenizer, a
+//! recursive-descent parser, and a checker/evaluator over the world.
+//!
+//! Supported: `project`, `key`/`issuekey`, `id`, `labels`, `status`,
+//! `statusCategory`, `resolution`, `issuetype`, `priority`, `summary`,
+//! `description`, `text`, `created`, `updated`, `cf[10031]` /
+//! `"Penaxtra Finding ID"` (text: `~`, `!~`, `is`), `cf[10032]` /
+//! `"Framework references"`; operators `= != ~ !~ > >= < <= in, not in,
+//! is, is not`; `AND`, `OR`, `NOT`, parentheses; `ORDER BY`. Anything else
+//! is a 400 with Jira's error shape.
+
+mod eval;
+mod lexer;
+mod parser;
+
+pub(crate) use eval::Compiled;
+
+use crate::world::World;
+use chrono::{DateTime, Utc};
+
+/// Parses and checks `jql` against the world.
+///
+/// # Errors
+/// The full message for Jira's `errorMessages`
+/// (`Error in the JQL Query: ...` for syntax, Jira's wording for unknown
+/// fields, operators and values).
+pub(crate) fn compile(jql: &str, world: &World, now: DateTime<Utc>) -> Result<Compiled, String> {
+    let tokens = lexer::tokenize(jql).map_err(|e| format!("Error in the JQL Query: {e}"))?;
+    let query = parser::parse(tokens, jql.chars().count())
+        .map_err(|e| format!("Error in the JQL Query: {e}"))?;
+    eval::check(query, world, now)
+}

@@ -1,0 +1,240 @@
+//! The running simulator.
+
+use crate::config::WebhookTarget;
+use crate::faults::{FaultConfig, FaultEngine};
+use crate::http::conn::{ConnHandle, KillableListener};
+use crate::http::{App, entry, lock};
+use crate::rate_limit::RateLimiter;
+use crate::webhook::{Hub, WebhookDelivery};
+use crate::world::{SimIssue, World};
+use crate::{SimClock, SimConfig, SimError};
+use jira_model::Flavor;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// A simulated Jira serving on a loopback address.
+///
+/// Dropping it stops the server; [`JiraSim::shutdown`] also waits for it.
+pub struct JiraSim {
+    app: Arc<App>,
+    addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for JiraSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JiraSim")
+            .field("base_url", &self.app.base_url)
+            .field("flavor", &self.app.flavor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JiraSim {
+    /// Validates `config`, binds its listen address (`127.0.0.1:0` by
+    /// default: a free port) and starts serving.
+    ///
+    /// # Errors
+    /// [`SimError::Config`] for an invalid configuration or a listen address
+    /// that is not loopback; [`SimError::Bind`] when the address cannot be
+    /// bound.
+    pub async fn start(config: SimConfig) -> Result<JiraSim, SimError> {
+        config.validate()?;
+        let addr: SocketAddr = config.listen.parse().map_err(|_| {
+            SimError::Config(format!("listen address {:?} is not ip:port", config.listen))
+        })?;
+        if !addr.ip().is_loopback() {
+            return Err(SimError::Config(format!(
+                "listen address {addr} is not a loopback address: the simulator serves 127.0.0.1 only"
+            )));
+        }
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|source| SimError::Bind {
+                addr: addr.to_string(),
+                source,
+            })?;
+        let local = listener.local_addr()?;
+        let base_url = format!("http://{local}");
+        let hub = Hub::new(
+            config.webhook_retry,
+            config.seed,
+            tokio::runtime::Handle::current(),
+        )?;
+        for w in &config.webhooks {
+            hub.register(w.clone());
+        }
+        let (stop, stopped) = watch::channel(false);
+        let app = Arc::new(App {
+            flavor: config.flavor,
+            base_url,
+            latency: config.latency,
+            workflow: config.workflow.clone(),
+            kind: config.frameworks_field_kind,
+            world: std::sync::Mutex::new(World::new(
+                config.flavor,
+                config.frameworks_field_kind,
+                config.workflow.clone(),
+            )),
+            faults: std::sync::Mutex::new(FaultEngine::new(config.faults.clone())),
+            limiter: std::sync::Mutex::new(config.rate_limit.map(RateLimiter::new)),
+            hub,
+            clock: config.clock.clone(),
+            counts: std::sync::Mutex::new(BTreeMap::new()),
+            total: AtomicU64::new(0),
+            shutdown: stopped.clone(),
+        });
+        let router = axum::Router::new().fallback(entry).with_state(app.clone());
+        let mut stopped = stopped;
+        let server = tokio::spawn(async move {
+            let serve = axum::serve(
+                KillableListener::new(listener),
+                router.into_make_service_with_connect_info::<ConnHandle>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            });
+            if let Err(e) = serve.await {
+                tracing::warn!(error = %e, "jira-sim server stopped with an error");
+            }
+        });
+        Ok(JiraSim {
+            app,
+            addr: local,
+            stop,
+            server: Some(server),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> String {
+        self.app.base_url.clone()
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The flavor served.
+    pub fn flavor(&self) -> Flavor {
+        self.app.flavor
+    }
+
+    /// The clock the simulator reads (advance it when it is manual).
+    pub fn clock(&self) -> &SimClock {
+        &self.app.clock
+    }
+
+    /// Every issue with its full state, deleted ones included, in creation
+    /// order.
+    pub fn issues(&self) -> Vec<SimIssue> {
+        lock(&self.app.world).all().to_vec()
+    }
+
+    /// One issue by key (any case), deleted or not.
+    pub fn issue(&self, key: &str) -> Option<SimIssue> {
+        lock(&self.app.world)
+            .all()
+            .iter()
+            .find(|i| i.key.eq_ignore_ascii_case(key))
+            .cloned()
+    }
+
+    /// Registers a webhook: events go to `url` exactly as given, signed with
+    /// `secret` when there is one.
+    ///
+    /// # Errors
+    /// [`SimError::Config`] when `url` is not an http(s) URL.
+    pub fn register_webhook(
+        &self,
+        url: impl Into<String>,
+        secret: Option<String>,
+    ) -> Result<(), SimError> {
+        let url = url.into();
+        crate::config::check_webhook_url(&url)?;
+        self.app.hub.register(WebhookTarget { url, secret });
+        Ok(())
+    }
+
+    /// The registered webhooks.
+    pub fn webhooks(&self) -> Vec<WebhookTarget> {
+        self.app.hub.targets()
+    }
+
+    /// Unregisters every webhook, dropping deliveries not yet made.
+    pub fn clear_webhooks(&self) {
+        self.app.hub.clear();
+    }
+
+    /// Every webhook delivery attempt so far, with the receiver's answers.
+    pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
+        self.app.hub.deliveries()
+    }
+
+    /// Waits until every queued webhook delivery has been made or given up.
+    pub async fn flush_webhooks(&self) {
+        self.app.hub.flush().await;
+    }
+
+    /// Replaces the fault configuration; the fault sequence starts again
+    /// from its seed.
+    ///
+    /// # Errors
+    /// [`SimError::Config`] when a rate is outside 0..=1.
+    pub fn set_faults(&self, faults: FaultConfig) -> Result<(), SimError> {
+        faults.validate()?;
+        *lock(&self.app.faults) = FaultEngine::new(faults);
+        Ok(())
+    }
+
+    /// The fault configuration in force.
+    pub fn faults(&self) -> FaultConfig {
+        lock(&self.app.faults).config().clone()
+    }
+
+    /// Back to the empty world: no issues, keys from `SEC-1` again, no
+    /// framework options, rate-limit buckets full, request counts and the
+    /// delivery log cleared, the fault sequence restarted from its seed.
+    /// Webhook registrations and the fault configuration stay.
+    pub fn reset(&self) {
+        self.app.reset();
+    }
+
+    /// REST requests served (admin calls not counted).
+    pub fn request_count(&self) -> u64 {
+        self.app.total.load(Ordering::SeqCst)
+    }
+
+    /// REST requests served by `"METHOD /path"`.
+    pub fn request_counts(&self) -> BTreeMap<String, u64> {
+        lock(&self.app.counts).clone()
+    }
+
+    /// Stops serving and waits (up to five seconds) for the server to end.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        self.app.hub.shutdown();
+        if let Some(mut server) = self.server.take()
+            && tokio::time::timeout(Duration::from_secs(5), &mut server)
+                .await
+                .is_err()
+        {
+            server.abort();
+        }
+    }
+}
+
+impl Drop for JiraSim {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if self.server.is_some() {
+            self.app.hub.shutdown();
+        }
+    }
+}

@@ -1,0 +1,834 @@
+//! The simulated Jira's state: the project `SEC`, its issues, the options of
+//! the frameworks field, and the operations REST calls perform on them.
+//!
+//! Every operation validates completely before it changes anything, and
+//! returns the webhook events it caused.
+
+pub(crate) mod adf;
+pub(crate) mod api_error;
+pub(crate) mod fields;
+mod issue;
+pub(crate) mod render;
+
+pub use issue::{SimComment, SimIssue};
+
+use crate::accounts::Account;
+use crate::{FrameworksFieldKind, Workflow};
+use api_error::{ApiError, cannot_set};
+use chrono::{DateTime, Utc};
+use fields::{Checker, Draft, Mode};
+use jira_model::webhook::{ChangelogItem, WebhookEventKind};
+use jira_model::{Flavor, StatusCategoryKey};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+/// Key of the project.
+pub(crate) const PROJECT_KEY: &str = "SEC";
+/// Id of the project.
+pub(crate) const PROJECT_ID: &str = "10000";
+/// Name of the project.
+pub(crate) const PROJECT_NAME: &str = "Security";
+/// Issue types: (id, name).
+pub(crate) const ISSUE_TYPES: [(&str, &str); 2] = [("10004", "Bug"), ("10005", "Security")];
+/// Priorities: (id, name); `Medium` is the default.
+pub(crate) const PRIORITIES: [(&str, &str); 5] = [
+    ("1", "Highest"),
+    ("2", "High"),
+    ("3", "Medium"),
+    ("4", "Low"),
+    ("5", "Lowest"),
+];
+/// "Penaxtra Finding ID", a single-line text field.
+pub(crate) const FINDING_FIELD: &str = "customfield_10031";
+/// "Framework references", multi-select or labels.
+pub(crate) const FRAMEWORKS_FIELD: &str = "customfield_10032";
+/// Id of the first option of the frameworks field.
+const FIRST_OPTION_ID: u64 = 10100;
+
+/// REST API version of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ApiVersion {
+    V2,
+    V3,
+}
+
+impl ApiVersion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiVersion::V2 => "2",
+            ApiVersion::V3 => "3",
+        }
+    }
+}
+
+/// Who acts, through which API, and when.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Ctx {
+    pub api: ApiVersion,
+    pub account: &'static Account,
+    pub now: DateTime<Utc>,
+}
+
+/// A change webhooks report.
+#[derive(Debug, Clone)]
+pub(crate) struct SimEvent {
+    pub kind: WebhookEventKind,
+    pub type_name: &'static str,
+    pub actor: &'static Account,
+    pub issue: SimIssue,
+    pub changelog_id: Option<String>,
+    pub items: Vec<ChangelogItem>,
+    pub comment: Option<SimComment>,
+    pub at: DateTime<Utc>,
+}
+
+/// The world.
+#[derive(Debug)]
+pub(crate) struct World {
+    pub flavor: Flavor,
+    pub kind: FrameworksFieldKind,
+    pub workflow: Workflow,
+    issues: Vec<SimIssue>,
+    next_number: u64,
+    next_id: u64,
+    next_comment: u64,
+    next_changelog: u64,
+    /// Frameworks options: (id, value).
+    pub options: Vec<(String, String)>,
+}
+
+impl World {
+    pub fn new(flavor: Flavor, kind: FrameworksFieldKind, workflow: Workflow) -> Self {
+        Self {
+            flavor,
+            kind,
+            workflow,
+            issues: Vec::new(),
+            next_number: 1,
+            next_id: 10000,
+            next_comment: 10000,
+            next_changelog: 10000,
+            options: Vec::new(),
+        }
+    }
+
+    /// Back to the empty world.
+    pub fn reset(&mut self) {
+        *self = Self::new(self.flavor, self.kind, self.workflow.clone());
+    }
+
+    /// Every issue, deleted ones included, in creation order.
+    pub fn all(&self) -> &[SimIssue] {
+        &self.issues
+    }
+
+    /// A live issue by key (any case) or id.
+    pub fn find(&self, key_or_id: &str) -> Option<&SimIssue> {
+        self.index(key_or_id).map(|i| &self.issues[i])
+    }
+
+    fn index(&self, key_or_id: &str) -> Option<usize> {
+        self.issues.iter().position(|i| {
+            !i.deleted && (i.key.eq_ignore_ascii_case(key_or_id) || i.id == key_or_id)
+        })
+    }
+
+    /// Whether `key` names an issue of this world that exists now.
+    pub fn key_exists(&self, key: &str) -> bool {
+        self.issues
+            .iter()
+            .any(|i| !i.deleted && i.key.eq_ignore_ascii_case(key))
+    }
+
+    fn checker(&self, ctx: &Ctx, mode: Mode) -> Checker<'_> {
+        Checker {
+            api: ctx.api,
+            flavor: self.flavor,
+            kind: self.kind,
+            options: &self.options,
+            mode,
+        }
+    }
+
+    /// Validates one create request without changing anything.
+    fn check_create(&self, ctx: &Ctx, body: &Value) -> Result<Draft, ApiError> {
+        let Some(obj) = body.as_object() else {
+            return Err(ApiError::bad_json("the body must be a JSON object"));
+        };
+        let empty = Map::new();
+        let fields = match obj.get("fields") {
+            None => &empty,
+            Some(Value::Object(f)) => f,
+            Some(_) => return Err(ApiError::bad_json("\"fields\" must be an object")),
+        };
+        let project_ok = fields.get("project").is_some_and(|p| {
+            p.get("key").and_then(Value::as_str) == Some(PROJECT_KEY)
+                || p.get("id").and_then(Value::as_str) == Some(PROJECT_ID)
+        });
+        if !project_ok {
+            return Err(ApiError::field(
+                "project",
+                "Specify a valid project ID or key",
+            ));
+        }
+        if !ctx.account.can_write {
+            return Err(ApiError::message(
+                403,
+                "You do not have permission to create issues in this project.",
+            ));
+        }
+        let update = match obj.get("update") {
+            None => None,
+            Some(Value::Object(u)) if u.is_empty() => None,
+            Some(Value::Object(u)) => {
+                let errors: BTreeMap<String, String> =
+                    u.keys().map(|k| (k.clone(), cannot_set(k))).collect();
+                return Err(ApiError::fields(errors));
+            }
+            Some(_) => return Err(ApiError::bad_json("\"update\" must be an object")),
+        };
+        self.checker(ctx, Mode::Create).check(fields, update, None)
+    }
+
+    /// Creates an issue.
+    pub fn create(&mut self, ctx: &Ctx, body: &Value) -> Result<SimEvent, ApiError> {
+        let draft = self.check_create(ctx, body)?;
+        let initial = self
+            .workflow
+            .initial()
+            .cloned()
+            .ok_or_else(|| ApiError::message(500, "The workflow has no initial status."))?;
+        let number = self.next_number;
+        let id = self.next_id;
+        self.next_number += 1;
+        self.next_id += 1;
+        let mut issue = SimIssue {
+            id: id.to_string(),
+            key: format!("{PROJECT_KEY}-{number}"),
+            project_key: PROJECT_KEY.into(),
+            issue_type: draft.issue_type.clone().unwrap_or_else(|| "Bug".into()),
+            summary: String::new(),
+            description: None,
+            labels: Vec::new(),
+            custom_fields: BTreeMap::new(),
+            priority: "Medium".into(),
+            status: initial.name.clone(),
+            status_id: initial.id.clone(),
+            status_category: initial.category.clone(),
+            resolution: None,
+            resolution_date: None,
+            created: ctx.now,
+            updated: ctx.now,
+            creator: ctx.account.name.into(),
+            deleted: false,
+            comments: Vec::new(),
+        };
+        self.apply(&mut issue, draft);
+        self.issues.push(issue.clone());
+        Ok(self.event(
+            ctx,
+            WebhookEventKind::IssueCreated,
+            "issue_created",
+            issue,
+            Vec::new(),
+        ))
+    }
+
+    /// Creates each element it can; per element, the created issue's event
+    /// or the element's error.
+    pub fn bulk_create(&mut self, ctx: &Ctx, items: &[Value]) -> Vec<Result<SimEvent, ApiError>> {
+        items.iter().map(|item| self.create(ctx, item)).collect()
+    }
+
+    /// Applies a validated draft, returning the changelog items.
+    fn apply(&mut self, issue: &mut SimIssue, d: Draft) -> Vec<ChangelogItem> {
+        let mut items = Vec::new();
+        let text = |s: &Option<String>| s.clone().map(|v| (v.clone(), v));
+        if let Some(t) = d.issue_type {
+            issue.issue_type = t;
+        }
+        if let Some(s) = d.summary
+            && s != issue.summary
+        {
+            items.push(item("summary", Some(&issue.summary), Some(&s)));
+            issue.summary = s;
+        }
+        if let Some(desc) = d.description
+            && desc != issue.description
+        {
+            let show = |v: &Option<Value>| v.as_ref().map(render::plain_description);
+            items.push(item(
+                "description",
+                show(&issue.description).as_deref(),
+                show(&desc).as_deref(),
+            ));
+            issue.description = desc;
+        }
+        if let Some(l) = d.labels
+            && l != issue.labels
+        {
+            items.push(item(
+                "labels",
+                Some(&issue.labels.join(" ")),
+                Some(&l.join(" ")),
+            ));
+            issue.labels = l;
+        }
+        if let Some(p) = d.priority
+            && p != issue.priority
+        {
+            items.push(item("priority", Some(&issue.priority), Some(&p)));
+            issue.priority = p;
+        }
+        if let Some(f) = d.finding_id {
+            let old = issue.finding_id().map(str::to_string);
+            if f != old {
+                let mut it = ChangelogItem::new("Penaxtra Finding ID", text(&old), text(&f));
+                it.fieldtype = "custom".into();
+                it.field_id = Some(FINDING_FIELD.into());
+                items.push(it);
+                match f {
+                    Some(v) => issue
+                        .custom_fields
+                        .insert(FINDING_FIELD.into(), Value::String(v)),
+                    None => issue.custom_fields.remove(FINDING_FIELD),
+                };
+            }
+        }
+        if let Some(values) = d.frameworks {
+            let old = issue.framework_values();
+            if values != old {
+                let stored = self.store_frameworks(&values);
+                let mut it = ChangelogItem::new("Framework references", None, None);
+                it.from_string = Some(old.join(","));
+                it.to_string = Some(values.join(","));
+                it.fieldtype = "custom".into();
+                it.field_id = Some(FRAMEWORKS_FIELD.into());
+                items.push(it);
+                if values.is_empty() {
+                    issue.custom_fields.remove(FRAMEWORKS_FIELD);
+                } else {
+                    issue.custom_fields.insert(FRAMEWORKS_FIELD.into(), stored);
+                }
+            }
+        }
+        items
+    }
+
+    /// The stored shape of framework values, creating options as needed.
+    fn store_frameworks(&mut self, values: &[String]) -> Value {
+        match self.kind {
+            FrameworksFieldKind::Labels => json!(values),
+            FrameworksFieldKind::MultiSelect => {
+                let mut out = Vec::new();
+                for v in values {
+                    let id = match self.options.iter().find(|(_, ov)| ov == v) {
+                        Some((id, _)) => id.clone(),
+                        None => {
+                            let id = (FIRST_OPTION_ID + self.options.len() as u64).to_string();
+                            self.options.push((id.clone(), v.clone()));
+                            id
+                        }
+                    };
+                    out.push(json!({"value": v, "id": id}));
+                }
+                Value::Array(out)
+            }
+        }
+    }
+
+    fn event(
+        &mut self,
+        ctx: &Ctx,
+        kind: WebhookEventKind,
+        type_name: &'static str,
+        issue: SimIssue,
+        items: Vec<ChangelogItem>,
+    ) -> SimEvent {
+        let changelog_id = if items.is_empty() {
+            None
+        } else {
+            self.next_changelog += 1;
+            Some(self.next_changelog.to_string())
+        };
+        SimEvent {
+            kind,
+            type_name,
+            actor: ctx.account,
+            issue,
+            changelog_id,
+            items,
+            comment: None,
+            at: ctx.now,
+        }
+    }
+
+    fn writable(&self, ctx: &Ctx, key: &str, denied: &str) -> Result<usize, ApiError> {
+        let i = self.index(key).ok_or_else(ApiError::issue_not_found)?;
+        if !ctx.account.can_write {
+            return Err(ApiError::message(403, denied));
+        }
+        Ok(i)
+    }
+
+    /// Edits an issue; `None` when nothing changed.
+    pub fn edit(
+        &mut self,
+        ctx: &Ctx,
+        key: &str,
+        body: &Value,
+    ) -> Result<Option<SimEvent>, ApiError> {
+        let i = self.writable(
+            ctx,
+            key,
+            "You do not have permission to edit issues in this project.",
+        )?;
+        let Some(obj) = body.as_object() else {
+            return Err(ApiError::bad_json("the body must be a JSON object"));
+        };
+        let empty = Map::new();
+        let fields = match obj.get("fields") {
+            None => &empty,
+            Some(Value::Object(f)) => f,
+            Some(_) => return Err(ApiError::bad_json("\"fields\" must be an object")),
+        };
+        let update = match obj.get("update") {
+            None => None,
+            Some(Value::Object(u)) => Some(u),
+            Some(_) => return Err(ApiError::bad_json("\"update\" must be an object")),
+        };
+        let draft = self
+            .checker(ctx, Mode::Edit)
+            .check(fields, update, Some(&self.issues[i]))?;
+        let mut issue = self.issues[i].clone();
+        let items = self.apply(&mut issue, draft);
+        if items.is_empty() {
+            return Ok(None);
+        }
+        issue.updated = ctx.now;
+        self.issues[i] = issue.clone();
+        Ok(Some(self.event(
+            ctx,
+            WebhookEventKind::IssueUpdated,
+            "issue_updated",
+            issue,
+            items,
+        )))
+    }
+
+    /// Deletes an issue.
+    pub fn delete(&mut self, ctx: &Ctx, key: &str) -> Result<SimEvent, ApiError> {
+        let i = self.writable(
+            ctx,
+            key,
+            "You do not have permission to delete issues in this project.",
+        )?;
+        self.issues[i].deleted = true;
+        let issue = self.issues[i].clone();
+        Ok(self.event(
+            ctx,
+            WebhookEventKind::IssueDeleted,
+            "issue_deleted",
+            issue,
+            Vec::new(),
+        ))
+    }
+
+    /// Adds a comment.
+    pub fn comment(&mut self, ctx: &Ctx, key: &str, body: &Value) -> Result<SimEvent, ApiError> {
+        let i = self.writable(
+            ctx,
+            key,
+            "You do not have the permission to comment on this issue.",
+        )?;
+        let body = self
+            .checker(ctx, Mode::Edit)
+            .comment_body(body.get("body"))?;
+        Ok(self.add_comment(ctx, i, body))
+    }
+
+    fn add_comment(&mut self, ctx: &Ctx, i: usize, body: Value) -> SimEvent {
+        self.next_comment += 1;
+        let comment = SimComment {
+            id: self.next_comment.to_string(),
+            author: ctx.account.name.into(),
+            body,
+            created: ctx.now,
+        };
+        let issue = &mut self.issues[i];
+        issue.comments.push(comment.clone());
+        issue.updated = ctx.now;
+        let issue = issue.clone();
+        let mut e = self.event(
+            ctx,
+            WebhookEventKind::IssueUpdated,
+            "issue_commented",
+            issue,
+            Vec::new(),
+        );
+        e.comment = Some(comment);
+        e
+    }
+
+    /// Performs a transition.
+    pub fn transition(
+        &mut self,
+        ctx: &Ctx,
+        key: &str,
+        body: &Value,
+    ) -> Result<Vec<SimEvent>, ApiError> {
+        let i = self.index(key).ok_or_else(ApiError::issue_not_found)?;
+        if !ctx.account.can_write {
+            return Err(ApiError::message(
+                403,
+                "You do not have permission to transition this issue.",
+            ));
+        }
+        let Some(tid) = body.pointer("/transition/id").and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        }) else {
+            return Err(ApiError::message(400, "Missing 'transition' identifier"));
+        };
+        let current = &self.issues[i];
+        let Some(t) = self
+            .workflow
+            .available(&current.status_id)
+            .find(|t| t.id == tid)
+            .cloned()
+        else {
+            return Err(ApiError::message(
+                400,
+                &format!("Transition id '{tid}' is not valid for this issue."),
+            ));
+        };
+        let target = self
+            .workflow
+            .status(&t.to)
+            .cloned()
+            .ok_or_else(|| ApiError::message(500, "The workflow names an unknown status."))?;
+        let mut errors = BTreeMap::new();
+        let mut given = None;
+        if let Some(fields) = body.get("fields") {
+            let Some(fields) = fields.as_object() else {
+                return Err(ApiError::bad_json("\"fields\" must be an object"));
+            };
+            for (id, v) in fields {
+                if id == "resolution" && t.resolution_on_screen {
+                    match fields::ref_name(v, &self.resolution_pairs()) {
+                        Some(r) => given = Some(r),
+                        None => {
+                            errors.insert(
+                                id.clone(),
+                                "Could not find valid 'id' or 'name' in resolution object.".into(),
+                            );
+                        }
+                    }
+                } else {
+                    errors.insert(id.clone(), cannot_set(id));
+                }
+            }
+        }
+        let done = target.category == StatusCategoryKey::Done;
+        if done && t.resolution_on_screen && t.resolution_required && given.is_none() {
+            errors
+                .entry("resolution".into())
+                .or_insert_with(|| "Resolution is required.".into());
+        }
+        let mut comment = None;
+        if let Some(update) = body.get("update").and_then(Value::as_object) {
+            for (id, ops) in update {
+                let add = (id == "comment")
+                    .then(|| ops.as_array())
+                    .flatten()
+                    .and_then(|ops| ops.first())
+                    .and_then(|op| op.get("add"));
+                match add {
+                    Some(add) => {
+                        match self.checker(ctx, Mode::Edit).comment_body(add.get("body")) {
+                            Ok(b) => comment = Some(b),
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    None => {
+                        errors.insert(id.clone(), cannot_set(id));
+                    }
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::fields(errors));
+        }
+        let resolution = if done {
+            given.or_else(|| {
+                self.workflow
+                    .default_resolution(&target)
+                    .map(|r| r.name.clone())
+            })
+        } else {
+            None
+        };
+        let mut issue = self.issues[i].clone();
+        let mut items = Vec::new();
+        if resolution != issue.resolution {
+            let pair = |name: &Option<String>| {
+                name.as_ref().map(|n| {
+                    let id = self
+                        .workflow
+                        .resolution(n)
+                        .map_or_else(String::new, |r| r.id.clone());
+                    (id, n.clone())
+                })
+            };
+            items.push(ChangelogItem::new(
+                "resolution",
+                pair(&issue.resolution),
+                pair(&resolution),
+            ));
+            issue.resolution_date = resolution.as_ref().map(|_| ctx.now);
+            issue.resolution = resolution;
+        }
+        let from_category = issue.status_category.clone();
+        items.push(ChangelogItem::new(
+            "status",
+            Some((issue.status_id.clone(), issue.status.clone())),
+            Some((target.id.clone(), target.name.clone())),
+        ));
+        issue.status = target.name.clone();
+        issue.status_id = target.id.clone();
+        issue.status_category = target.category.clone();
+        issue.updated = ctx.now;
+        self.issues[i] = issue.clone();
+        let type_name = match (&from_category, &target.category) {
+            (StatusCategoryKey::Done, c) if *c != StatusCategoryKey::Done => "issue_reopened",
+            (_, StatusCategoryKey::Done) => "issue_resolved",
+            (_, StatusCategoryKey::Indeterminate) => "issue_work_started",
+            (StatusCategoryKey::Indeterminate, StatusCategoryKey::New) => "issue_work_stopped",
+            _ => "issue_generic",
+        };
+        let mut events =
+            vec![self.event(ctx, WebhookEventKind::IssueUpdated, type_name, issue, items)];
+        if let Some(body) = comment {
+            events.push(self.add_comment(ctx, i, body));
+        }
+        Ok(events)
+    }
+
+    fn resolution_pairs(&self) -> Vec<(&str, &str)> {
+        self.workflow
+            .resolutions
+            .iter()
+            .map(|r| (r.id.as_str(), r.name.as_str()))
+            .collect()
+    }
+}
+
+fn item(field: &str, from: Option<&str>, to: Option<&str>) -> ChangelogItem {
+    let mut it = ChangelogItem::new(field, None, None);
+    it.from_string = from.map(str::to_string);
+    it.to_string = to.map(str::to_string);
+    it
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::ALL;
+    use chrono::TimeZone;
+
+    fn ctx(account: usize) -> Ctx {
+        Ctx {
+            api: ApiVersion::V2,
+            account: &ALL[account],
+            now: Utc.with_ymd_and_hms(2026, 1, 31, 10, 0, 0).unwrap(),
+        }
+    }
+
+    fn world() -> World {
+        World::new(
+            Flavor::DataCenter,
+            FrameworksFieldKind::MultiSelect,
+            Workflow::default(),
+        )
+    }
+
+    fn create(w: &mut World, summary: &str, frameworks: &[&str]) -> SimIssue {
+        let fw: Vec<Value> = frameworks.iter().map(|f| json!({"value": f})).collect();
+        w.create(
+            &ctx(0),
+            &json!({"fields":{"project":{"key":"SEC"},"issuetype":{"name":"Bug"},
+            "summary":summary,"customfield_10032":fw}}),
+        )
+        .unwrap()
+        .issue
+    }
+
+    #[test]
+    fn create_numbers_and_grows_options() {
+        let mut w = world();
+        let a = create(&mut w, "a", &["A", "B"]);
+        let b = create(&mut w, "b", &["B", "C"]);
+        assert_eq!((a.key.as_str(), a.id.as_str()), ("SEC-1", "10000"));
+        assert_eq!(b.key, "SEC-2");
+        assert_eq!(w.options.len(), 3);
+        assert_eq!(
+            b.custom_fields[FRAMEWORKS_FIELD][0],
+            json!({"value":"B","id":"10101"})
+        );
+        assert_eq!(a.status, "Open");
+        assert_eq!(a.creator, "penaxtra-bot");
+    }
+
+    #[test]
+    fn bad_create_changes_nothing() {
+        let mut w = world();
+        let before = w.options.clone();
+        let r = w.create(
+            &ctx(0),
+            &json!({"fields":{"project":{"key":"SEC"},"issuetype":{"name":"Bug"},
+            "summary":"s","labels":["a b"],"customfield_10032":[{"value":"NEW"}]}}),
+        );
+        assert_eq!(r.unwrap_err().status, 400);
+        assert!(w.all().is_empty());
+        assert_eq!(w.options, before);
+        let r = w.create(
+            &ctx(2),
+            &json!({"fields":{"project":{"key":"SEC"},"issuetype":{"name":"Bug"},"summary":"s"}}),
+        );
+        assert_eq!(r.unwrap_err().status, 403);
+        let r = w.create(&ctx(0), &json!({"fields":{"project":{"key":"NOPE"}}}));
+        assert_eq!(
+            r.unwrap_err().body["errors"]["project"],
+            "Specify a valid project ID or key"
+        );
+        assert!(w.all().is_empty());
+    }
+
+    #[test]
+    fn transitions_set_and_clear_resolution() {
+        let mut w = world();
+        let key = create(&mut w, "a", &[]).key;
+        let err = w
+            .transition(&ctx(0), &key, &json!({"transition":{"id":"31"}}))
+            .unwrap_err();
+        assert_eq!(err.body["errors"]["resolution"], "Resolution is required.");
+        let err = w
+            .transition(&ctx(0), &key, &json!({"transition":{"id":"61"}}))
+            .unwrap_err();
+        assert!(
+            err.body["errorMessages"][0]
+                .as_str()
+                .unwrap()
+                .contains("not valid")
+        );
+        let ev = w
+            .transition(
+                &ctx(1),
+                &key,
+                &json!({"transition":{"id":"31"},"fields":{"resolution":{"name":"Won't Do"}}}),
+            )
+            .unwrap();
+        let i = w.find(&key).unwrap();
+        assert_eq!(
+            (i.status.as_str(), i.resolution.as_deref()),
+            ("Won't Do", Some("Won't Do"))
+        );
+        assert_eq!(ev[0].type_name, "issue_resolved");
+        assert_eq!(ev[0].actor.name, "alex");
+        assert!(
+            ev[0]
+                .items
+                .iter()
+                .any(|it| it.field == "resolution" && it.to.as_deref() == Some("10001"))
+        );
+        let ev = w
+            .transition(&ctx(1), &key, &json!({"transition":{"id":"61"}}))
+            .unwrap();
+        let i = w.find(&key).unwrap();
+        assert_eq!((i.status.as_str(), i.resolution.as_deref()), ("Open", None));
+        assert_eq!(ev[0].type_name, "issue_reopened");
+        let res = ev[0]
+            .items
+            .iter()
+            .find(|it| it.field == "resolution")
+            .unwrap();
+        assert_eq!(
+            (res.from.as_deref(), res.to.as_deref()),
+            (Some("10001"), None)
+        );
+    }
+
+    #[test]
+    fn no_screen_means_post_function_resolution_and_field_refused() {
+        let mut w = World::new(
+            Flavor::Cloud,
+            FrameworksFieldKind::Labels,
+            Workflow::without_resolution_screen(),
+        );
+        let key = create_labels(&mut w);
+        let err = w
+            .transition(
+                &ctx(0),
+                &key,
+                &json!({"transition":{"id":"41"},"fields":{"resolution":{"name":"Cancelled"}}}),
+            )
+            .unwrap_err();
+        assert_eq!(err.body["errors"]["resolution"], cannot_set("resolution"));
+        assert_eq!(w.find(&key).unwrap().status, "Open");
+        w.transition(&ctx(0), &key, &json!({"transition":{"id":"41"}}))
+            .unwrap();
+        assert_eq!(
+            w.find(&key).unwrap().resolution.as_deref(),
+            Some("Cancelled")
+        );
+    }
+
+    fn create_labels(w: &mut World) -> String {
+        w.create(
+            &ctx(0),
+            &json!({"fields":{"project":{"id":"10000"},"issuetype":{"id":"10005"},
+            "summary":"s","customfield_10032":["X"]}}),
+        )
+        .unwrap()
+        .issue
+        .key
+    }
+
+    #[test]
+    fn edit_delete_comment() {
+        let mut w = world();
+        let key = create(&mut w, "a", &["A"]).key;
+        assert!(
+            w.edit(&ctx(0), &key, &json!({"fields":{"summary":"a"}}))
+                .unwrap()
+                .is_none()
+        );
+        let ev = w
+            .edit(
+                &ctx(0),
+                &key,
+                &json!({"fields":{"summary":"b"},"update":{"labels":[{"add":"x"}]}}),
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(ev.items.len(), 2);
+        assert_eq!(w.find(&key).unwrap().labels, ["x"]);
+        assert_eq!(
+            w.edit(&ctx(2), &key, &json!({"fields":{}}))
+                .unwrap_err()
+                .status,
+            403
+        );
+        let ev = w.comment(&ctx(1), &key, &json!({"body":"hi"})).unwrap();
+        assert_eq!(ev.type_name, "issue_commented");
+        assert_eq!(
+            w.comment(&ctx(1), &key, &json!({})).unwrap_err().status,
+            400
+        );
+        w.delete(&ctx(0), &key).unwrap();
+        assert!(w.find(&key).is_none());
+        assert!(w.all()[0].deleted);
+        assert_eq!(w.delete(&ctx(0), &key).unwrap_err().status, 404);
+    }
+}
