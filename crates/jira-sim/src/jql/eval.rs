@@ -349,7 +349,7 @@ fn canonical(kind: Kind, v: &str, world: &World, name: &str) -> Result<String, S
             let stock = StatusCategory::stock(k.clone());
             k.as_str().eq_ignore_ascii_case(v)
                 || stock.name.eq_ignore_ascii_case(v)
-                || stock.id == v
+                || (stock.id.as_u64().is_some() && v.parse::<u64>().ok() == stock.id.as_u64())
         })
         .map(|k| k.as_str().to_string())
         .ok_or_else(missing),
