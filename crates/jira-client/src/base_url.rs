@@ -14,9 +14,8 @@ pub(crate) struct BaseUrl {
 
 impl BaseUrl {
     pub(crate) fn parse(input: &str) -> Result<Self, Error> {
-        let mut url = Url::parse(input.trim()).map_err(|e| {
-            Error::config(format!("the Jira base URL is not a valid URL ({e})"))
-        })?;
+        let mut url = Url::parse(input.trim())
+            .map_err(|e| Error::config(format!("the Jira base URL is not a valid URL ({e})")))?;
         if !url.username().is_empty() || url.password().is_some() {
             return Err(Error::config(
                 "the Jira base URL must not contain a user name or password: configure credentials through the auth",

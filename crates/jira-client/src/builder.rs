@@ -165,9 +165,9 @@ impl ClientBuilder {
             Error::config("the HTTP client could not be set up").with_source(e.without_url())
         })?;
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
-        let limiter = self.rate_limit.map(|r| {
-            Limiter::direct_with_clock(r.quota(), GovernorClock(Arc::clone(&clock)))
-        });
+        let limiter = self
+            .rate_limit
+            .map(|r| Limiter::direct_with_clock(r.quota(), GovernorClock(Arc::clone(&clock))));
         Ok(JiraClient {
             inner: Arc::new(Inner {
                 http,

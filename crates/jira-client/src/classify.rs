@@ -142,7 +142,10 @@ fn categorize(
             ErrorKind::ContentLimitExceeded,
             "the request is larger than Jira accepts",
         ),
-        429 => (ErrorKind::RateLimited, "Jira's rate limit refused the request"),
+        429 => (
+            ErrorKind::RateLimited,
+            "Jira's rate limit refused the request",
+        ),
         503 if rate_limit_headers => (
             ErrorKind::RateLimited,
             "Jira's rate limit refused the request (503)",
@@ -222,7 +225,9 @@ pub(crate) fn decode<T: DeserializeOwned>(
     };
     let trimmed = body.trim_ascii_start();
     if trimmed.is_empty() {
-        return Err(fail("Jira's answer has an empty body where JSON was expected".into()));
+        return Err(fail(
+            "Jira's answer has an empty body where JSON was expected".into(),
+        ));
     }
     let content_type = headers
         .get(reqwest::header::CONTENT_TYPE)
@@ -270,12 +275,24 @@ mod tests {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
     }
 
-    fn run(create: bool, status: u16, headers: &[(&'static str, &str)], body: &str) -> Option<Error> {
+    fn run(
+        create: bool,
+        status: u16,
+        headers: &[(&'static str, &str)],
+        body: &str,
+    ) -> Option<Error> {
         let mut h = HeaderMap::new();
         for (k, v) in headers {
             h.append(*k, HeaderValue::from_str(v).unwrap());
         }
-        classify(&op(create), status, &h, body.as_bytes(), t0(), &Redactor::default())
+        classify(
+            &op(create),
+            status,
+            &h,
+            body.as_bytes(),
+            t0(),
+            &Redactor::default(),
+        )
     }
 
     fn code(create: bool, status: u16, body: &str) -> &'static str {
@@ -286,39 +303,126 @@ mod tests {
     fn statuses() {
         assert_eq!(code(false, 200, "{}"), "ok");
         assert_eq!(code(false, 204, ""), "ok");
-        assert_eq!(code(false, 401, r#"{"message":"Client must be authenticated to access this resource.","status-code":401}"#), "unauthorized");
-        assert_eq!(code(true, 403, r#"{"errorMessages":["You do not have permission to create issues in this project."],"errors":{}}"#), "issue_create_forbidden");
+        assert_eq!(
+            code(
+                false,
+                401,
+                r#"{"message":"Client must be authenticated to access this resource.","status-code":401}"#
+            ),
+            "unauthorized"
+        );
+        assert_eq!(
+            code(
+                true,
+                403,
+                r#"{"errorMessages":["You do not have permission to create issues in this project."],"errors":{}}"#
+            ),
+            "issue_create_forbidden"
+        );
         assert_eq!(code(false, 403, "{}"), "forbidden");
-        assert_eq!(code(false, 404, r#"{"errorMessages":["Issue does not exist or you do not have permission to see it."],"errors":{}}"#), "not_found");
-        assert_eq!(code(true, 404, r#"{"errorMessages":["Field 'customfield_10031' does not exist"]}"#), "customfield_unknown");
+        assert_eq!(
+            code(
+                false,
+                404,
+                r#"{"errorMessages":["Issue does not exist or you do not have permission to see it."],"errors":{}}"#
+            ),
+            "not_found"
+        );
+        assert_eq!(
+            code(
+                true,
+                404,
+                r#"{"errorMessages":["Field 'customfield_10031' does not exist"]}"#
+            ),
+            "customfield_unknown"
+        );
         assert_eq!(code(false, 410, ""), "gone");
-        assert_eq!(code(false, 413, "<html>too large</html>"), "content_limit_exceeded");
+        assert_eq!(
+            code(false, 413, "<html>too large</html>"),
+            "content_limit_exceeded"
+        );
         assert_eq!(code(false, 429, "<html>slow down</html>"), "rate_limited");
         assert_eq!(code(false, 503, ""), "server");
-        assert_eq!(code(false, 500, "<?xml version=\"1.0\"?><status><status-code>500</status-code></status>"), "server");
+        assert_eq!(
+            code(
+                false,
+                500,
+                "<?xml version=\"1.0\"?><status><status-code>500</status-code></status>"
+            ),
+            "server"
+        );
         assert_eq!(code(false, 409, "{}"), "unexpected_status");
         assert_eq!(code(false, 302, ""), "redirect");
     }
 
     #[test]
     fn bodies_of_400() {
-        assert_eq!(code(true, 400, r#"{"errorMessages":["CONTENT_LIMIT_EXCEEDED"],"errors":{}}"#), "content_limit_exceeded");
-        assert_eq!(code(true, 400, r#"{"errorMessages":[],"errors":{"description":"The entered text is too long. It exceeds the allowed limit of 32,767 characters."}}"#), "content_limit_exceeded");
-        assert_eq!(code(true, 400, r#"{"errorMessages":[],"errors":{"customfield_10031":"Field 'customfield_10031' cannot be set. It is not on the appropriate screen, or unknown."}}"#), "customfield_unknown");
-        assert_eq!(code(true, 400, r#"{"errorMessages":[],"errors":{"customfield_10032":"Option value 'X' is not valid"}}"#), "invalid_request");
-        let e = run(true, 400, &[], r#"{"errorMessages":["Field 'priority' is required"],"errors":{}}"#).unwrap();
+        assert_eq!(
+            code(
+                true,
+                400,
+                r#"{"errorMessages":["CONTENT_LIMIT_EXCEEDED"],"errors":{}}"#
+            ),
+            "content_limit_exceeded"
+        );
+        assert_eq!(
+            code(
+                true,
+                400,
+                r#"{"errorMessages":[],"errors":{"description":"The entered text is too long. It exceeds the allowed limit of 32,767 characters."}}"#
+            ),
+            "content_limit_exceeded"
+        );
+        assert_eq!(
+            code(
+                true,
+                400,
+                r#"{"errorMessages":[],"errors":{"customfield_10031":"Field 'customfield_10031' cannot be set. It is not on the appropriate screen, or unknown."}}"#
+            ),
+            "customfield_unknown"
+        );
+        assert_eq!(
+            code(
+                true,
+                400,
+                r#"{"errorMessages":[],"errors":{"customfield_10032":"Option value 'X' is not valid"}}"#
+            ),
+            "invalid_request"
+        );
+        let e = run(
+            true,
+            400,
+            &[],
+            r#"{"errorMessages":["Field 'priority' is required"],"errors":{}}"#,
+        )
+        .unwrap();
         assert_eq!(e.code(), "invalid_request");
-        assert_eq!(e.jira_messages().unwrap().messages, ["Field 'priority' is required"]);
+        assert_eq!(
+            e.jira_messages().unwrap().messages,
+            ["Field 'priority' is required"]
+        );
         assert!(e.to_string().contains("Field 'priority' is required"));
         assert!(!e.may_have_been_sent());
     }
 
     #[test]
     fn seraph_header_on_200_is_unauthorized() {
-        let e = run(false, 200, &[("X-Seraph-LoginReason", "AUTHENTICATED_FAILED")], "{}").unwrap();
+        let e = run(
+            false,
+            200,
+            &[("X-Seraph-LoginReason", "AUTHENTICATED_FAILED")],
+            "{}",
+        )
+        .unwrap();
         assert_eq!(e.code(), "unauthorized");
         assert_eq!(e.status(), Some(200));
-        let e = run(false, 401, &[("X-Seraph-LoginReason", "AUTHENTICATION_DENIED")], "").unwrap();
+        let e = run(
+            false,
+            401,
+            &[("X-Seraph-LoginReason", "AUTHENTICATION_DENIED")],
+            "",
+        )
+        .unwrap();
         assert!(e.to_string().contains("CAPTCHA"));
         assert!(run(false, 200, &[("X-Seraph-LoginReason", "OK")], "{}").is_none());
     }
@@ -327,9 +431,24 @@ mod tests {
     fn rate_limit_delays() {
         let e = run(false, 429, &[("Retry-After", "0")], "").unwrap();
         assert_eq!(e.retry_after(), Some(Duration::ZERO));
-        let e = run(false, 429, &[("X-RateLimit-Reset", "2023-11-14T22:13:50Z")], "").unwrap();
+        let e = run(
+            false,
+            429,
+            &[("X-RateLimit-Reset", "2023-11-14T22:13:50Z")],
+            "",
+        )
+        .unwrap();
         assert_eq!(e.retry_after(), Some(Duration::from_secs(30)));
-        let e = run(false, 503, &[("Retry-After", "4"), ("RateLimit-Reason", "jira-burst-based")], "").unwrap();
+        let e = run(
+            false,
+            503,
+            &[
+                ("Retry-After", "4"),
+                ("RateLimit-Reason", "jira-burst-based"),
+            ],
+            "",
+        )
+        .unwrap();
         assert_eq!(e.code(), "rate_limited");
         assert_eq!(e.retry_after(), Some(Duration::from_secs(4)));
         let e = run(true, 502, &[], "").unwrap();
@@ -343,8 +462,14 @@ mod tests {
         let e = element_error(&op(true), 3, 400, body);
         assert_eq!(e.code(), "customfield_unknown");
         assert!(e.to_string().contains("bulk element 3"));
-        assert_eq!(element_error(&op(true), 0, 403, ErrorBody::default()).code(), "issue_create_forbidden");
-        assert_eq!(element_error(&op(true), 0, 0, ErrorBody::default()).status(), Some(400));
+        assert_eq!(
+            element_error(&op(true), 0, 403, ErrorBody::default()).code(),
+            "issue_create_forbidden"
+        );
+        assert_eq!(
+            element_error(&op(true), 0, 0, ErrorBody::default()).status(),
+            Some(400)
+        );
     }
 
     #[test]
@@ -360,16 +485,37 @@ mod tests {
             count: u32,
         }
         let r = Redactor::new(None, vec![SecretString::from("tok-123")]);
-        let e = decode::<Outer>(&op(false), &HeaderMap::new(), br#"{"inner":{"count":"tok-123"}}"#, &r).unwrap_err();
+        let e = decode::<Outer>(
+            &op(false),
+            &HeaderMap::new(),
+            br#"{"inner":{"count":"tok-123"}}"#,
+            &r,
+        )
+        .unwrap_err();
         assert_eq!(e.code(), "decode");
         assert!(e.to_string().contains("`inner.count`"), "{e}");
         assert!(!e.to_string().contains("tok-123"));
-        let e = decode::<Outer>(&op(false), &HeaderMap::new(), b"<html>login</html>", &r).unwrap_err();
+        let e =
+            decode::<Outer>(&op(false), &HeaderMap::new(), b"<html>login</html>", &r).unwrap_err();
         assert!(e.to_string().contains("HTML"));
         let e = decode::<Outer>(&op(false), &HeaderMap::new(), b"  ", &r).unwrap_err();
         assert!(e.to_string().contains("empty body"));
-        let e = decode::<Outer>(&op(false), &HeaderMap::new(), br#"{"inner":{"count":1}} trailing"#, &r).unwrap_err();
+        let e = decode::<Outer>(
+            &op(false),
+            &HeaderMap::new(),
+            br#"{"inner":{"count":1}} trailing"#,
+            &r,
+        )
+        .unwrap_err();
         assert_eq!(e.code(), "decode");
-        assert!(decode::<Outer>(&op(false), &HeaderMap::new(), br#"{"inner":{"count":1}}"#, &r).is_ok());
+        assert!(
+            decode::<Outer>(
+                &op(false),
+                &HeaderMap::new(),
+                br#"{"inner":{"count":1}}"#,
+                &r
+            )
+            .is_ok()
+        );
     }
 }

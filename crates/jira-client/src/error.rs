@@ -103,7 +103,9 @@ impl ErrorKind {
             Self::Forbidden => {
                 "Grant the service account the project permission this operation needs"
             }
-            Self::Gone => "Jira removed this endpoint: check the configured flavor (Cloud or Data Center)",
+            Self::Gone => {
+                "Jira removed this endpoint: check the configured flavor (Cloud or Data Center)"
+            }
             Self::ContentLimitExceeded => {
                 "Shorten the text: summaries under 255 characters, other text at most 32,767"
             }
@@ -119,11 +121,7 @@ impl ErrorKind {
     fn transient(self) -> bool {
         matches!(
             self,
-            Self::RateLimited
-                | Self::Server
-                | Self::Transport
-                | Self::Timeout
-                | Self::NotAttempted
+            Self::RateLimited | Self::Server | Self::Transport | Self::Timeout | Self::NotAttempted
         )
     }
 }

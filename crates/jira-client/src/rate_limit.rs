@@ -116,7 +116,8 @@ impl RateLimitStatus {
     /// near the limit, Data Center's refill period per token
     /// (`Interval-Seconds / FillRate`), else Cloud's time to the reset
     /// shared by the remaining requests, else [`NEAR_LIMIT_PAUSE`].
-    /// `None` when not near the limit.
+    /// `None` when not near the limit. The client caps the pause at
+    /// [`RetryPolicy::max_backoff`](crate::RetryPolicy::max_backoff).
     pub fn pacing_delay(&self, now: SystemTime) -> Option<Duration> {
         if !self.is_near_limit() {
             return None;
@@ -138,7 +139,8 @@ impl RateLimitStatus {
     /// The delay a refused request should wait: `Retry-After`, else the
     /// time to `X-RateLimit-Reset`.
     pub(crate) fn refusal_delay(&self, now: SystemTime) -> Option<Duration> {
-        self.retry_after.or_else(|| self.reset.map(|r| until(r, now)))
+        self.retry_after
+            .or_else(|| self.reset.map(|r| until(r, now)))
     }
 }
 
@@ -162,9 +164,7 @@ mod tests {
     #[test]
     fn no_headers_no_status() {
         assert!(RateLimitStatus::from_headers(&HeaderMap::new(), t0()).is_none());
-        assert!(
-            RateLimitStatus::from_headers(&headers(&[("content-type", "x")]), t0()).is_none()
-        );
+        assert!(RateLimitStatus::from_headers(&headers(&[("content-type", "x")]), t0()).is_none());
     }
 
     #[test]
@@ -212,8 +212,9 @@ mod tests {
         let s = RateLimitStatus::from_headers(&headers(&[("X-RateLimit-NearLimit", "TRUE")]), t0())
             .unwrap();
         assert_eq!(s.pacing_delay(t0()), Some(NEAR_LIMIT_PAUSE));
-        let s = RateLimitStatus::from_headers(&headers(&[("X-RateLimit-NearLimit", "false")]), t0())
-            .unwrap();
+        let s =
+            RateLimitStatus::from_headers(&headers(&[("X-RateLimit-NearLimit", "false")]), t0())
+                .unwrap();
         assert_eq!(s.pacing_delay(t0()), None);
     }
 

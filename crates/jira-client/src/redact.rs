@@ -78,7 +78,9 @@ mod tests {
         );
         let body = r.scrub_body(body);
         assert!(!format!("{body:?}").contains("s3cr3t"));
-        let html = r.scrub_body(ErrorBody::parse(b"<html>Authorization: Bearer s3cr3t</html>"));
+        let html = r.scrub_body(ErrorBody::parse(
+            b"<html>Authorization: Bearer s3cr3t</html>",
+        ));
         assert!(!html.text.unwrap().contains("s3cr3t"));
     }
 

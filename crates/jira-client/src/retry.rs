@@ -29,7 +29,9 @@ pub struct RetryPolicy {
     pub max_total_wait: Duration,
     /// Backoff before the second attempt (the upper bound of the jitter).
     pub base_backoff: Duration,
-    /// Largest backoff between two attempts.
+    /// Largest backoff between two attempts; also the longest proactive
+    /// pause before a request when Jira's headers say the quota is nearly
+    /// spent.
     pub max_backoff: Duration,
 }
 
@@ -178,7 +180,10 @@ mod tests {
         assert_eq!(until(r, t0()), Duration::from_millis(10_500));
         let r = parse_reset("1700000005").unwrap();
         assert_eq!(until(r, t0()), Duration::from_secs(5));
-        assert_eq!(until(parse_reset("1600000000").unwrap(), t0()), Duration::ZERO);
+        assert_eq!(
+            until(parse_reset("1600000000").unwrap(), t0()),
+            Duration::ZERO
+        );
         assert!(parse_reset("tomorrow").is_none());
     }
 

@@ -108,8 +108,7 @@ fn parse_text(
         return Err(malformed("wrong prefix"));
     }
     if version != VERSION {
-        let version = if version.len() <= 16 && version.chars().all(|c| c.is_ascii_alphanumeric())
-        {
+        let version = if version.len() <= 16 && version.chars().all(|c| c.is_ascii_alphanumeric()) {
             version.to_string()
         } else {
             "(unreadable)".to_string()
@@ -366,7 +365,10 @@ mod tests {
         let text = seal(&keys, "ATATT3x-token").to_string();
         assert!(text.starts_with("pxsealed:v1:"));
         let back: SealedToken = text.parse().unwrap();
-        assert_eq!(back.open(keys.secret_key()).unwrap().expose_secret(), "ATATT3x-token");
+        assert_eq!(
+            back.open(keys.secret_key()).unwrap().expose_secret(),
+            "ATATT3x-token"
+        );
         // Keys survive their text forms.
         let public: SealingPublicKey = keys.public_key().to_string().parse().unwrap();
         assert_eq!(public, keys.public_key());
@@ -387,12 +389,19 @@ mod tests {
         let keys = SealingKeyPair::generate();
         let other = SealingKeyPair::generate();
         let sealed = seal(&keys, "tok");
-        assert_eq!(sealed.open(other.secret_key()).unwrap_err(), SealError::WrongKeyOrTampered);
+        assert_eq!(
+            sealed.open(other.secret_key()).unwrap_err(),
+            SealError::WrongKeyOrTampered
+        );
         for i in 0..sealed.as_bytes().len() {
             let mut bytes = sealed.as_bytes().to_vec();
             bytes[i] ^= 0x01;
             let tampered = SealedToken { sealed: bytes };
-            assert_eq!(tampered.open(keys.secret_key()).unwrap_err(), SealError::WrongKeyOrTampered, "byte {i}");
+            assert_eq!(
+                tampered.open(keys.secret_key()).unwrap_err(),
+                SealError::WrongKeyOrTampered,
+                "byte {i}"
+            );
         }
     }
 
@@ -404,28 +413,55 @@ mod tests {
         // Cut bytes off the end: still longer than the overhead, so it parses,
         // but it no longer authenticates.
         let bytes = sealed.as_bytes();
-        let short = format!("pxsealed:v1:{}", URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() - 6]));
+        let short = format!(
+            "pxsealed:v1:{}",
+            URL_SAFE_NO_PAD.encode(&bytes[..bytes.len() - 6])
+        );
         let cut: SealedToken = short.parse().unwrap();
-        assert_eq!(cut.open(keys.secret_key()).unwrap_err(), SealError::WrongKeyOrTampered);
+        assert_eq!(
+            cut.open(keys.secret_key()).unwrap_err(),
+            SealError::WrongKeyOrTampered
+        );
         // Any cut of the text is refused when read or when opened.
         for n in 1..text.len() {
             if let Ok(t) = text[..n].parse::<SealedToken>() {
-                assert_eq!(t.open(keys.secret_key()).unwrap_err(), SealError::WrongKeyOrTampered);
+                assert_eq!(
+                    t.open(keys.secret_key()).unwrap_err(),
+                    SealError::WrongKeyOrTampered
+                );
             }
         }
         let tiny = format!("pxsealed:v1:{}", URL_SAFE_NO_PAD.encode([0u8; 40]));
-        assert!(matches!(tiny.parse::<SealedToken>(), Err(SealError::Truncated { len: 40, .. })));
+        assert!(matches!(
+            tiny.parse::<SealedToken>(),
+            Err(SealError::Truncated { len: 40, .. })
+        ));
         let v2 = text.replacen(":v1:", ":v2:", 1);
         assert_eq!(
             v2.parse::<SealedToken>().unwrap_err(),
-            SealError::UnknownVersion { what: "sealed token", version: "v2".into() }
+            SealError::UnknownVersion {
+                what: "sealed token",
+                version: "v2".into()
+            }
         );
-        for bad in ["", "pxsealed", "pxsealed:v1", "other:v1:AAAA", "pxsealed:v1:***"] {
-            assert!(matches!(bad.parse::<SealedToken>(), Err(SealError::Malformed { .. })), "{bad}");
+        for bad in [
+            "",
+            "pxsealed",
+            "pxsealed:v1",
+            "other:v1:AAAA",
+            "pxsealed:v1:***",
+        ] {
+            assert!(
+                matches!(bad.parse::<SealedToken>(), Err(SealError::Malformed { .. })),
+                "{bad}"
+            );
         }
         assert!(matches!(
             "pxsealpub:v1:AAAA".parse::<SealingPublicKey>(),
-            Err(SealError::Malformed { reason: "a key is 32 bytes", .. })
+            Err(SealError::Malformed {
+                reason: "a key is 32 bytes",
+                ..
+            })
         ));
     }
 

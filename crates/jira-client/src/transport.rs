@@ -148,7 +148,10 @@ impl Inner {
         let monotonic = self.clock.monotonic();
         let mut p = self.pacing();
         if let Some(pause) = pause {
-            tracing::debug!(pause_ms = pause.as_millis() as u64, "Jira is near its rate limit; slowing down");
+            tracing::debug!(
+                pause_ms = pause.as_millis() as u64,
+                "Jira is near its rate limit; slowing down"
+            );
             p.hold_until = p.hold_until.max(monotonic.saturating_add(pause));
         }
         p.last = Some(limits);
@@ -180,7 +183,9 @@ impl Inner {
                 .header(AUTHORIZATION, auth.clone())
                 .header(ACCEPT, "application/json");
             if let Some(b) = &body {
-                builder = builder.header(CONTENT_TYPE, "application/json").body(b.clone());
+                builder = builder
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(b.clone());
             }
             let response = builder
                 .send()
@@ -188,12 +193,18 @@ impl Inner {
                 .map_err(|e| transport_error(op, e, false))?;
             let status = response.status();
             if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
-                let location = response.headers().get(LOCATION).and_then(|v| v.to_str().ok());
+                let location = response
+                    .headers()
+                    .get(LOCATION)
+                    .and_then(|v| v.to_str().ok());
                 if let Some(location) = location {
                     let target = url.join(location).map_err(|_| {
-                        Error::new(ErrorKind::Redirect, "Jira redirected to an unreadable location")
-                            .with_request(op.label())
-                            .with_status(status.as_u16())
+                        Error::new(
+                            ErrorKind::Redirect,
+                            "Jira redirected to an unreadable location",
+                        )
+                        .with_request(op.label())
+                        .with_status(status.as_u16())
                     })?;
                     if !self.base.same_origin(&target) {
                         return Err(Error::new(
@@ -238,7 +249,10 @@ impl Inner {
                 redactor,
             });
         }
-        Err(Error::new(ErrorKind::Redirect, "Jira redirected too many times").with_request(op.label()))
+        Err(
+            Error::new(ErrorKind::Redirect, "Jira redirected too many times")
+                .with_request(op.label()),
+        )
     }
 }
 
@@ -253,7 +267,10 @@ async fn read_body(op: &Operation, mut response: reqwest::Response) -> Result<Ve
         if out.len() + chunk.len() > MAX_BODY {
             return Err(Error::new(
                 ErrorKind::Decode,
-                format!("Jira's answer is larger than {} MiB", MAX_BODY / (1024 * 1024)),
+                format!(
+                    "Jira's answer is larger than {} MiB",
+                    MAX_BODY / (1024 * 1024)
+                ),
             )
             .with_request(op.label())
             .sent(true));
@@ -268,7 +285,11 @@ async fn read_body(op: &Operation, mut response: reqwest::Response) -> Result<Ve
 fn transport_error(op: &Operation, e: reqwest::Error, reading_body: bool) -> Error {
     let (kind, message, sent) = if e.is_timeout() {
         if e.is_connect() {
-            (ErrorKind::Timeout, "could not connect to Jira in time", false)
+            (
+                ErrorKind::Timeout,
+                "could not connect to Jira in time",
+                false,
+            )
         } else {
             (ErrorKind::Timeout, "Jira did not answer in time", true)
         }

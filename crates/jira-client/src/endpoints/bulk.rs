@@ -6,7 +6,9 @@ use crate::client::Effect;
 use crate::error::ErrorKind;
 use crate::transport::Request;
 use crate::{Error, JiraClient};
-use jira_model::{BulkCreateRequest, BulkCreateResponse, CreateIssueRequest, CreatedIssue, MAX_BULK_CREATE};
+use jira_model::{
+    BulkCreateRequest, BulkCreateResponse, CreateIssueRequest, CreatedIssue, MAX_BULK_CREATE,
+};
 use reqwest::Method;
 
 type Outcome = Result<CreatedIssue, Error>;

@@ -69,7 +69,13 @@ impl JiraClient {
         } else {
             &[("fields", joined.as_str())]
         };
-        let r = self.request(Method::GET, &["issue", key], query, Effect::Idempotent, None)?;
+        let r = self.request(
+            Method::GET,
+            &["issue", key],
+            query,
+            Effect::Idempotent,
+            None,
+        )?;
         self.fetch(r).await
     }
 
@@ -83,7 +89,9 @@ impl JiraClient {
         if let Some(d) = request.fields.get("description") {
             match d {
                 serde_json::Value::String(_) => check_format(self.flavor(), "description", false)?,
-                serde_json::Value::Object(o) if o.get("type").and_then(|t| t.as_str()) == Some("doc") => {
+                serde_json::Value::Object(o)
+                    if o.get("type").and_then(|t| t.as_str()) == Some("doc") =>
+                {
                     check_format(self.flavor(), "description", true)?;
                 }
                 _ => {}
@@ -160,7 +168,13 @@ impl JiraClient {
     /// `invalid_input` for a malformed key; `not_found`; any other [`Error`].
     pub async fn delete_issue(&self, key: &str) -> Result<(), Error> {
         let key = self.id("issue key", key)?;
-        let r = self.request(Method::DELETE, &["issue", key], &[], Effect::Idempotent, None)?;
+        let r = self.request(
+            Method::DELETE,
+            &["issue", key],
+            &[],
+            Effect::Idempotent,
+            None,
+        )?;
         self.send(r).await
     }
 }

@@ -39,7 +39,13 @@ impl JiraClient {
     /// not exist or is invisible to the account; any other [`Error`].
     pub async fn project(&self, key: &str) -> Result<Project, Error> {
         let key = self.id("project key", key)?;
-        let r = self.request(Method::GET, &["project", key], &[], Effect::Idempotent, None)?;
+        let r = self.request(
+            Method::GET,
+            &["project", key],
+            &[],
+            Effect::Idempotent,
+            None,
+        )?;
         self.fetch(r).await
     }
 
@@ -57,7 +63,10 @@ impl JiraClient {
             let r = self.request(
                 Method::GET,
                 &["issue", "createmeta", project, "issuetypes"],
-                &[("startAt", start.as_str()), ("maxResults", page_size.as_str())],
+                &[
+                    ("startAt", start.as_str()),
+                    ("maxResults", page_size.as_str()),
+                ],
                 Effect::Idempotent,
                 None,
             )?;
@@ -90,7 +99,10 @@ impl JiraClient {
             let r = self.request(
                 Method::GET,
                 &["issue", "createmeta", project, "issuetypes", issue_type_id],
-                &[("startAt", start.as_str()), ("maxResults", page_size.as_str())],
+                &[
+                    ("startAt", start.as_str()),
+                    ("maxResults", page_size.as_str()),
+                ],
                 Effect::Idempotent,
                 None,
             )?;

@@ -67,7 +67,10 @@ impl SearchPages {
                 )?;
                 let label = r.op.label();
                 let page: CloudSearchPage = self.client.fetch(r).await?;
-                if !page.is_last_page() && page.next_page_token.is_some() && page.next_page_token == token {
+                if !page.is_last_page()
+                    && page.next_page_token.is_some()
+                    && page.next_page_token == token
+                {
                     return Err(Error::new(
                         ErrorKind::Decode,
                         "Jira returned the same nextPageToken again; the search would never end",

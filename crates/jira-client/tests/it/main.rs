@@ -1,0 +1,16 @@
+//! The one integration-test binary of `jira-client`.
+
+// Helpers outside `#[test]` functions are test code too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod bulk;
+mod config;
+mod endpoints;
+mod errors;
+mod rate_limits;
+mod redirects;
+mod retry;
+mod sealed;
+mod search;
+mod secrets;
+mod support;
