@@ -60,7 +60,7 @@ pub(crate) fn classify(
     }
     let body = redactor.scrub_body(ErrorBody::parse(body));
     let limits = RateLimitStatus::from_headers(headers, now);
-    let (kind, message) = if status == 401 {
+    let (kind, message) = if status == 401 || captcha {
         (
             ErrorKind::Unauthorized,
             unauthorized_message(captcha, false),
@@ -416,14 +416,17 @@ mod tests {
         .unwrap();
         assert_eq!(e.code(), "unauthorized");
         assert_eq!(e.status(), Some(200));
-        let e = run(
-            false,
-            401,
-            &[("X-Seraph-LoginReason", "AUTHENTICATION_DENIED")],
-            "",
-        )
-        .unwrap();
-        assert!(e.to_string().contains("CAPTCHA"));
+        for status in [401, 403] {
+            let e = run(
+                false,
+                status,
+                &[("X-Seraph-LoginReason", "AUTHENTICATION_DENIED")],
+                "",
+            )
+            .unwrap();
+            assert_eq!(e.code(), "unauthorized");
+            assert!(e.to_string().contains("CAPTCHA"));
+        }
         assert!(run(false, 200, &[("X-Seraph-LoginReason", "OK")], "{}").is_none());
     }
 
