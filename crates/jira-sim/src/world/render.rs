@@ -434,11 +434,9 @@ pub(crate) fn field_definitions(rc: &RenderCtx<'_>) -> Vec<Value> {
     for id in [FINDING_FIELD, FRAMEWORKS_FIELD] {
         let (name, schema) = custom_field(rc, id);
         let n = id.trim_start_matches("customfield_");
-        out.push(
-            json!({"id": id, "key": id, "name": name, "untranslatedName": name,
+        out.push(json!({"id": id, "key": id, "name": name,
             "custom": true, "orderable": true, "navigable": true, "searchable": true,
-            "clauseNames": [format!("cf[{n}]"), name], "schema": schema}),
-        );
+            "clauseNames": [format!("cf[{n}]"), name], "schema": schema}));
     }
     out
 }

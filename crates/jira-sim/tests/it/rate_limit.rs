@@ -1,0 +1,79 @@
+//! Per-account token buckets, with a manual clock (no wall-clock timing).
+
+use crate::common::{Api, Who};
+use chrono::TimeZone;
+use jira_model::Flavor;
+use jira_sim::{JiraSim, SimClock, SimConfig, SimRateLimit};
+use std::time::Duration;
+
+async fn limited(flavor: Flavor) -> (JiraSim, SimClock) {
+    let clock = SimClock::manual(chrono::Utc.with_ymd_and_hms(2026, 1, 31, 10, 0, 0).unwrap());
+    let sim = JiraSim::start(
+        SimConfig::new(flavor)
+            .rate_limit(Some(SimRateLimit::new(2, 3)))
+            .clock(clock.clone()),
+    )
+    .await
+    .unwrap();
+    (sim, clock)
+}
+
+#[tokio::test]
+async fn cloud_bucket_per_account() {
+    let (sim, clock) = limited(Flavor::Cloud).await;
+    let bot = Api::new(&sim, Who::Bot);
+    for _ in 0..3 {
+        assert_eq!(bot.get("myself").await.status, 200);
+    }
+    let a = bot.get("myself").await;
+    assert_eq!(a.status, 429);
+    assert_eq!(a.header("Retry-After"), Some("1"));
+    assert_eq!(a.header("X-RateLimit-Limit"), Some("3"));
+    assert_eq!(a.header("X-RateLimit-Remaining"), Some("0"));
+    assert_eq!(a.header("RateLimit-Reason"), Some("jira-burst-based"));
+    let reset = a.header("X-RateLimit-Reset").unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(reset).is_ok(),
+        "{reset}"
+    );
+    assert!(jira_model::ErrorBody::parse(a.text.as_bytes()).mentions("Rate limit"));
+    // Another account has its own bucket.
+    assert_eq!(Api::new(&sim, Who::Alex).get("myself").await.status, 200);
+    // Half a second refills one token.
+    clock.advance(Duration::from_millis(500));
+    assert_eq!(bot.get("myself").await.status, 200);
+    assert_eq!(bot.get("myself").await.status, 429);
+    // Limited requests change nothing.
+    let r = bot.post("issue", bot.issue("s", "f")).await;
+    assert_eq!(r.status, 429);
+    assert!(sim.issues().is_empty());
+}
+
+#[tokio::test]
+async fn data_center_headers_on_every_answer() {
+    let (sim, _clock) = limited(Flavor::DataCenter).await;
+    let bot = Api::new(&sim, Who::Bot);
+    let a = bot.get("myself").await;
+    assert_eq!(a.status, 200);
+    assert_eq!(a.header("X-RateLimit-Limit"), Some("3"));
+    assert_eq!(a.header("X-RateLimit-Remaining"), Some("2"));
+    assert_eq!(a.header("X-RateLimit-FillRate"), Some("2"));
+    assert_eq!(a.header("X-RateLimit-Interval-Seconds"), Some("1"));
+    bot.get("myself").await;
+    bot.get("myself").await;
+    let a = bot.get("myself").await;
+    assert_eq!(a.status, 429);
+    assert_eq!(a.header("Retry-After"), Some("1"));
+    assert_eq!(a.header("X-RateLimit-Remaining"), Some("0"));
+}
+
+#[tokio::test]
+async fn off_by_default() {
+    let sim = JiraSim::start(SimConfig::new(Flavor::Cloud)).await.unwrap();
+    let bot = Api::new(&sim, Who::Bot);
+    for _ in 0..30 {
+        let a = bot.get("myself").await;
+        assert_eq!(a.status, 200);
+        assert!(a.header("X-RateLimit-Limit").is_none());
+    }
+}
