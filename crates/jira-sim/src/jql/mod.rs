@@ -30,3 +30,45 @@ pub(crate) fn compile(jql: &str, world: &World, now: DateTime<Utc>) -> Result<Co
         .map_err(|e| format!("Error in the JQL Query: {e}"))?;
     eval::check(query, world, now)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FrameworksFieldKind, Workflow};
+    use jira_model::Flavor;
+    use proptest::prelude::*;
+
+    fn world() -> World {
+        World::new(
+            Flavor::Cloud,
+            FrameworksFieldKind::MultiSelect,
+            Workflow::default(),
+        )
+    }
+
+    proptest! {
+        /// Any text compiles or yields an error message; it never panics.
+        #[test]
+        fn never_panics(jql in "\\PC{0,80}") {
+            let _ = compile(&jql, &world(), chrono::Utc::now());
+        }
+
+        /// Queries built from the grammar's own pieces never panic either,
+        /// and every error names the problem.
+        #[test]
+        fn grammar_soup_never_panics(parts in proptest::collection::vec(
+            prop_oneof![
+                Just("project"), Just("labels"), Just("cf[10031]"), Just("status"), Just("updated"),
+                Just("="), Just("!="), Just("~"), Just(">="), Just("in"), Just("not"), Just("is"),
+                Just("EMPTY"), Just("("), Just(")"), Just(","), Just("AND"), Just("OR"),
+                Just("ORDER"), Just("BY"), Just("DESC"), Just("SEC"), Just("\"x y\""), Just("-5d"),
+            ],
+            0..14,
+        )) {
+            let jql = parts.join(" ");
+            if let Err(e) = compile(&jql, &world(), chrono::Utc::now()) {
+                prop_assert!(!e.is_empty());
+            }
+        }
+    }
+}

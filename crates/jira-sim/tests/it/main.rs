@@ -1,5 +1,8 @@
 //! Integration tests: the simulator over real loopback HTTP.
 
+// Test helpers outside #[test] functions panic on purpose when a setup step fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod admin;
 mod binary;
 mod common;
