@@ -45,6 +45,9 @@ impl JiraSim {
     /// bound.
     pub async fn start(config: SimConfig) -> Result<JiraSim, SimError> {
         config.validate()?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
+            SimError::Config("JiraSim::start must run inside a tokio runtime".into())
+        })?;
         let addr: SocketAddr = config.listen.parse().map_err(|_| {
             SimError::Config(format!("listen address {:?} is not ip:port", config.listen))
         })?;
