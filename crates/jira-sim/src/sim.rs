@@ -64,11 +64,7 @@ impl JiraSim {
             })?;
         let local = listener.local_addr()?;
         let base_url = format!("http://{local}");
-        let hub = Hub::new(
-            config.webhook_retry,
-            config.seed,
-            tokio::runtime::Handle::current(),
-        )?;
+        let hub = Hub::new(config.webhook_retry, config.seed, runtime)?;
         for w in &config.webhooks {
             hub.register(w.clone());
         }
