@@ -7,9 +7,11 @@ use std::time::Duration;
 
 /// A token bucket per account: `burst` requests at once, refilled at
 /// `per_second` tokens a second.
+///
+/// Deliberately exhaustive (a token bucket has exactly these two numbers),
+/// so `SimRateLimit { per_second: 10, burst: 20 }` works in other crates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[non_exhaustive]
 pub struct SimRateLimit {
     /// Refill rate, tokens per second (at least 1).
     pub per_second: u32,
