@@ -117,11 +117,9 @@ impl ErrorBody {
     pub fn summary(&self) -> String {
         let mut parts: Vec<String> = self.messages.clone();
         parts.extend(self.field_errors.iter().map(|(k, v)| format!("{k}: {v}")));
-        if parts.is_empty() {
-            if let Some(t) = &self.text {
-                let first: String = t.chars().filter(|c| !c.is_control()).take(200).collect();
-                parts.push(format!("non-JSON body: {first}"));
-            }
+        if let (true, Some(t)) = (parts.is_empty(), &self.text) {
+            let first: String = t.chars().filter(|c| !c.is_control()).take(200).collect();
+            parts.push(format!("non-JSON body: {first}"));
         }
         parts.join("; ")
     }
