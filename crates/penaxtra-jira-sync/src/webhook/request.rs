@@ -9,9 +9,19 @@ use std::net::IpAddr;
 /// Headers are `(name, raw value)` pairs, names matched case-insensitively.
 /// From an `http::HeaderMap` (axum, hyper):
 ///
-/// ```ignore
+/// ```
+/// use axum::http::{HeaderMap, HeaderValue};
+/// use penaxtra_jira_sync::webhook::WebhookRequest;
+///
+/// let mut map = HeaderMap::new();
+/// map.insert("x-hub-signature", HeaderValue::from_static("sha256=00"));
 /// let headers: Vec<(&str, &[u8])> =
 ///     map.iter().map(|(n, v)| (n.as_str(), v.as_bytes())).collect();
+/// let request = WebhookRequest::new("192.0.2.1".parse().unwrap(), b"{}").headers(&headers);
+/// assert_eq!(
+///     request.header_values("X-Hub-Signature").next(),
+///     Some(b"sha256=00".as_slice())
+/// );
 /// ```
 ///
 /// The `X-Forwarded-For` value goes in [`forwarded_for`](Self::forwarded_for)
