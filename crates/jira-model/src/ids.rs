@@ -130,6 +130,15 @@ impl IssueKey {
 }
 
 impl FieldId {
+    /// The id of custom field number `n`: `customfield_<n>`. Always valid.
+    ///
+    /// ```
+    /// assert_eq!(jira_model::FieldId::custom(10031).as_str(), "customfield_10031");
+    /// ```
+    pub fn custom(n: u64) -> Self {
+        Self(format!("customfield_{n}"))
+    }
+
     /// The numeric id of a custom field (`10031` of `customfield_10031`), as
     /// JQL's `cf[10031]` wants it; `None` for system fields.
     pub fn custom_number(&self) -> Option<u64> {
@@ -159,6 +168,7 @@ mod tests {
             Some(10031)
         );
         assert_eq!(FieldId::new("labels").unwrap().custom_number(), None);
+        assert_eq!(FieldId::custom(7), FieldId::new("customfield_7").unwrap());
         for bad in ["", "customfield_", "customfield_x", "a b", "x\"y"] {
             assert!(FieldId::new(bad).is_err(), "{bad:?} accepted");
         }
