@@ -1,4 +1,77 @@
-//! `penaxtra_jira_sync`: the facade a Penaxtra service embeds. Being filled
-//! by issues 5 and 6; modules below are documented as they land.
+//! The facade a Penaxtra service embeds to keep its findings and Jira in
+//! step.
+//!
+//! - **Push** ([`JiraSync::push`], [`JiraSync::push_many`]): a finding that
+//!   matches the [rule](penaxtra_mapping::Rule) gets exactly one Jira issue,
+//!   whatever retries, timeouts, restarts or replicas do.
+//! - **State out** ([`JiraSync::set_state`]): a finding's new state moves
+//!   its issue through the workflow, directly or by the shortest path.
+//! - **Nothing lost** ([`JiraSync::run_due`], [`JiraSync::spawn_worker`]):
+//!   what could not reach Jira waits in the [store](store::SyncStore)'s
+//!   queue and is retried with backoff; what needs a person is parked with
+//!   the fix.
+//! - **Inbound** ([`webhook::WebhookGate`], [`JiraSync::handle_webhook`],
+//!   [`JiraSync::reconcile`]): verified webhooks and reconciliation sweeps
+//!   bring Jira's decisions back, once, in order, without echoes.
+//! - **Test connection** ([`JiraSync::test_connection`]).
+//!
+//! This is the only crate that knows both Penaxtra and Jira I/O. It sits on
+//! `jira-client` (HTTP), `penaxtra-mapping` (pure rules) and `jira-model`
+//! (payloads); nothing in it depends on `jira-sim`, which only its tests and
+//! examples use.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use penaxtra_jira_sync::{JiraSync, MemoryFindings, store::MemoryStore};
+//! use jira_client::{ApiTokenAuth, JiraClient};
+//! use std::sync::Arc;
+//!
+//! // An embedded Jira simulator stands in for Jira Cloud.
+//! let sim = jira_sim::JiraSim::start(jira_sim::SimConfig::new(jira_model::Flavor::Cloud)).await?;
+//! let auth = ApiTokenAuth::new(jira_sim::accounts::SERVICE_EMAIL, jira_sim::accounts::SERVICE_API_TOKEN.to_string().into());
+//! let client = JiraClient::builder(&sim.base_url(), jira_model::Flavor::Cloud, auth).build()?;
+//!
+//! let finding: penaxtra_mapping::Finding = serde_json::from_str(r#"{
+//!   "id":"fnd_2026_000123","title":"Indirect prompt injection via RAG corpus","severity":"high",
+//!   "state":"open","probe_id":"rag_indirect_v2","scan_id":"scn_2026_000045",
+//!   "frameworks":["OWASP_LLM01"],"excerpt":"ignore previous instructions",
+//!   "url":"https://penaxtra.com/app/findings/fnd_2026_000123"}"#)?;
+//! let findings = Arc::new(MemoryFindings::with([finding.clone()]));
+//! let sync = JiraSync::builder(client, Arc::new(MemoryStore::new()), findings).build()?;
+//!
+//! let first = sync.push(&finding).await?;
+//! let again = sync.push(&finding).await?;
+//! assert_eq!(first.kind(), "created");
+//! assert_eq!(again.kind(), "already_linked");
+//! assert_eq!(sim.issues().len(), 1);
+//! # Ok(()) }
+//! ```
 
+mod backfill;
+mod clock;
+pub mod config;
+mod engine;
+mod error;
+mod host;
+mod inbound;
+mod push;
+mod reconcile;
+mod state_out;
+pub mod store;
+mod test_connection;
 pub mod webhook;
+mod worker;
+mod workflow;
+
+pub use backfill::BackfillReport;
+pub use clock::{Clock, SystemClock, TokioClock};
+pub use engine::{JiraSync, JiraSyncBuilder, SyncSettings};
+pub use error::SyncError;
+pub use host::{Findings, HostError, MemoryFindings, StateCause};
+pub use inbound::{Disposition, Inbound, InboundOutcome};
+pub use push::{Progress, PushOutcome};
+pub use reconcile::{INTEGRATION_LABEL, ReconcileReport};
+pub use state_out::StateOutcome;
+pub use test_connection::{CONNECTION_TEST_SUMMARY, ConnectionReport, TestStep};
+pub use worker::{WorkerHandle, WorkerReport};

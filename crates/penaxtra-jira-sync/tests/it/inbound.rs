@@ -9,8 +9,12 @@ use crate::support::*;
 use jira_model::{Flavor, TransitionRequest};
 use jira_sim::{JiraSim, SimConfig};
 use penaxtra_jira_sync::store::{Link, MemoryStore, SyncStore};
-use penaxtra_jira_sync::webhook::{IpAllowlist, VerifiedWebhook, WebhookGate, WebhookGateConfig, WebhookRequest, sign_body};
-use penaxtra_jira_sync::{Disposition, Findings, HostError, Inbound, JiraSync, MemoryFindings, StateCause};
+use penaxtra_jira_sync::webhook::{
+    IpAllowlist, VerifiedWebhook, WebhookGate, WebhookGateConfig, WebhookRequest, sign_body,
+};
+use penaxtra_jira_sync::{
+    Disposition, Findings, HostError, Inbound, JiraSync, MemoryFindings, StateCause,
+};
 use penaxtra_mapping::{Finding, FindingId, FindingState, InboundPolicy, Severity};
 use secrecy::SecretString;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,10 +25,13 @@ const HMAC_SECRET: &str = "hmac-secret-for-tests-0123456789";
 
 fn gate() -> WebhookGate {
     WebhookGate::new(
-        WebhookGateConfig::builder(IpAllowlist::from_cidrs(["127.0.0.0/8"]).unwrap(), SecretString::from(URL_SECRET))
-            .hmac_secret(SecretString::from(HMAC_SECRET))
-            .build()
-            .unwrap(),
+        WebhookGateConfig::builder(
+            IpAllowlist::from_cidrs(["127.0.0.0/8"]).unwrap(),
+            SecretString::from(URL_SECRET),
+        )
+        .hmac_secret(SecretString::from(HMAC_SECRET))
+        .build()
+        .unwrap(),
     )
     .unwrap()
 }
@@ -35,15 +42,27 @@ async fn receive_webhooks(sim: &JiraSim, inbound: Inbound) -> Arc<Mutex<Vec<serd
     let sink = Arc::clone(&lines);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(receiver::serve(listener, gate(), inbound, Arc::new(move |l| sink.lock().unwrap().push(l))));
-    sim.register_webhook(format!("http://{addr}{}/{URL_SECRET}", receiver::MOUNT), Some(HMAC_SECRET.to_string())).unwrap();
+    tokio::spawn(receiver::serve(
+        listener,
+        gate(),
+        inbound,
+        Arc::new(move |l| sink.lock().unwrap().push(l)),
+    ));
+    sim.register_webhook(
+        format!("http://{addr}{}/{URL_SECRET}", receiver::MOUNT),
+        Some(HMAC_SECRET.to_string()),
+    )
+    .unwrap();
     lines
 }
 
 async fn move_as_alex(sim: &JiraSim, key: &str, status: &str) {
     let alex = alex(sim);
     let transitions = alex.transitions(key).await.unwrap();
-    let t = transitions.iter().find(|t| t.to.name == status).unwrap_or_else(|| panic!("no way to {status}"));
+    let t = transitions
+        .iter()
+        .find(|t| t.to.name == status)
+        .unwrap_or_else(|| panic!("no way to {status}"));
     let mut request = TransitionRequest::new(t.id.clone());
     if t.has_field("resolution") {
         request = request.with_resolution(status);
@@ -51,15 +70,28 @@ async fn move_as_alex(sim: &JiraSim, key: &str, status: &str) {
     alex.transition(key, &request).await.unwrap();
 }
 
-async fn pushed(sim: &JiraSim, policy: InboundPolicy) -> (JiraSync, Arc<MemoryFindings>, Finding, String) {
+async fn pushed(
+    sim: &JiraSim,
+    policy: InboundPolicy,
+) -> (JiraSync, Arc<MemoryFindings>, Finding, String) {
     let f = finding(1, Severity::High, FindingState::Open);
     let host = Arc::new(MemoryFindings::with([f.clone()]));
-    let sync = JiraSync::builder(client(sim), Arc::new(MemoryStore::new()), Arc::clone(&host) as Arc<dyn Findings>)
-        .settings(fast_settings())
-        .inbound(policy)
-        .build()
-        .unwrap();
-    let key = sync.push(&f).await.unwrap().issue_key().unwrap().to_string();
+    let sync = JiraSync::builder(
+        client(sim),
+        Arc::new(MemoryStore::new()),
+        Arc::clone(&host) as Arc<dyn Findings>,
+    )
+    .settings(fast_settings())
+    .inbound(policy)
+    .build()
+    .unwrap();
+    let key = sync
+        .push(&f)
+        .await
+        .unwrap()
+        .issue_key()
+        .unwrap()
+        .to_string();
     (sync, host, f, key)
 }
 
@@ -71,10 +103,16 @@ async fn a_persons_decision_in_jira_comes_back_through_the_webhook() {
         let lines = receive_webhooks(&sim, sync.inbound().await).await;
         move_as_alex(&sim, &key, "Won't Do").await;
         sim.flush_webhooks().await;
-        assert_eq!(host.get(&f.id).unwrap().state, FindingState::Accepted, "{flavor}");
+        assert_eq!(
+            host.get(&f.id).unwrap().state,
+            FindingState::Accepted,
+            "{flavor}"
+        );
         let changes = host.changes();
         assert_eq!(changes.len(), 1);
-        assert!(matches!(&changes[0].2, StateCause::JiraWebhook { issue_key, delivery_id } if *issue_key == key && (delivery_id.is_some() || flavor == Flavor::DataCenter)));
+        assert!(
+            matches!(&changes[0].2, StateCause::JiraWebhook { issue_key, delivery_id } if *issue_key == key && (delivery_id.is_some() || flavor == Flavor::DataCenter))
+        );
         let lines = lines.lock().unwrap();
         let applied: Vec<_> = lines.iter().filter(|l| l["outcome"] == "applied").collect();
         assert_eq!(applied.len(), 1, "{flavor}: {lines:?}");
@@ -91,7 +129,10 @@ async fn echoes_of_our_own_transitions_are_dropped() {
     sync.set_state(&f.id, FindingState::Triaged).await.unwrap();
     sync.set_state(&f.id, FindingState::Resolved).await.unwrap();
     sim.flush_webhooks().await;
-    assert!(host.changes().is_empty(), "our own moves never come back as changes");
+    assert!(
+        host.changes().is_empty(),
+        "our own moves never come back as changes"
+    );
     let lines = lines.lock().unwrap();
     assert!(!lines.is_empty());
     assert!(lines.iter().all(|l| l["reason"] == "echo"), "{lines:?}");
@@ -107,7 +148,9 @@ async fn the_inbound_policy_decides_which_states_come_back() {
     assert_eq!(host.get(&f.id).unwrap().state, FindingState::Open);
     assert_eq!(lines.lock().unwrap()[0]["reason"], "policy_terminal_only");
 
-    let sim = jira_sim::JiraSim::start(SimConfig::new(Flavor::Cloud)).await.unwrap();
+    let sim = jira_sim::JiraSim::start(SimConfig::new(Flavor::Cloud))
+        .await
+        .unwrap();
     let (sync, host, f, key) = pushed(&sim, InboundPolicy::All).await;
     let _lines = receive_webhooks(&sim, sync.inbound().await).await;
     move_as_alex(&sim, &key, "In Progress").await;
@@ -116,7 +159,15 @@ async fn the_inbound_policy_decides_which_states_come_back() {
 }
 
 /// A body in Cloud's shape for a status change of `key`.
-fn status_event(key: &str, issue_id: &str, status: &str, category: &str, resolution: Option<&str>, ts: i64, changelog: &str) -> Vec<u8> {
+fn status_event(
+    key: &str,
+    issue_id: &str,
+    status: &str,
+    category: &str,
+    resolution: Option<&str>,
+    ts: i64,
+    changelog: &str,
+) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({
         "timestamp": ts,
         "webhookEvent": "jira:issue_updated",
@@ -133,30 +184,52 @@ fn status_event(key: &str, issue_id: &str, status: &str, category: &str, resolut
 }
 
 fn verify(gate: &WebhookGate, body: &[u8], delivery: &str) -> VerifiedWebhook {
-    let signature = sign_body(&SecretString::from(HMAC_SECRET), body);
-    let headers = [("X-Hub-Signature", signature.as_bytes()), ("X-Atlassian-Webhook-Identifier", delivery.as_bytes())];
-    let request = WebhookRequest::new("127.0.0.1".parse().unwrap(), body).url_secret(Some(URL_SECRET)).headers(&headers);
+    let signature = format!(
+        "sha256={}",
+        sign_body(&SecretString::from(HMAC_SECRET), body)
+    );
+    let headers = [
+        ("X-Hub-Signature", signature.as_bytes()),
+        ("X-Atlassian-Webhook-Identifier", delivery.as_bytes()),
+    ];
+    let request = WebhookRequest::new("127.0.0.1".parse().unwrap(), body)
+        .url_secret(Some(URL_SECRET))
+        .headers(&headers);
     gate.check(&request).accepted().expect("authentic")
 }
 
 async fn linked_inbound(findings: Arc<dyn Findings>) -> (Inbound, Arc<MemoryStore>) {
     let store = Arc::new(MemoryStore::new());
     let id = FindingId::new("fnd_t_000001").unwrap();
-    store.insert_link(&Link::new(id, "SEC-1", "10001", FindingState::Open, 0)).await.unwrap();
-    let inbound = Inbound::new(Arc::clone(&store) as Arc<dyn SyncStore>, findings, "SEC").policy(InboundPolicy::All);
+    store
+        .insert_link(&Link::new(id, "SEC-1", "10001", FindingState::Open, 0))
+        .await
+        .unwrap();
+    let inbound = Inbound::new(Arc::clone(&store) as Arc<dyn SyncStore>, findings, "SEC")
+        .policy(InboundPolicy::All);
     (inbound, store)
 }
 
 #[tokio::test]
 async fn duplicate_deliveries_apply_once() {
-    let host = Arc::new(MemoryFindings::with([finding(1, Severity::High, FindingState::Open)]));
+    let host = Arc::new(MemoryFindings::with([finding(
+        1,
+        Severity::High,
+        FindingState::Open,
+    )]));
     let (inbound, _) = linked_inbound(host.clone()).await;
     let gate = gate();
     let body = status_event("SEC-1", "10001", "Done", "done", Some("Done"), 1_000, "500");
     let first = inbound.handle_webhook(&verify(&gate, &body, "d-1")).await;
-    assert_eq!((first.disposition, first.reason), (Disposition::Applied, "state_changed"));
+    assert_eq!(
+        (first.disposition, first.reason),
+        (Disposition::Applied, "state_changed")
+    );
     let again = inbound.handle_webhook(&verify(&gate, &body, "d-1")).await;
-    assert_eq!((again.disposition, again.reason, again.http_status()), (Disposition::Ignored, "duplicate_delivery", 200));
+    assert_eq!(
+        (again.disposition, again.reason, again.http_status()),
+        (Disposition::Ignored, "duplicate_delivery", 200)
+    );
     // The same change under another delivery id (a replayed event) is a duplicate too.
     let replay = inbound.handle_webhook(&verify(&gate, &body, "d-2")).await;
     assert_eq!(replay.reason, "duplicate_delivery");
@@ -165,34 +238,94 @@ async fn duplicate_deliveries_apply_once() {
 
 #[tokio::test]
 async fn out_of_order_deliveries_never_roll_back() {
-    let host = Arc::new(MemoryFindings::with([finding(1, Severity::High, FindingState::Open)]));
+    let host = Arc::new(MemoryFindings::with([finding(
+        1,
+        Severity::High,
+        FindingState::Open,
+    )]));
     let (inbound, _) = linked_inbound(host.clone()).await;
     let gate = gate();
     let newer = status_event("SEC-1", "10001", "Done", "done", Some("Done"), 2_000, "502");
-    let older = status_event("SEC-1", "10001", "In Progress", "indeterminate", None, 1_000, "501");
-    assert_eq!(inbound.handle_webhook(&verify(&gate, &newer, "n")).await.reason, "state_changed");
+    let older = status_event(
+        "SEC-1",
+        "10001",
+        "In Progress",
+        "indeterminate",
+        None,
+        1_000,
+        "501",
+    );
+    assert_eq!(
+        inbound
+            .handle_webhook(&verify(&gate, &newer, "n"))
+            .await
+            .reason,
+        "state_changed"
+    );
     let late = inbound.handle_webhook(&verify(&gate, &older, "o")).await;
-    assert_eq!((late.disposition, late.reason), (Disposition::Ignored, "stale"));
-    assert_eq!(host.get(&FindingId::new("fnd_t_000001").unwrap()).unwrap().state, FindingState::Resolved);
+    assert_eq!(
+        (late.disposition, late.reason),
+        (Disposition::Ignored, "stale")
+    );
+    assert_eq!(
+        host.get(&FindingId::new("fnd_t_000001").unwrap())
+            .unwrap()
+            .state,
+        FindingState::Resolved
+    );
 }
 
 #[tokio::test]
 async fn unrelated_events_are_ignored_with_a_reason() {
-    let host = Arc::new(MemoryFindings::with([finding(1, Severity::High, FindingState::Open)]));
+    let host = Arc::new(MemoryFindings::with([finding(
+        1,
+        Severity::High,
+        FindingState::Open,
+    )]));
     let (inbound, _) = linked_inbound(host.clone()).await;
     let gate = gate();
     let other_project = status_event("OPS-1", "2", "Done", "done", None, 1, "1");
-    assert_eq!(inbound.handle_webhook(&verify(&gate, &other_project, "a")).await.reason, "other_project");
+    assert_eq!(
+        inbound
+            .handle_webhook(&verify(&gate, &other_project, "a"))
+            .await
+            .reason,
+        "other_project"
+    );
     let unlinked = status_event("SEC-99", "3", "Done", "done", None, 1, "2");
-    assert_eq!(inbound.handle_webhook(&verify(&gate, &unlinked, "b")).await.reason, "not_linked");
+    assert_eq!(
+        inbound
+            .handle_webhook(&verify(&gate, &unlinked, "b"))
+            .await
+            .reason,
+        "not_linked"
+    );
     let comment = br#"{"webhookEvent":"comment_created","issue":{"id":"10001","key":"SEC-1","fields":{}},"comment":{"id":"1","body":"<script>alert(1)</script>"}}"#;
-    assert_eq!(inbound.handle_webhook(&verify(&gate, comment, "c")).await.reason, "comment");
+    assert_eq!(
+        inbound
+            .handle_webhook(&verify(&gate, comment, "c"))
+            .await
+            .reason,
+        "comment"
+    );
     let labels_only = serde_json::to_vec(&serde_json::json!({"webhookEvent":"jira:issue_updated","timestamp":5,
         "issue":{"id":"10001","key":"SEC-1","fields":{}},
         "changelog":{"id":"9","items":[{"field":"labels","fieldtype":"jira","from":null,"fromString":"","to":null,"toString":"x"}]}})).unwrap();
-    assert_eq!(inbound.handle_webhook(&verify(&gate, &labels_only, "d")).await.reason, "no_state_change");
+    assert_eq!(
+        inbound
+            .handle_webhook(&verify(&gate, &labels_only, "d"))
+            .await
+            .reason,
+        "no_state_change"
+    );
     let weird = status_event("SEC-1", "10001", "Blocked by legal", "weird", None, 6, "10");
-    assert_eq!(inbound.handle_webhook(&verify(&gate, &weird, "e")).await.reason, "unmapped_status");
+    assert_eq!(
+        inbound
+            .handle_webhook(&verify(&gate, &weird, "e"))
+            .await
+            .reason,
+        "unmapped_status"
+    );
     assert!(host.changes().is_empty());
 }
 
@@ -207,8 +340,17 @@ impl Findings for FlakyFindings {
     async fn finding(&self, id: &FindingId) -> Result<Option<Finding>, HostError> {
         self.inner.finding(id).await
     }
-    async fn set_state(&self, id: &FindingId, state: FindingState, cause: StateCause) -> Result<(), HostError> {
-        if self.failures_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+    async fn set_state(
+        &self,
+        id: &FindingId,
+        state: FindingState,
+        cause: StateCause,
+    ) -> Result<(), HostError> {
+        if self
+            .failures_left
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
             return Err(HostError::transient("database is restarting"));
         }
         self.inner.set_state(id, state, cause).await
@@ -223,11 +365,25 @@ async fn a_transient_host_failure_answers_5xx_and_the_retry_applies() {
     });
     let (inbound, _) = linked_inbound(host.clone()).await;
     let gate = gate();
-    let body = status_event("SEC-1", "10001", "Cancelled", "done", Some("Cancelled"), 1_000, "600");
+    let body = status_event(
+        "SEC-1",
+        "10001",
+        "Cancelled",
+        "done",
+        Some("Cancelled"),
+        1_000,
+        "600",
+    );
     let first = inbound.handle_webhook(&verify(&gate, &body, "r-1")).await;
-    assert_eq!((first.disposition, first.http_status()), (Disposition::Failed, 503));
+    assert_eq!(
+        (first.disposition, first.http_status()),
+        (Disposition::Failed, 503)
+    );
     let retry = inbound.handle_webhook(&verify(&gate, &body, "r-1")).await;
-    assert_eq!((retry.disposition, retry.http_status()), (Disposition::Applied, 200));
+    assert_eq!(
+        (retry.disposition, retry.http_status()),
+        (Disposition::Applied, 200)
+    );
     assert_eq!(host.inner.changes()[0].1, FindingState::FalsePositive);
 }
 
@@ -240,20 +396,40 @@ async fn reconciliation_applies_lost_deliveries_and_notices_deleted_issues() {
         finding(3, Severity::High, FindingState::Open),
     ];
     let host = Arc::new(MemoryFindings::with(findings.clone()));
-    let sync = engine(client(&sim), Arc::new(MemoryStore::new()), Arc::clone(&host));
+    let sync = engine(
+        client(&sim),
+        Arc::new(MemoryStore::new()),
+        Arc::clone(&host),
+    );
     let report = sync.push_many(&findings, |_| {}).await.unwrap();
-    let keys: Vec<String> = report.outcomes.iter().map(|(_, o)| o.issue_key().unwrap().to_string()).collect();
-    assert!(sync.reconcile(true).await.unwrap().applied.is_empty(), "nothing decided in Jira yet");
+    let keys: Vec<String> = report
+        .outcomes
+        .iter()
+        .map(|(_, o)| o.issue_key().unwrap().to_string())
+        .collect();
+    assert!(
+        sync.reconcile(true).await.unwrap().applied.is_empty(),
+        "nothing decided in Jira yet"
+    );
 
     // No webhook is registered: these decisions are only found by the sweep.
     move_as_alex(&sim, &keys[0], "Done").await;
-    sync.set_state(&findings[1].id, FindingState::Triaged).await.unwrap(); // ours: not a decision
+    sync.set_state(&findings[1].id, FindingState::Triaged)
+        .await
+        .unwrap(); // ours: not a decision
     alex(&sim).delete_issue(&keys[2]).await.unwrap();
     let sweep = sync.reconcile(true).await.unwrap();
     assert_eq!(sweep.applied.len(), 1, "{sweep:?}");
     assert_eq!(sweep.applied[0].issue.as_deref(), Some(keys[0].as_str()));
-    assert_eq!(host.get(&findings[0].id).unwrap().state, FindingState::Resolved);
-    assert_eq!(host.get(&findings[1].id).unwrap().state, FindingState::Open, "our own move is not applied back");
+    assert_eq!(
+        host.get(&findings[0].id).unwrap().state,
+        FindingState::Resolved
+    );
+    assert_eq!(
+        host.get(&findings[1].id).unwrap().state,
+        FindingState::Open,
+        "our own move is not applied back"
+    );
     assert_eq!(sweep.deleted, [keys[2].clone()]);
     let again = sync.reconcile(false).await.unwrap();
     assert!(again.applied.is_empty(), "a second sweep changes nothing");

@@ -1,5 +1,12 @@
 //! The integration tests of `penaxtra-jira-sync`, one binary.
 
+// Helpers outside `#[test]` functions may panic too: these are tests.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod inbound;
 mod log_capture;
+mod outbound;
+mod store;
+mod support;
 mod webhook_gate;
 mod webhook_gate_props;

@@ -1,0 +1,277 @@
+//! [`JiraSync`]: the engine that pushes findings, moves issues through their
+//! workflow, applies Jira's changes back and retries what could not be done.
+
+use crate::clock::{Clock, SystemClock};
+use crate::host::Findings;
+use crate::store::SyncStore;
+use crate::workflow::WorkflowMap;
+use jira_client::JiraClient;
+use penaxtra_mapping::{InboundPolicy, IssueTemplate, Rule, StateTable};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Tunables of the engine, with sane defaults.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SyncSettings {
+    /// How long a claim protects a finding being pushed (default 2 min).
+    /// Longer than the longest create call, retries included.
+    pub claim_lease: Duration,
+    /// Search Jira for an existing issue before every create, not only when
+    /// an earlier attempt may have reached Jira (default true: the store may
+    /// have been lost or restored from an old backup).
+    pub always_check_jira: bool,
+    /// Findings per bulk create request (at most 50, Jira's limit).
+    pub chunk_size: usize,
+    /// Chunks pushed at once during a backfill (default 4). The client's
+    /// rate limiter keeps the total within Jira's quota.
+    pub concurrency: usize,
+    /// First retry delay of a queued operation (default 5 s), doubled each
+    /// attempt up to `retry_max`, with jitter.
+    pub retry_base: Duration,
+    /// Longest retry delay (default 15 min).
+    pub retry_max: Duration,
+    /// Most transitions taken to reach a target status (default 6).
+    pub max_transition_steps: usize,
+    /// Operations taken from the queue per worker round (default 200).
+    pub worker_batch: usize,
+    /// Overlap of reconciliation sweeps, against clock skew (default 5 min).
+    pub sweep_overlap: Duration,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        Self {
+            claim_lease: Duration::from_secs(120),
+            always_check_jira: true,
+            chunk_size: jira_model::MAX_BULK_CREATE,
+            concurrency: 4,
+            retry_base: Duration::from_secs(5),
+            retry_max: Duration::from_secs(15 * 60),
+            max_transition_steps: 6,
+            worker_batch: 200,
+            sweep_overlap: Duration::from_secs(5 * 60),
+        }
+    }
+}
+
+/// The sync engine. Cheap to clone; clones share everything.
+#[derive(Clone)]
+pub struct JiraSync {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) client: JiraClient,
+    pub(crate) store: Arc<dyn SyncStore>,
+    pub(crate) findings: Arc<dyn Findings>,
+    pub(crate) template: IssueTemplate,
+    pub(crate) rule: Rule,
+    pub(crate) states: StateTable,
+    pub(crate) inbound: InboundPolicy,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) settings: SyncSettings,
+    pub(crate) owner: String,
+    pub(crate) workflow: Mutex<WorkflowMap>,
+    pub(crate) service_account: tokio::sync::OnceCell<Option<String>>,
+}
+
+impl std::fmt::Debug for JiraSync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JiraSync")
+            .field("client", &self.inner.client)
+            .field("store", &self.inner.store)
+            .field("owner", &self.inner.owner)
+            .field("settings", &self.inner.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Builds a [`JiraSync`].
+pub struct JiraSyncBuilder {
+    client: JiraClient,
+    store: Arc<dyn SyncStore>,
+    findings: Arc<dyn Findings>,
+    template: IssueTemplate,
+    rule: Rule,
+    states: StateTable,
+    inbound: InboundPolicy,
+    clock: Arc<dyn Clock>,
+    settings: SyncSettings,
+    owner: Option<String>,
+}
+
+impl JiraSync {
+    /// Starts a builder with the three things every engine needs: a Jira
+    /// client, a sync store and the host's findings. The template, rule and
+    /// state table default to the product page's defaults.
+    pub fn builder(
+        client: JiraClient,
+        store: Arc<dyn SyncStore>,
+        findings: Arc<dyn Findings>,
+    ) -> JiraSyncBuilder {
+        JiraSyncBuilder {
+            client,
+            store,
+            findings,
+            template: IssueTemplate::default(),
+            rule: Rule::default(),
+            states: StateTable::default(),
+            inbound: InboundPolicy::default(),
+            clock: Arc::new(SystemClock),
+            settings: SyncSettings::default(),
+            owner: None,
+        }
+    }
+
+    /// The Jira client.
+    pub fn client(&self) -> &JiraClient {
+        &self.inner.client
+    }
+
+    /// The sync store.
+    pub fn store(&self) -> &Arc<dyn SyncStore> {
+        &self.inner.store
+    }
+
+    /// The issue template.
+    pub fn template(&self) -> &IssueTemplate {
+        &self.inner.template
+    }
+
+    /// The state table.
+    pub fn states(&self) -> &StateTable {
+        &self.inner.states
+    }
+
+    /// The mapping rule.
+    pub fn rule(&self) -> &Rule {
+        &self.inner.rule
+    }
+
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+
+    /// The retry delay after `attempts` failed attempts: exponential from
+    /// `retry_base`, capped at `retry_max`, at least `hint` (Jira's
+    /// `Retry-After`), with up to 20% jitter so replicas spread out.
+    pub(crate) fn retry_delay(&self, attempts: u32, hint: Option<Duration>) -> Duration {
+        use rand::Rng;
+        let s = &self.inner.settings;
+        let exp = s.retry_base.saturating_mul(1u32 << attempts.min(20));
+        let base = exp.min(s.retry_max).max(hint.unwrap_or_default());
+        let jitter = rand::thread_rng().gen_range(0.0..0.2);
+        base + base.mul_f64(jitter)
+    }
+
+    /// The identity (Cloud account id or Data Center key/name) of the account
+    /// the client acts as, read once; `None` when Jira would not say.
+    pub(crate) async fn service_account(&self) -> Option<String> {
+        self.inner
+            .service_account
+            .get_or_init(|| async {
+                match self.inner.client.myself().await {
+                    Ok(user) => user.identity().map(str::to_string),
+                    Err(e) => {
+                        tracing::warn!(code = e.code(), "could not read the service account; echo detection falls back to states");
+                        None
+                    }
+                }
+            })
+            .await
+            .clone()
+    }
+}
+
+impl JiraSyncBuilder {
+    /// Sets the issue template.
+    pub fn template(mut self, template: IssueTemplate) -> Self {
+        self.template = template;
+        self
+    }
+    /// Sets the mapping rule.
+    pub fn rule(mut self, rule: Rule) -> Self {
+        self.rule = rule;
+        self
+    }
+    /// Sets the state table.
+    pub fn states(mut self, states: StateTable) -> Self {
+        self.states = states;
+        self
+    }
+    /// Sets the inbound policy.
+    pub fn inbound(mut self, inbound: InboundPolicy) -> Self {
+        self.inbound = inbound;
+        self
+    }
+    /// Injects a clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    /// Sets the tunables.
+    pub fn settings(mut self, settings: SyncSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+    /// Names this worker in claims (default: a random id per engine). Give
+    /// each replica a distinct, stable name to read claims in the store.
+    pub fn owner(mut self, owner: impl Into<String>) -> Self {
+        self.owner = Some(owner.into());
+        self
+    }
+
+    /// Finishes the engine.
+    ///
+    /// # Errors
+    /// [`crate::config::ConfigError`] when a setting is out of range.
+    pub fn build(self) -> Result<JiraSync, crate::config::ConfigError> {
+        use crate::config::ConfigError;
+        let s = &self.settings;
+        if s.chunk_size == 0 || s.chunk_size > jira_model::MAX_BULK_CREATE {
+            return Err(ConfigError::invalid(
+                "settings.chunk_size",
+                "must be 1 to 50 (Jira's bulk create limit)",
+            ));
+        }
+        if s.concurrency == 0 {
+            return Err(ConfigError::invalid(
+                "settings.concurrency",
+                "must be at least 1",
+            ));
+        }
+        if s.claim_lease.is_zero() {
+            return Err(ConfigError::invalid(
+                "settings.claim_lease",
+                "must be longer than zero",
+            ));
+        }
+        if s.max_transition_steps == 0 {
+            return Err(ConfigError::invalid(
+                "settings.max_transition_steps",
+                "must be at least 1",
+            ));
+        }
+        let owner = self.owner.unwrap_or_else(|| {
+            use rand::Rng;
+            format!("worker-{:016x}", rand::thread_rng().r#gen::<u64>())
+        });
+        Ok(JiraSync {
+            inner: Arc::new(Inner {
+                client: self.client,
+                store: self.store,
+                findings: self.findings,
+                template: self.template,
+                rule: self.rule,
+                states: self.states,
+                inbound: self.inbound,
+                clock: self.clock,
+                settings: self.settings,
+                owner,
+                workflow: Mutex::new(WorkflowMap::default()),
+                service_account: tokio::sync::OnceCell::new(),
+            }),
+        })
+    }
+}

@@ -1,0 +1,110 @@
+//! The facade's error type.
+
+use crate::HostError;
+use crate::store::StoreError;
+
+/// Everything that can go wrong in the facade. Each variant keeps the error
+/// of the layer that failed, so `code()`, `fix()` and `is_retryable()` answer
+/// with that layer's knowledge.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// Jira answered with an error, or could not be reached.
+    #[error(transparent)]
+    Jira(#[from] jira_client::Error),
+    /// The sync store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The host's finding store failed.
+    #[error(transparent)]
+    Host(#[from] HostError),
+    /// A finding could not be turned into a Jira request.
+    #[error(transparent)]
+    Mapping(#[from] penaxtra_mapping::MappingError),
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The finding has no Jira issue.
+    #[error("finding {finding} has no Jira issue yet")]
+    NotLinked {
+        /// The finding.
+        finding: String,
+    },
+    /// No finding with this id in the host.
+    #[error("no finding {finding} in the host's store")]
+    UnknownFinding {
+        /// The finding.
+        finding: String,
+    },
+    /// The workflow has no path from the issue's status to the target.
+    #[error(
+        "issue {issue} cannot reach status {target:?} from {current:?}: no transition path within {max_steps} steps; \
+         map the state to a status of this workflow in the state table"
+    )]
+    NoTransitionPath {
+        /// The issue.
+        issue: String,
+        /// Its status.
+        current: String,
+        /// The wanted status.
+        target: String,
+        /// The search bound.
+        max_steps: usize,
+    },
+    /// Another task or replica holds the finding's claim.
+    #[error("finding {finding} is being pushed by another worker")]
+    Busy {
+        /// The finding.
+        finding: String,
+    },
+}
+
+impl SyncError {
+    /// A stable code: the Jira client's (`unauthorized`,
+    /// `issue_create_forbidden`, `customfield_unknown`, `rate_limited`, ...),
+    /// the store's, or `host`, `mapping`, `config`, `not_linked`,
+    /// `unknown_finding`, `no_transition_path`, `busy`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SyncError::Jira(e) => e.code(),
+            SyncError::Store(e) => e.code(),
+            SyncError::Host(_) => "host",
+            SyncError::Mapping(_) => "mapping",
+            SyncError::Config(_) => "config",
+            SyncError::NotLinked { .. } => "not_linked",
+            SyncError::UnknownFinding { .. } => "unknown_finding",
+            SyncError::NoTransitionPath { .. } => "no_transition_path",
+            SyncError::Busy { .. } => "busy",
+        }
+    }
+
+    /// What a person should do, when a person must act.
+    pub fn fix(&self) -> Option<&'static str> {
+        match self {
+            SyncError::Jira(e) => e.fix(),
+            SyncError::NoTransitionPath { .. } => Some(
+                "Map the finding state to a status this workflow can reach, in the state table settings",
+            ),
+            SyncError::Config(_) => Some("Correct the named setting and restart"),
+            _ => None,
+        }
+    }
+
+    /// Whether trying the same operation later may succeed without a person
+    /// acting (rate limits, timeouts, 5xx, a busy store, a held claim).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            SyncError::Jira(e) => e.is_retryable(),
+            SyncError::Store(StoreError::Backend { .. }) => true,
+            SyncError::Host(e) => e.is_retryable(),
+            SyncError::Busy { .. } => true,
+            _ => false,
+        }
+    }
+
+    /// Whether a person must act before the operation can succeed
+    /// (credentials, permissions, configuration, workflow).
+    pub fn needs_person(&self) -> bool {
+        !self.is_retryable()
+    }
+}

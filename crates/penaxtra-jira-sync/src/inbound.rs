@@ -1,0 +1,431 @@
+//! Inbound: what people decide in Jira comes back as finding states, once,
+//! in order, and never as an echo of the integration's own changes.
+//!
+//! Webhooks (after the [gate](crate::webhook)) and reconciliation sweeps
+//! share this path.
+
+use crate::clock::Clock;
+use crate::engine::JiraSync;
+use crate::host::{Findings, StateCause};
+use crate::store::{Link, SyncStore};
+use crate::webhook::VerifiedWebhook;
+use jira_model::Issue;
+use jira_model::webhook::{WebhookEvent, WebhookEventKind};
+use penaxtra_mapping::{FindingId, FindingState, InboundPolicy, StateTable};
+use std::sync::Arc;
+
+/// Whether an event changed a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Disposition {
+    /// The finding's state was changed.
+    Applied,
+    /// Nothing to do, for the stated reason; answered 2xx.
+    Ignored,
+    /// A transient failure; answered 5xx so Jira retries.
+    Failed,
+}
+
+impl Disposition {
+    /// `applied`, `ignored` or `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Applied => "applied",
+            Disposition::Ignored => "ignored",
+            Disposition::Failed => "failed",
+        }
+    }
+}
+
+/// What processing one event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct InboundOutcome {
+    /// Applied, ignored or failed.
+    pub disposition: Disposition,
+    /// Why, as a stable code: `state_changed`, `duplicate_delivery`,
+    /// `issue_created`, `comment`, `not_an_issue_event`, `no_issue`, `other_project`,
+    /// `not_linked`, `no_state_change`, `stale`, `echo`, `unmapped_status`,
+    /// `policy_terminal_only`, `already_in_state`, `finding_gone`,
+    /// `issue_deleted`, `store_unavailable`, `host_unavailable`.
+    pub reason: &'static str,
+    /// The issue key.
+    pub issue: Option<String>,
+    /// The finding.
+    pub finding: Option<FindingId>,
+    /// The finding's state before.
+    pub from: Option<FindingState>,
+    /// The finding's state after (or the state Jira asked for, when ignored).
+    pub to: Option<FindingState>,
+}
+
+impl InboundOutcome {
+    fn new(disposition: Disposition, reason: &'static str) -> Self {
+        Self {
+            disposition,
+            reason,
+            issue: None,
+            finding: None,
+            from: None,
+            to: None,
+        }
+    }
+    fn ignored(reason: &'static str) -> Self {
+        Self::new(Disposition::Ignored, reason)
+    }
+    fn failed(reason: &'static str) -> Self {
+        Self::new(Disposition::Failed, reason)
+    }
+    fn issue(mut self, key: &str) -> Self {
+        self.issue = Some(key.to_string());
+        self
+    }
+    fn link(mut self, link: &Link) -> Self {
+        self.issue = Some(link.issue_key.clone());
+        self.finding = Some(link.finding_id.clone());
+        self
+    }
+
+    /// The HTTP status to answer Jira: 200 when applied or safely ignored,
+    /// 503 on a transient failure so that Jira delivers again.
+    pub fn http_status(&self) -> u16 {
+        match self.disposition {
+            Disposition::Applied | Disposition::Ignored => 200,
+            Disposition::Failed => 503,
+        }
+    }
+}
+
+/// Where an inbound change came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Source {
+    Webhook { delivery_id: Option<String> },
+    Reconciliation,
+}
+
+/// Applies Jira-side changes to findings. [`JiraSync::handle_webhook`] and
+/// [`JiraSync::reconcile`] use one; a receiver that only listens (no Jira
+/// client at hand) builds its own with [`Inbound::new`].
+#[derive(Clone)]
+pub struct Inbound {
+    store: Arc<dyn SyncStore>,
+    findings: Arc<dyn Findings>,
+    states: StateTable,
+    policy: InboundPolicy,
+    project_key: String,
+    service_account: Option<String>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for Inbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Inbound")
+            .field("store", &self.store)
+            .field("policy", &self.policy)
+            .field("project_key", &self.project_key)
+            .field("service_account", &self.service_account)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Inbound {
+    /// Inbound processing for issues of `project_key`, with the default
+    /// state table and inbound policy and the system clock.
+    pub fn new(
+        store: Arc<dyn SyncStore>,
+        findings: Arc<dyn Findings>,
+        project_key: impl Into<String>,
+    ) -> Self {
+        Self {
+            store,
+            findings,
+            states: StateTable::default(),
+            policy: InboundPolicy::default(),
+            project_key: project_key.into(),
+            service_account: None,
+            clock: Arc::new(crate::clock::SystemClock),
+        }
+    }
+    /// Sets the state table.
+    pub fn states(mut self, states: StateTable) -> Self {
+        self.states = states;
+        self
+    }
+    /// Sets the inbound policy.
+    pub fn policy(mut self, policy: InboundPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+    /// The identity (Cloud account id, Data Center key or name) of the
+    /// integration's own Jira account: its changes are echoes.
+    pub fn service_account(mut self, identity: Option<String>) -> Self {
+        self.service_account = identity;
+        self
+    }
+    /// Injects a clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+    fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+impl JiraSync {
+    /// The inbound processor of this engine.
+    pub async fn inbound(&self) -> Inbound {
+        Inbound {
+            store: Arc::clone(&self.inner.store),
+            findings: Arc::clone(&self.inner.findings),
+            states: self.inner.states.clone(),
+            policy: self.inner.inbound,
+            project_key: self.inner.template.project_key().to_string(),
+            service_account: self.service_account().await,
+            clock: Arc::clone(&self.inner.clock),
+        }
+    }
+
+    /// Processes a webhook that passed the gate; see
+    /// [`Inbound::handle_webhook`].
+    pub async fn handle_webhook(&self, webhook: &VerifiedWebhook) -> InboundOutcome {
+        self.inbound().await.handle_webhook(webhook).await
+    }
+}
+
+impl Inbound {
+    /// Processes a webhook that passed the [gate](crate::webhook::WebhookGate):
+    /// drops duplicate deliveries (by delivery id and by issue + changelog
+    /// id), stale events and echoes of the integration's own transitions,
+    /// maps the issue's status through the state table, applies the inbound
+    /// policy and changes the finding through the host. Answer Jira with
+    /// [`InboundOutcome::http_status`]: 2xx only once the change is durable
+    /// or the event is safely ignored.
+    pub async fn handle_webhook(&self, webhook: &VerifiedWebhook) -> InboundOutcome {
+        let event = &webhook.event;
+        let store = &self.store;
+        let now = self.now_ms();
+
+        // Duplicates: the delivery id, then issue + changelog id.
+        let mut marks: Vec<String> = Vec::new();
+        if let Some(id) = &webhook.delivery_id {
+            marks.push(format!("delivery:{id}"));
+        }
+        if let (Some(issue), Some(changelog_id)) = (
+            &event.issue,
+            event.changelog.as_ref().and_then(|c| c.id.as_ref()),
+        ) {
+            marks.push(format!("changelog:{}:{changelog_id}", issue.id));
+        }
+        let relevant = matches!(event.webhook_event, WebhookEventKind::IssueUpdated);
+        if relevant {
+            for (n, mark) in marks.iter().enumerate() {
+                match store.first_delivery(mark, now).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.forget(&marks[..n]).await;
+                        return InboundOutcome::ignored("duplicate_delivery").with_issue(event);
+                    }
+                    Err(e) => {
+                        tracing::warn!(code = e.code(), "store unavailable for a webhook");
+                        self.forget(&marks[..n]).await;
+                        return InboundOutcome::failed("store_unavailable").with_issue(event);
+                    }
+                }
+            }
+        }
+        let outcome = self.process_event(event, webhook.delivery_id.clone()).await;
+        if outcome.disposition == Disposition::Failed && relevant {
+            // Let Jira's retry through the duplicate check.
+            self.forget(&marks).await;
+        }
+        outcome
+    }
+
+    async fn forget(&self, marks: &[String]) {
+        for mark in marks {
+            if let Err(e) = self.store.forget_delivery(mark).await {
+                tracing::warn!(code = e.code(), "could not forget a delivery mark");
+            }
+        }
+    }
+
+    async fn process_event(
+        &self,
+        event: &WebhookEvent,
+        delivery_id: Option<String>,
+    ) -> InboundOutcome {
+        match &event.webhook_event {
+            WebhookEventKind::IssueUpdated => {}
+            WebhookEventKind::IssueDeleted => {
+                let Some(issue) = &event.issue else {
+                    return InboundOutcome::ignored("no_issue");
+                };
+                return match self.store.link_by_issue(&issue.key).await {
+                    Ok(Some(link)) => {
+                        tracing::warn!(issue = %issue.key, finding = %link.finding_id, "linked issue deleted in Jira");
+                        InboundOutcome::ignored("issue_deleted").link(&link)
+                    }
+                    Ok(None) => InboundOutcome::ignored("not_linked").issue(&issue.key),
+                    Err(_) => InboundOutcome::failed("store_unavailable").issue(&issue.key),
+                };
+            }
+            WebhookEventKind::IssueCreated => {
+                return InboundOutcome::ignored("issue_created").with_issue(event);
+            }
+            k if k.is_comment() => return InboundOutcome::ignored("comment").with_issue(event),
+            _ => return InboundOutcome::ignored("not_an_issue_event").with_issue(event),
+        }
+        let Some(issue) = &event.issue else {
+            return InboundOutcome::ignored("no_issue");
+        };
+        if !event
+            .items()
+            .iter()
+            .any(|i| i.is_field("status") || i.is_field("resolution"))
+        {
+            return InboundOutcome::ignored("no_state_change").issue(&issue.key);
+        }
+        let actor_is_us = match event.user.as_ref().and_then(|u| u.identity()) {
+            Some(actor) => self.service_account.as_deref() == Some(actor),
+            None => false,
+        };
+        let status = event.change_of("status").and_then(|c| c.to_string.clone());
+        self.apply_issue_state(
+            issue,
+            status,
+            event.timestamp,
+            actor_is_us,
+            Source::Webhook { delivery_id },
+        )
+        .await
+    }
+
+    /// Applies the state of `issue` (its status, or `status_override` from the
+    /// changelog, its resolution and category) to the linked finding.
+    pub(crate) async fn apply_issue_state(
+        &self,
+        issue: &Issue,
+        status_override: Option<String>,
+        event_ms: Option<i64>,
+        actor_is_us: bool,
+        source: Source,
+    ) -> InboundOutcome {
+        let store = &self.store;
+        if !issue_in_project(&issue.key, &self.project_key) {
+            return InboundOutcome::ignored("other_project").issue(&issue.key);
+        }
+        let mut link = match store.link_by_issue(&issue.key).await {
+            Ok(Some(link)) => link,
+            Ok(None) => return InboundOutcome::ignored("not_linked").issue(&issue.key),
+            Err(_) => return InboundOutcome::failed("store_unavailable").issue(&issue.key),
+        };
+        if let (Some(at), Some(last)) = (event_ms, link.last_event_ms)
+            && at < last
+        {
+            return InboundOutcome::ignored("stale").link(&link);
+        }
+        let status = issue.fields.status.as_ref();
+        let status_name = status_override
+            .or_else(|| status.map(|s| s.name.clone()))
+            .unwrap_or_default();
+        let category = status
+            .filter(|s| s.name.eq_ignore_ascii_case(&status_name))
+            .map(|s| s.category_key())
+            .unwrap_or(jira_model::StatusCategoryKey::Undefined);
+        let resolution = issue.fields.resolution.as_ref().map(|r| r.name.as_str());
+        let Some(wanted) = self.states.from_jira(&status_name, resolution, &category) else {
+            return InboundOutcome::ignored("unmapped_status").link(&link);
+        };
+        let mut out = InboundOutcome::ignored("echo").link(&link);
+        out.to = Some(wanted);
+
+        // Our own change coming back: by the acting account, or the status
+        // we moved the issue to while the finding is already there.
+        let ours = link
+            .expected_status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(&status_name))
+            && link.state_out == Some(wanted);
+        if actor_is_us || ours {
+            return out;
+        }
+        if source == Source::Reconciliation && link.state_out == Some(wanted) {
+            // Jira is where we last put it: nothing decided there since.
+            out.reason = "already_in_state";
+            return out;
+        }
+        if !self.policy.allows(&self.states, wanted) {
+            out.reason = "policy_terminal_only";
+            return out;
+        }
+        let finding = match self.findings.finding(&link.finding_id).await {
+            Ok(Some(f)) => f,
+            Ok(None) => {
+                out.reason = "finding_gone";
+                return out;
+            }
+            Err(e) => {
+                out.disposition = if e.is_retryable() {
+                    Disposition::Failed
+                } else {
+                    Disposition::Ignored
+                };
+                out.reason = "host_unavailable";
+                return out;
+            }
+        };
+        out.from = Some(finding.state);
+        if finding.state != wanted {
+            let cause = match source.clone() {
+                Source::Webhook { delivery_id } => StateCause::JiraWebhook {
+                    issue_key: link.issue_key.clone(),
+                    delivery_id,
+                },
+                Source::Reconciliation => StateCause::Reconciliation {
+                    issue_key: link.issue_key.clone(),
+                },
+            };
+            if let Err(e) = self.findings.set_state(&finding.id, wanted, cause).await {
+                out.disposition = if e.is_retryable() {
+                    Disposition::Failed
+                } else {
+                    Disposition::Ignored
+                };
+                out.reason = "host_unavailable";
+                return out;
+            }
+            out.disposition = Disposition::Applied;
+            out.reason = "state_changed";
+        } else {
+            out.reason = "already_in_state";
+        }
+        link.state_in = Some(wanted);
+        link.state_out = Some(wanted);
+        link.expected_status = None;
+        if let Some(at) = event_ms {
+            link.last_event_ms = Some(link.last_event_ms.map_or(at, |l| l.max(at)));
+        }
+        link.updated_ms = self.now_ms();
+        if store.update_link(&link).await.is_err() {
+            // The host change is idempotent: let Jira deliver again.
+            out.disposition = Disposition::Failed;
+            out.reason = "store_unavailable";
+        }
+        out
+    }
+}
+
+impl InboundOutcome {
+    fn with_issue(self, event: &WebhookEvent) -> Self {
+        match &event.issue {
+            Some(i) => self.issue(&i.key),
+            None => self,
+        }
+    }
+}
+
+fn issue_in_project(key: &str, project: &str) -> bool {
+    key.rsplit_once('-')
+        .is_some_and(|(p, _)| p.eq_ignore_ascii_case(project))
+}

@@ -1,0 +1,200 @@
+//! Outbound state: a finding's new state moves its issue through the
+//! workflow, by the direct transition or the shortest path there.
+
+use crate::engine::JiraSync;
+use crate::error::SyncError;
+use crate::push::PushOutcome;
+use crate::store::{Link, PendingOp};
+use crate::workflow::{choose, same_status, visit};
+use jira_model::TransitionRequest;
+use penaxtra_mapping::{FindingId, FindingState, JiraTarget};
+use std::collections::HashSet;
+
+/// What happened to an issue when its finding's state changed.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum StateOutcome {
+    /// The issue was moved.
+    Transitioned {
+        /// The issue.
+        issue_key: String,
+        /// Its status before.
+        from: String,
+        /// Its status now.
+        to: String,
+        /// The transitions taken, by name, in order.
+        via: Vec<String>,
+    },
+    /// The issue was already in the target status: no call was made.
+    AlreadyThere {
+        /// The issue.
+        issue_key: String,
+    },
+    /// The finding has no issue.
+    NotLinked,
+    /// Could not be done now; queued and retried by the worker.
+    Queued {
+        /// The error code.
+        code: &'static str,
+        /// When it will be tried again (epoch ms).
+        retry_at_ms: i64,
+    },
+    /// A person must act; the operation is parked, not dropped.
+    Failed {
+        /// The error.
+        error: SyncError,
+    },
+}
+
+impl JiraSync {
+    /// Mirrors a finding's new state on its Jira issue. An issue already in
+    /// the target status gets no call. Failures are queued or parked as in
+    /// [`JiraSync::push`].
+    ///
+    /// # Errors
+    /// [`SyncError::Store`] when the store fails so that the change could not
+    /// even be queued.
+    pub async fn set_state(
+        &self,
+        finding: &FindingId,
+        state: FindingState,
+    ) -> Result<StateOutcome, SyncError> {
+        match self.try_set_state(finding, state).await {
+            Ok(outcome) => Ok(outcome),
+            Err(error) => {
+                let op = PendingOp::SetState {
+                    finding: finding.clone(),
+                    state,
+                };
+                Ok(match self.defer(op, error).await? {
+                    PushOutcome::Queued { code, retry_at_ms } => {
+                        StateOutcome::Queued { code, retry_at_ms }
+                    }
+                    PushOutcome::Failed { error } => StateOutcome::Failed { error },
+                    other => StateOutcome::Failed {
+                        error: SyncError::Host(crate::HostError::permanent(format!(
+                            "unexpected deferral {}",
+                            other.kind()
+                        ))),
+                    },
+                })
+            }
+        }
+    }
+
+    /// One attempt, without deferral.
+    pub(crate) async fn try_set_state(
+        &self,
+        finding: &FindingId,
+        state: FindingState,
+    ) -> Result<StateOutcome, SyncError> {
+        let store = &self.inner.store;
+        let Some(mut link) = store.link(finding).await? else {
+            return Ok(StateOutcome::NotLinked);
+        };
+        let target = self.inner.states.to_jira(state);
+        let key = link.issue_key.clone();
+
+        let issue = self
+            .inner
+            .client
+            .get_issue(&key, &["status", "resolution"])
+            .await?;
+        let start = issue
+            .fields
+            .status
+            .as_ref()
+            .map(|s| s.name.clone())
+            .unwrap_or_default();
+        if same_status(&start, &target.status) || self.state_of_issue(&issue) == Some(state) {
+            link.state_out = Some(state);
+            link.updated_ms = self.now_ms();
+            store.update_link(&link).await?;
+            return Ok(StateOutcome::AlreadyThere { issue_key: key });
+        }
+
+        let (to, via) = self.walk_to(&key, &start, &target, Some(&mut link)).await?;
+        link.state_out = Some(state);
+        link.expected_status = Some(target.status.clone());
+        link.updated_ms = self.now_ms();
+        store.update_link(&link).await?;
+        tracing::info!(issue = %key, from = %start, to = %to, steps = via.len(), "issue moved");
+        Ok(StateOutcome::Transitioned {
+            issue_key: key,
+            from: start,
+            to,
+            via,
+        })
+    }
+
+    /// Moves issue `key` from status `start` to `target` by the direct
+    /// transition or a shortest path, setting the resolution where the last
+    /// transition's screen has it. With a link, records before each move the
+    /// status expected, so the webhook echo of the move is recognised.
+    /// Returns the final status and the transitions taken.
+    pub(crate) async fn walk_to(
+        &self,
+        key: &str,
+        start: &str,
+        target: &JiraTarget,
+        mut link: Option<&mut Link>,
+    ) -> Result<(String, Vec<String>), SyncError> {
+        let client = &self.inner.client;
+        let max_steps = self.inner.settings.max_transition_steps;
+        let mut current = start.to_string();
+        let mut visited = HashSet::new();
+        visit(&mut visited, &current);
+        let mut via = Vec::new();
+        for _ in 0..max_steps {
+            let available = client.transitions(key).await?;
+            let chosen = {
+                let mut map = self
+                    .inner
+                    .workflow
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                map.learn(&current, &available);
+                choose(
+                    &map,
+                    &current,
+                    &available,
+                    &target.status,
+                    &target.category,
+                    &visited,
+                )
+                .cloned()
+            };
+            let Some(transition) = chosen else { break };
+            let arriving = same_status(&transition.to.name, &target.status);
+            let mut request = TransitionRequest::new(transition.id.clone());
+            if arriving && let Some(resolution) = &target.resolution {
+                let allowed = transition.fields.get("resolution").is_some_and(|f| {
+                    f.allowed_values.is_empty()
+                        || f.allowed_names()
+                            .any(|n| n.eq_ignore_ascii_case(resolution))
+                });
+                if allowed {
+                    request = request.with_resolution(resolution.clone());
+                }
+            }
+            if let Some(link) = link.as_deref_mut() {
+                link.expected_status = Some(transition.to.name.clone());
+                link.updated_ms = self.now_ms();
+                self.inner.store.update_link(link).await?;
+            }
+            client.transition(key, &request).await?;
+            via.push(transition.name.clone());
+            current = transition.to.name.clone();
+            visit(&mut visited, &current);
+            if arriving {
+                return Ok((current, via));
+            }
+        }
+        Err(SyncError::NoTransitionPath {
+            issue: key.to_string(),
+            current,
+            target: target.status.clone(),
+            max_steps,
+        })
+    }
+}

@@ -1,0 +1,225 @@
+//! "Test connection": every step of a real round trip, each reported with
+//! its outcome, error code, fix and duration.
+
+use crate::engine::JiraSync;
+use crate::error::SyncError;
+use jira_model::{CreateIssueRequest, Description, adf};
+use penaxtra_mapping::FindingState;
+use std::time::{Duration, Instant};
+
+/// The summary of the synthetic issue.
+pub const CONNECTION_TEST_SUMMARY: &str = "[Penaxtra] Connection test";
+
+/// One step of the test.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct TestStep {
+    /// Step name: `who_am_i`, `project`, `issue_type`, `custom_fields`,
+    /// `create_issue`, `close_issue`.
+    pub name: &'static str,
+    /// What was found, on success (e.g. the account, the issue key).
+    pub detail: String,
+    /// The error, on failure.
+    pub error: Option<SyncError>,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+impl TestStep {
+    /// Whether the step passed.
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// The whole test.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ConnectionReport {
+    /// Steps in the order run. A step that could not run because an earlier
+    /// one failed is absent.
+    pub steps: Vec<TestStep>,
+    /// The synthetic issue, when it was created.
+    pub synthetic_issue: Option<String>,
+}
+
+impl ConnectionReport {
+    /// Whether every step ran and passed.
+    pub fn passed(&self) -> bool {
+        !self.steps.is_empty() && self.steps.iter().all(TestStep::ok) && self.steps.len() == 6
+    }
+}
+
+struct Recorder {
+    report: ConnectionReport,
+}
+
+impl Recorder {
+    async fn step<T, F>(&mut self, name: &'static str, f: F) -> Option<T>
+    where
+        F: std::future::Future<Output = Result<(T, String), SyncError>>,
+    {
+        let started = Instant::now();
+        let result = f.await;
+        let duration = started.elapsed();
+        match result {
+            Ok((value, detail)) => {
+                tracing::info!(step = name, ?duration, "connection test step passed");
+                self.report.steps.push(TestStep {
+                    name,
+                    detail,
+                    error: None,
+                    duration,
+                });
+                Some(value)
+            }
+            Err(error) => {
+                tracing::warn!(
+                    step = name,
+                    code = error.code(),
+                    "connection test step failed"
+                );
+                self.report.steps.push(TestStep {
+                    name,
+                    detail: String::new(),
+                    error: Some(error),
+                    duration,
+                });
+                None
+            }
+        }
+    }
+}
+
+impl JiraSync {
+    /// Tests the connection: who am I → project → issue type → configured
+    /// custom fields exist and are on the create screen → create a synthetic
+    /// `[Penaxtra] Connection test` issue → move it to the status of
+    /// `resolved` with its resolution. Stops at the first failing step, but a
+    /// synthetic issue that was created is always closed where Jira allows.
+    pub async fn test_connection(&self) -> ConnectionReport {
+        let mut r = Recorder {
+            report: ConnectionReport::default(),
+        };
+        let client = &self.inner.client;
+        let template = &self.inner.template;
+
+        let who = r
+            .step("who_am_i", async {
+                let me = client.myself().await?;
+                let name = me
+                    .display_name
+                    .clone()
+                    .or(me.email_address.clone())
+                    .unwrap_or_default();
+                Ok((
+                    (),
+                    format!("{} ({})", name, me.identity().unwrap_or("unknown id")),
+                ))
+            })
+            .await;
+        if who.is_none() {
+            return r.report;
+        }
+        let Some(project) = r
+            .step("project", async {
+                let p = client.project(template.project_key()).await?;
+                let detail = format!("{} {}", p.key, p.name);
+                Ok((p, detail))
+            })
+            .await
+        else {
+            return r.report;
+        };
+        let Some(issue_type) = r
+            .step("issue_type", async {
+                let types = client.issue_types(&project.key).await?;
+                let wanted = template.issue_type();
+                match types
+                    .into_iter()
+                    .find(|t| t.name.eq_ignore_ascii_case(wanted) || t.id == wanted)
+                {
+                    Some(t) => {
+                        let detail = format!("{} (id {})", t.name, t.id);
+                        Ok((t, detail))
+                    }
+                    None => Err(SyncError::Config(crate::config::ConfigError::invalid(
+                        "project.issue_type",
+                        format!("project {} has no issue type {wanted:?}", project.key),
+                    ))),
+                }
+            })
+            .await
+        else {
+            return r.report;
+        };
+        let fields_ok = r
+            .step("custom_fields", async {
+                let wanted: Vec<String> = template.custom_field_ids().into_iter().map(|f| f.to_string()).collect();
+                if wanted.is_empty() {
+                    return Ok(((), "no custom fields configured".to_string()));
+                }
+                let all = client.fields().await?;
+                let meta = client.create_meta_fields(&project.key, &issue_type.id).await?;
+                for id in &wanted {
+                    if !all.iter().any(|f| &f.id == id) {
+                        return Err(SyncError::Config(crate::config::ConfigError::invalid(
+                            "fields",
+                            format!("custom field {id} does not exist in this Jira (customfield_unknown): re-pick the field"),
+                        )));
+                    }
+                    if !meta.has_field(id) {
+                        return Err(SyncError::Config(crate::config::ConfigError::invalid(
+                            "fields",
+                            format!(
+                                "custom field {id} is not on the create screen of {} / {} (customfield_unknown): \
+                                 add it to the screen or re-pick the field",
+                                project.key, issue_type.name
+                            ),
+                        )));
+                    }
+                }
+                Ok(((), wanted.join(", ")))
+            })
+            .await;
+        if fields_ok.is_none() {
+            return r.report;
+        }
+        let Some(created) = r
+            .step("create_issue", async {
+                let description = match client.flavor() {
+                    jira_model::Flavor::Cloud => Description::Adf(adf::Document::new(vec![adf::Block::Paragraph {
+                        content: vec![adf::Inline::Text {
+                            text: "Synthetic issue created by the Penaxtra integration's connection test; it is closed at once."
+                                .into(),
+                            marks: vec![],
+                        }],
+                    }])),
+                    jira_model::Flavor::DataCenter => Description::Wiki(
+                        "Synthetic issue created by the Penaxtra integration's connection test; it is closed at once.".into(),
+                    ),
+                };
+                let request = CreateIssueRequest::builder(project.key.clone(), issue_type.name.clone(), CONNECTION_TEST_SUMMARY)
+                    .description(description)
+                    .labels(["penaxtra", "penaxtra-connection-test"])
+                    .build();
+                let c = client.create_issue(&request).await?;
+                let key = c.key.clone();
+                Ok((c, key))
+            })
+            .await
+        else {
+            return r.report;
+        };
+        r.report.synthetic_issue = Some(created.key.clone());
+        r.step("close_issue", async {
+            let target = self.inner.states.to_jira(FindingState::Resolved);
+            let issue = client.get_issue(&created.key, &["status"]).await?;
+            let start = issue.fields.status.map(|s| s.name).unwrap_or_default();
+            let (to, via) = self.walk_to(&created.key, &start, &target, None).await?;
+            Ok(((), format!("{} → {} via {}", start, to, via.join(" → "))))
+        })
+        .await;
+        r.report
+    }
+}
