@@ -18,7 +18,8 @@
 //!   `&#123;`...), so no macro, link, table cell, image or forced line break
 //!   can start, whatever order the renderer runs in;
 //! - `- # * _ + ? ^ ~ % ( ) @` with a backslash (`\*`), Jira's documented
-//!   escape for them: no list, text effect, emoticon or dash comes out;
+//!   escape for them: no list, text effect, emoticon, dash or issue-key
+//!   link (`SEC-1`) comes out;
 //! - `:` followed by anything but whitespace as `&#58;`, so no URL scheme
 //!   (`https://`, `mailto:`) is auto-linked and no `:P`/`:D` emoticon appears;
 //! - `.` right after `h1`–`h6` or `bq` at the start of a line as `&#46;`, so
@@ -94,11 +95,10 @@ impl fmt::Display for Markup {
 /// The characters Jira's backslash escape applies to.
 const BACKSLASHED: &[char] = &['-', '#', '*', '_', '+', '?', '^', '~', '%', '(', ')', '@'];
 
-/// Whether `line`, from its start, begins with `h1`–`h6` or `bq` (after
-/// leading whitespace, any case): a `.` next would start a block.
-fn is_block_keyword(line_so_far: &str) -> bool {
-    let t = line_so_far.trim_start().as_bytes();
-    match t {
+/// Whether the two characters `pair` are `h1`–`h6` or `bq` (any case): a
+/// `.` after them at the start of a line would start a block.
+fn is_block_keyword(pair: &str) -> bool {
+    match pair.as_bytes() {
         [h, d] if h.eq_ignore_ascii_case(&b'h') && (b'1'..=b'6').contains(d) => true,
         [b, q] => b.eq_ignore_ascii_case(&b'b') && q.eq_ignore_ascii_case(&b'q'),
         _ => false,
@@ -115,14 +115,18 @@ fn is_block_keyword(line_so_far: &str) -> bool {
 pub fn escape(s: &str) -> Markup {
     let s = normalize_newlines(s);
     let mut out = String::with_capacity(s.len() + s.len() / 4);
-    let mut line_start = 0;
+    // Where the first character of the line that is not whitespace is.
+    let mut first_visible: Option<usize> = None;
     let mut chars = s.char_indices().peekable();
     while let Some((i, c)) = chars.next() {
         let next = chars.peek().map(|&(_, n)| n);
+        if first_visible.is_none() && !c.is_whitespace() {
+            first_visible = Some(i);
+        }
         match c {
             '\n' => {
                 out.push('\n');
-                line_start = i + 1;
+                first_visible = None;
             }
             '\\' => out.push_str("&#92;"),
             '{' => out.push_str("&#123;"),
@@ -137,7 +141,9 @@ pub fn escape(s: &str) -> Markup {
                 out.push_str("&amp;");
             }
             ':' if next.is_some_and(|n| !n.is_whitespace()) => out.push_str("&#58;"),
-            '.' if is_block_keyword(&s[line_start..i]) => out.push_str("&#46;"),
+            '.' if first_visible.is_some_and(|f| f + 2 == i && is_block_keyword(&s[f..i])) => {
+                out.push_str("&#46;");
+            }
             c if BACKSLASHED.contains(&c) => {
                 out.push('\\');
                 out.push(c);
@@ -349,6 +355,15 @@ mod tests {
         let href = Href::new("https://x.io/a").unwrap();
         assert_eq!(link("", &href).as_str(), "[https://x.io/a]");
         assert_eq!(link("a|b", &href).as_str(), "[a&#124;b|https://x.io/a]");
+    }
+
+    #[test]
+    fn long_lines_escape_in_linear_time() {
+        // A quadratic scan of the line would take minutes here.
+        let s = format!("{}{}", " ".repeat(200_000), ".".repeat(200_000));
+        assert_eq!(escape(&s).as_str().len(), s.len());
+        assert_eq!(escape(" \u{A0}h1.x").as_str(), " \u{A0}h1&#46;x");
+        assert_eq!(escape("h1h1.").as_str(), "h1h1.");
     }
 
     #[test]
