@@ -61,6 +61,6 @@ pub use severity::Severity;
 pub use state::FindingState;
 pub use state_table::{InboundPolicy, JiraTarget, StateRow, StateTable};
 pub use template::{
-    DEFAULT_LINK_BASE, FrameworksField, FrameworksFieldKind, INTEGRATION_LABEL, IssueTemplate,
-    MAX_FRAMEWORKS, TemplateConfig,
+    DEFAULT_LINK_BASE, EXCERPT_SCAN_MAX, FrameworksField, FrameworksFieldKind, INTEGRATION_LABEL,
+    IssueTemplate, MAX_FRAMEWORKS, TemplateConfig,
 };

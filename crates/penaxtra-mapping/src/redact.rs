@@ -12,6 +12,9 @@ pub const MARKER_PREFIX: &str = "[REDACTED:";
 /// The longest pattern name.
 const NAME_MAX: usize = 40;
 
+/// Redaction passes before a text counts as pathological.
+const MAX_PASSES: usize = 16;
+
 /// Redaction settings.
 ///
 /// ```toml
@@ -332,11 +335,17 @@ impl Redactor {
         }
         let mut current = Cow::Borrowed(text);
         // Each pass that changes anything turns at least one character
-        // outside the markers into a marker, so this ends.
-        while let Some(next) = self.pass(&current) {
-            current = Cow::Owned(next);
+        // outside the markers into a marker, so this ends; real text
+        // settles in one or two passes. Text that keeps revealing new
+        // matches is redacted whole rather than scanned on and on (still
+        // idempotent: a marker redacts to itself).
+        for _ in 0..MAX_PASSES {
+            match self.pass(&current) {
+                Some(next) => current = Cow::Owned(next),
+                None => return current,
+            }
         }
-        current
+        Cow::Owned(format!("{MARKER_PREFIX}redaction-limit]"))
     }
 
     /// One pass over the text outside markers; `None` when nothing matched.
@@ -623,6 +632,18 @@ mod tests {
             .unwrap_err();
             assert_eq!(e.code(), "invalid_config", "{name:?} {regex:?}");
         }
+    }
+
+    #[test]
+    fn text_that_never_settles_is_redacted_whole() {
+        // A "b" at the start of a segment: each marker makes the next "b"
+        // start a segment, so each pass uncovers one more match.
+        let r = Redactor::disabled().with_pattern("x", r"\Ab").unwrap();
+        let r = Redactor { enabled: true, ..r };
+        assert_eq!(r.redact("bbb"), "[REDACTED:x]".repeat(3));
+        let many = "b".repeat(MAX_PASSES + 1);
+        assert_eq!(r.redact(&many), "[REDACTED:redaction-limit]");
+        assert_eq!(r.redact(&r.redact(&many)), "[REDACTED:redaction-limit]");
     }
 
     #[test]

@@ -27,6 +27,29 @@ pub const MAX_FRAMEWORKS: usize = 50;
 /// Room for the title and framework list in the description (characters).
 const DESCRIPTION_PART_MAX: usize = 1000;
 
+/// How much of an excerpt is redacted and considered for the description
+/// (bytes). Far more than Jira shows (32,767 characters), so the cut is
+/// never seen; it bounds the work on a huge excerpt.
+pub const EXCERPT_SCAN_MAX: usize = 256 * 1024;
+
+/// The excerpt cut to [`EXCERPT_SCAN_MAX`] bytes, on whitespace when there
+/// is some in the last kilobyte (so no token is cut in two), else on a
+/// character boundary.
+fn bounded_excerpt(excerpt: &str) -> &str {
+    if excerpt.len() <= EXCERPT_SCAN_MAX {
+        return excerpt;
+    }
+    let mut end = EXCERPT_SCAN_MAX;
+    while !excerpt.is_char_boundary(end) {
+        end -= 1;
+    }
+    let head = &excerpt[..end];
+    match head.rfind(char::is_whitespace) {
+        Some(ws) if end - ws <= 1024 => &head[..ws],
+        _ => head,
+    }
+}
+
 /// How the frameworks custom field takes its values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -449,7 +472,8 @@ impl IssueTemplate {
                 .link(finding)
                 .map(|href| (self.link_text.clone(), href)),
         };
-        let excerpt = neutralize_invisible(&self.redactor.redact(&finding.excerpt));
+        let excerpt =
+            neutralize_invisible(&self.redactor.redact(bounded_excerpt(&finding.excerpt)));
         let description = description::render(&facts, &excerpt, flavor)
             .ok_or_else(|| fail("the description cannot fit Jira's limit of 32,767 characters"))?;
         let mut builder = CreateIssueRequest::builder(&self.project_key, &self.issue_type, summary)
@@ -778,6 +802,24 @@ mod tests {
                 .code(),
             "render_failed"
         );
+    }
+
+    #[test]
+    fn huge_excerpts_are_bounded_on_whitespace() {
+        let word = "abcdefghi ";
+        let huge = word.repeat(EXCERPT_SCAN_MAX / word.len() + 10);
+        let b = bounded_excerpt(&huge);
+        assert!(b.len() <= EXCERPT_SCAN_MAX && b.len() > EXCERPT_SCAN_MAX - 20);
+        assert!(b.ends_with("abcdefghi"));
+        let solid = "é".repeat(EXCERPT_SCAN_MAX);
+        let b = bounded_excerpt(&solid);
+        assert!(b.len() <= EXCERPT_SCAN_MAX && b.len() >= EXCERPT_SCAN_MAX - 1);
+        assert_eq!(bounded_excerpt("short"), "short");
+        let mut f = finding();
+        f.excerpt = huge;
+        for flavor in [Flavor::Cloud, Flavor::DataCenter] {
+            assert!(IssueTemplate::default().render(&f, flavor).is_ok());
+        }
     }
 
     #[test]
