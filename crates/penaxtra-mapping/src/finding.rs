@@ -25,7 +25,10 @@ pub const FRAMEWORK_MAX: usize = 255;
 /// ```
 ///
 /// Reading it checks every rule of [`Finding::validate`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+///
+/// `Debug` shows the excerpt's length, not its text: an excerpt may hold
+/// secrets of the system under test, and `Debug` output ends up in logs.
+#[derive(Clone, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
 pub struct Finding {
     /// The finding id.
@@ -145,6 +148,25 @@ impl Finding {
             }
         }
         Ok(())
+    }
+}
+
+impl fmt::Debug for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Finding")
+            .field("id", &self.id)
+            .field("title", &self.title)
+            .field("severity", &self.severity)
+            .field("state", &self.state)
+            .field("probe_id", &self.probe_id)
+            .field("scan_id", &self.scan_id)
+            .field("frameworks", &self.frameworks)
+            .field(
+                "excerpt",
+                &format_args!("[{} characters, not shown]", self.excerpt.chars().count()),
+            )
+            .field("url", &self.url)
+            .finish()
     }
 }
 
@@ -483,6 +505,24 @@ mod tests {
             "findings JSON at line 1 column 11 (finding #1 \"a\"): EOF while parsing a value"
         );
         assert!(matches!(e, MappingError::Json { line: 1, .. }));
+    }
+
+    #[test]
+    fn debug_does_not_show_the_excerpt() {
+        let f = Finding::new(
+            FindingId::new("f").unwrap(),
+            "t",
+            Severity::Low,
+            FindingState::Open,
+        )
+        .unwrap()
+        .with_excerpt("AKIAIOSFODNN7EXAMPLE");
+        let debug = format!("{f:?}");
+        assert!(!debug.contains("AKIA"), "{debug}");
+        assert!(
+            debug.contains("excerpt: [20 characters, not shown]"),
+            "{debug}"
+        );
     }
 
     #[test]

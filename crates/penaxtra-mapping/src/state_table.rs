@@ -85,6 +85,7 @@ pub struct JiraTarget {
 /// Which Jira changes flow back into Penaxtra.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum InboundPolicy {
     /// Only moves into a terminal state (the product page's default: "when
     /// the Jira issue transitions to a terminal state, Penaxtra updates the

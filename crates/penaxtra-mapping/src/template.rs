@@ -53,6 +53,7 @@ fn bounded_excerpt(excerpt: &str) -> &str {
 /// How the frameworks custom field takes its values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum FrameworksFieldKind {
     /// A multi-select or checkbox field: `[{"value":"OWASP_LLM01"}]`. Each
     /// reference must be an option of the field.
