@@ -287,3 +287,105 @@ impl SyncConfig {
             .map_err(|e| ConfigError::invalid("template", e.to_string()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    fn parse(text: &str) -> Result<SyncConfig, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    const BASE: &str = r#"
+        [jira]
+        deployment = "cloud"
+        base_url = "https://acme.atlassian.net"
+        email = "penaxtra-bot@acme.example"
+        credentials = { source = "env", token_env = "PX_TEST_TOKEN_UNSET_1" }
+    "#;
+
+    #[test]
+    fn a_minimal_config_takes_the_product_page_defaults() {
+        let c = parse(BASE).unwrap();
+        assert_eq!(c.jira.deployment, Flavor::Cloud);
+        assert_eq!(c.inbound, InboundPolicy::TerminalOnly);
+        let t = c.issue_template().unwrap();
+        assert_eq!((t.project_key(), t.issue_type()), ("SEC", "Bug"));
+        assert_eq!(c.rule, Rule::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_name() {
+        let e = parse(&format!("{BASE}\nlinks_base = \"x\"")).unwrap_err();
+        assert!(e.to_string().contains("links_base"), "{e}");
+        let e = parse(&BASE.replace("token_env", "token_evn")).unwrap_err();
+        assert!(
+            e.to_string().contains("token_evn") || e.to_string().contains("token_env"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn invalid_settings_are_named() {
+        let c = parse(BASE).unwrap();
+        let e = c.jira.client().unwrap_err();
+        assert_eq!(e.setting(), "jira.credentials.token_env");
+        assert!(e.to_string().contains("PX_TEST_TOKEN_UNSET_1"));
+
+        let c = parse(&BASE.replace("email = \"penaxtra-bot@acme.example\"", "")).unwrap();
+        let creds = CredentialsConfig::Sealed {
+            sealed_token: String::new(),
+            secret_key_env: None,
+            secret_key_file: None,
+        };
+        let mut jira = c.jira.clone();
+        jira.credentials = creds;
+        assert_eq!(jira.client().unwrap_err().setting(), "jira.credentials");
+    }
+
+    #[test]
+    fn a_sealed_token_opens_with_its_key_from_a_file() {
+        let pair = jira_client::sealed::SealingKeyPair::generate();
+        let token = SecretString::from("real-api-token-value".to_string());
+        let sealed = jira_client::sealed::SealedToken::seal(&pair.public_key(), &token).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("key");
+        std::fs::write(&key_file, pair.secret_key().to_text().expose_secret()).unwrap();
+        let creds = CredentialsConfig::Sealed {
+            sealed_token: sealed.to_string(),
+            secret_key_env: None,
+            secret_key_file: Some(key_file.clone()),
+        };
+        assert_eq!(
+            creds.token().unwrap().expose_secret(),
+            "real-api-token-value"
+        );
+        let debug = format!("{creds:?}");
+        assert!(
+            !debug.contains(&sealed.to_string()) && !debug.contains("real-api-token-value"),
+            "{debug}"
+        );
+
+        // Another key cannot open it, and says which setting is wrong.
+        let other = jira_client::sealed::SealingKeyPair::generate();
+        std::fs::write(&key_file, other.secret_key().to_text().expose_secret()).unwrap();
+        let e = creds.token().unwrap_err();
+        assert_eq!(e.setting(), "jira.credentials.sealed_token");
+        assert!(!e.to_string().contains("real-api-token-value"));
+    }
+
+    #[test]
+    fn a_zero_rate_limit_is_refused() {
+        let text = BASE.replace("PX_TEST_TOKEN_UNSET_1", "PATH") + "\n";
+        let mut c = parse(&text).unwrap();
+        c.jira.rate_limit = Some(RateLimitConfig {
+            per_second: 0,
+            burst: 5,
+        });
+        assert_eq!(
+            c.jira.client().unwrap_err().setting(),
+            "jira.rate_limit.per_second"
+        );
+    }
+}
