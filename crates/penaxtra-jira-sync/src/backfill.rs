@@ -93,6 +93,13 @@ impl JiraSync {
                         }
                         outcomes[i] = Some(outcome);
                     }
+                    tracing::info!(
+                        done = state.done,
+                        total = state.total,
+                        created = state.created,
+                        deferred = state.deferred,
+                        "backfill progress"
+                    );
                     progress(&state);
                 }
                 Err(e) => {

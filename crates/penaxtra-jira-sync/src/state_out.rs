@@ -7,6 +7,8 @@ use crate::push::PushOutcome;
 use crate::store::{Link, PendingOp};
 use crate::workflow::{choose, same_status, visit};
 use jira_model::TransitionRequest;
+#[cfg(test)]
+use penaxtra_mapping::StateTable;
 use penaxtra_mapping::{FindingId, FindingState, JiraTarget};
 use std::collections::HashSet;
 
@@ -167,15 +169,8 @@ impl JiraSync {
             let Some(transition) = chosen else { break };
             let arriving = same_status(&transition.to.name, &target.status);
             let mut request = TransitionRequest::new(transition.id.clone());
-            if arriving && let Some(resolution) = &target.resolution {
-                let allowed = transition.fields.get("resolution").is_some_and(|f| {
-                    f.allowed_values.is_empty()
-                        || f.allowed_names()
-                            .any(|n| n.eq_ignore_ascii_case(resolution))
-                });
-                if allowed {
-                    request = request.with_resolution(resolution.clone());
-                }
+            if let Some(resolution) = pick_resolution(&transition, target, arriving) {
+                request = request.with_resolution(resolution);
             }
             if let Some(link) = link.as_deref_mut() {
                 link.expected_status = Some(transition.to.name.clone());
@@ -196,5 +191,114 @@ impl JiraSync {
             target: target.status.clone(),
             max_steps,
         })
+    }
+}
+
+/// The resolution to send with `transition`: the target's when the screen
+/// offers it; when the screen *requires* a resolution that does not offer
+/// the target's (another workflow's resolution scheme), the allowed value
+/// named like the target status, else the first allowed value, so the
+/// transition is not refused. `None` when the screen has no resolution.
+fn pick_resolution(
+    transition: &jira_model::Transition,
+    target: &JiraTarget,
+    arriving: bool,
+) -> Option<String> {
+    let field = transition.fields.get("resolution")?;
+    let wanted = target.resolution.as_deref().filter(|_| arriving);
+    if let Some(wanted) = wanted
+        && (field.allowed_values.is_empty()
+            || field
+                .allowed_names()
+                .any(|n| n.eq_ignore_ascii_case(wanted)))
+    {
+        return Some(wanted.to_string());
+    }
+    if !field.required {
+        return None;
+    }
+    let mut names = field.allowed_names();
+    let by_status = field
+        .allowed_names()
+        .find(|n| same_status(n, &transition.to.name));
+    let chosen = by_status.or_else(|| names.next())?.to_string();
+    tracing::info!(
+        transition = %transition.name,
+        wanted = wanted.unwrap_or(""),
+        chosen = %chosen,
+        "the transition screen requires a resolution the state table does not name; using an allowed one"
+    );
+    Some(chosen)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jira_model::{Status, StatusCategory, StatusCategoryKey, Transition, TransitionField};
+    use serde_json::json;
+
+    fn transition(required: bool, allowed: &[&str]) -> Transition {
+        let mut t = Transition::new(
+            "41",
+            "Cancel",
+            Status::new(
+                "3",
+                "Cancelled",
+                StatusCategory::stock(StatusCategoryKey::Done),
+            ),
+        );
+        t.fields.insert(
+            "resolution".into(),
+            TransitionField::new(
+                "Resolution",
+                required,
+                allowed.iter().map(|n| json!({"name": n})).collect(),
+            ),
+        );
+        t
+    }
+
+    fn target(resolution: Option<&str>) -> JiraTarget {
+        let mut t = StateTable::default().to_jira(FindingState::FalsePositive);
+        t.resolution = resolution.map(str::to_string);
+        t
+    }
+
+    #[test]
+    fn resolution_choice() {
+        let t = transition(true, &["Done", "Cancelled"]);
+        assert_eq!(
+            pick_resolution(&t, &target(Some("Done")), true).as_deref(),
+            Some("Done")
+        );
+        assert_eq!(
+            pick_resolution(&t, &target(Some("Cannot Reproduce")), true).as_deref(),
+            Some("Cancelled"),
+            "a required field gets the value named like the status"
+        );
+        let t = transition(true, &["Fixed", "Declined"]);
+        assert_eq!(
+            pick_resolution(&t, &target(Some("Cannot Reproduce")), true).as_deref(),
+            Some("Fixed")
+        );
+        let t = transition(false, &["Fixed"]);
+        assert_eq!(
+            pick_resolution(&t, &target(Some("Cannot Reproduce")), true),
+            None,
+            "optional: left out"
+        );
+        let no_screen = Transition::new(
+            "1",
+            "Start",
+            Status::new(
+                "3",
+                "In Progress",
+                StatusCategory::stock(StatusCategoryKey::Indeterminate),
+            ),
+        );
+        assert_eq!(
+            pick_resolution(&no_screen, &target(Some("Done")), true),
+            None
+        );
     }
 }

@@ -434,3 +434,85 @@ async fn reconciliation_applies_lost_deliveries_and_notices_deleted_issues() {
     let again = sync.reconcile(false).await.unwrap();
     assert!(again.applied.is_empty(), "a second sweep changes nothing");
 }
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/fixtures/webhooks/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Real-shaped Cloud, Data Center and legacy Server payloads, in order,
+/// through the gate and processing.
+#[tokio::test]
+async fn cloud_datacenter_and_server_payloads_map_through_the_state_table() {
+    let findings: Vec<Finding> = (1..=4)
+        .map(|i| finding(i, Severity::High, FindingState::Open))
+        .collect();
+    let host = Arc::new(MemoryFindings::with(findings.clone()));
+    let store = Arc::new(MemoryStore::new());
+    for (f, key) in findings.iter().zip(["SEC-42", "SEC-43", "SEC-7", "SEC-3"]) {
+        store
+            .insert_link(&Link::new(f.id.clone(), key, "", FindingState::Open, 0))
+            .await
+            .unwrap();
+    }
+    let inbound =
+        Inbound::new(store as Arc<dyn SyncStore>, host.clone(), "SEC").policy(InboundPolicy::All);
+    let gate = gate();
+    let cases = [
+        (
+            "dc_status_in_progress.json",
+            "state_changed",
+            Some(FindingState::Triaged),
+        ),
+        (
+            "dc_status_done.json",
+            "state_changed",
+            Some(FindingState::Resolved),
+        ),
+        (
+            "server_legacy_resolved.json",
+            "state_changed",
+            Some(FindingState::Resolved),
+        ),
+        (
+            "cloud_status_done_wont_do.json",
+            "state_changed",
+            Some(FindingState::Accepted),
+        ),
+        ("comment_created.json", "comment", None),
+        (
+            "cloud_reopened_resolution_cleared.json",
+            "state_changed",
+            Some(FindingState::Open),
+        ),
+        ("cloud_labels_only.json", "no_state_change", None),
+        (
+            "cloud_status_cancelled.json",
+            "state_changed",
+            Some(FindingState::FalsePositive),
+        ),
+        ("cloud_issue_deleted.json", "issue_deleted", None),
+        ("cloud_other_project.json", "other_project", None),
+    ];
+    for (n, (name, reason, to)) in cases.into_iter().enumerate() {
+        let outcome = inbound
+            .handle_webhook(&verify(&gate, &fixture(name), &format!("fixture-{n}")))
+            .await;
+        assert_eq!(outcome.reason, reason, "{name}: {outcome:?}");
+        if to.is_some() {
+            assert_eq!(outcome.to, to, "{name}");
+        }
+    }
+    let state = |i: usize| host.get(&findings[i].id).unwrap().state;
+    assert_eq!(
+        state(0),
+        FindingState::Open,
+        "SEC-42: Won't Do, then reopened"
+    );
+    assert_eq!(state(1), FindingState::FalsePositive, "SEC-43");
+    assert_eq!(state(2), FindingState::Resolved, "SEC-7");
+    assert_eq!(state(3), FindingState::Resolved, "SEC-3, legacy Server");
+}
