@@ -45,13 +45,14 @@ async fn main() -> ExitCode {
                 step.detail
             ),
             Some(e) => {
+                let message = e.to_string();
                 println!(
-                    "FAIL  {:<14} {:>6} ms  {}: {e}",
+                    "FAIL  {:<14} {:>6} ms  [{}] {message}",
                     step.name,
                     step.duration.as_millis(),
                     e.code()
                 );
-                if let Some(fix) = e.fix() {
+                if let Some(fix) = e.fix().filter(|fix| !message.contains(fix)) {
                     println!("      fix: {fix}");
                 }
             }
