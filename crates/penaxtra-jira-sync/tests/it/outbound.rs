@@ -161,15 +161,23 @@ async fn restart_in_the_middle_of_a_backfill_with_sqlite() {
     let findings = mixed_findings(300);
     let host = Arc::new(MemoryFindings::with(findings.clone()));
     {
-        let sync = engine(
+        // Small chunks one at a time, so that the run is long enough to be
+        // cut in the middle.
+        let mut settings = fast_settings();
+        settings.chunk_size = 10;
+        settings.concurrency = 1;
+        let sync = JiraSync::builder(
             client(&sim),
             Arc::new(SqliteStore::open(&path).unwrap()),
-            Arc::clone(&host),
-        );
+            Arc::clone(&host) as Arc<dyn penaxtra_jira_sync::Findings>,
+        )
+        .settings(settings)
+        .build()
+        .unwrap();
         let fs = findings.clone();
         let task = tokio::spawn(async move { sync.push_many(&fs, |_| {}).await });
         // Kill it part-way, as a crash would.
-        while issues_per_finding(&sim).len() < 40 {
+        while issues_per_finding(&sim).len() < 25 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         task.abort();
