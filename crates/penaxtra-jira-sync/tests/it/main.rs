@@ -3,10 +3,14 @@
 // Helpers outside `#[test]` functions may panic too: these are tests.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod convergence_bugs;
+mod faults;
 mod inbound;
 mod log_capture;
 mod outbound;
+mod security;
 mod store;
 mod support;
+mod webhook_e2e;
 mod webhook_gate;
 mod webhook_gate_props;
