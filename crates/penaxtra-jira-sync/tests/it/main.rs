@@ -6,6 +6,8 @@
 mod convergence_bugs;
 mod faults;
 mod inbound;
+mod inbound_props;
+mod injection;
 mod log_capture;
 mod outbound;
 mod security;
