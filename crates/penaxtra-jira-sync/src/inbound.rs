@@ -47,7 +47,9 @@ pub struct InboundOutcome {
     /// `issue_created`, `comment`, `not_an_issue_event`, `no_issue`, `other_project`,
     /// `not_linked`, `no_state_change`, `stale`, `echo`, `unmapped_status`,
     /// `policy_terminal_only`, `already_in_state`, `finding_gone`,
-    /// `issue_deleted`, `store_unavailable`, `host_unavailable`.
+    /// `issue_deleted`, `outbound_queued` (reconciliation: Jira is behind
+    /// the finding, the change is queued), `store_unavailable`,
+    /// `host_unavailable`.
     pub reason: &'static str,
     /// The issue key.
     pub issue: Option<String>,
@@ -320,11 +322,6 @@ impl Inbound {
             Ok(None) => return InboundOutcome::ignored("not_linked").issue(&issue.key),
             Err(_) => return InboundOutcome::failed("store_unavailable").issue(&issue.key),
         };
-        if let (Some(at), Some(last)) = (event_ms, link.last_event_ms)
-            && at < last
-        {
-            return InboundOutcome::ignored("stale").link(&link);
-        }
         let status = issue.fields.status.as_ref();
         let status_name = status_override
             .or_else(|| status.map(|s| s.name.clone()))
@@ -341,19 +338,25 @@ impl Inbound {
         out.to = Some(wanted);
 
         // Our own change coming back: by the acting account, or the status
-        // we moved the issue to while the finding is already there.
-        let ours = link
-            .expected_status
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case(&status_name))
-            && link.state_out == Some(wanted);
+        // the integration moved the issue to (recorded before each step of a
+        // walk, so an intermediate status of a walk in progress is ours too).
+        let ours = link.expects(&status_name);
         if actor_is_us || ours {
             return out;
         }
-        if source == Source::Reconciliation && link.state_out == Some(wanted) {
-            // Jira is where we last put it: nothing decided there since.
-            out.reason = "already_in_state";
+        if let (Some(at), Some(last)) = (event_ms, link.last_event_ms)
+            && at < last
+        {
+            out.reason = "stale";
             return out;
+        }
+        if source == Source::Reconciliation && link.state_out == Some(wanted) {
+            // Jira is where we last put it: nobody decided anything there
+            // since, so the finding is the truth. When it moved on (a queued
+            // change not yet made, or a change lost to a race), bring Jira
+            // after it.
+            out.reason = "already_in_state";
+            return self.repair_outbound(&link, out).await;
         }
         if !self.policy.allows(&self.states, wanted) {
             out.reason = "policy_terminal_only";
@@ -402,7 +405,7 @@ impl Inbound {
         }
         link.state_in = Some(wanted);
         link.state_out = Some(wanted);
-        link.expected_status = None;
+        link.expected_statuses.clear();
         if let Some(at) = event_ms {
             link.last_event_ms = Some(link.last_event_ms.map_or(at, |l| l.max(at)));
         }
@@ -411,6 +414,49 @@ impl Inbound {
             // The host change is idempotent: let Jira deliver again.
             out.disposition = Disposition::Failed;
             out.reason = "store_unavailable";
+        }
+        out
+    }
+}
+
+impl Inbound {
+    /// Reconciliation found Jira where the integration last put it: when the
+    /// finding has moved on since, queue the outbound change.
+    async fn repair_outbound(&self, link: &Link, mut out: InboundOutcome) -> InboundOutcome {
+        let finding = match self.findings.finding(&link.finding_id).await {
+            Ok(Some(f)) => f,
+            Ok(None) => return out,
+            Err(_) => {
+                out.disposition = Disposition::Failed;
+                out.reason = "host_unavailable";
+                return out;
+            }
+        };
+        out.from = Some(finding.state);
+        if link.state_out == Some(finding.state) {
+            return out;
+        }
+        let op = crate::store::PendingOp::SetState {
+            finding: finding.id.clone(),
+            state: finding.state,
+        };
+        match self
+            .store
+            .enqueue(
+                &op,
+                self.now_ms(),
+                Some("reconciliation: Jira is behind the finding"),
+            )
+            .await
+        {
+            Ok(_) => {
+                tracing::info!(issue = %link.issue_key, finding = %finding.id, state = %finding.state, "queued the change Jira is missing");
+                out.reason = "outbound_queued";
+            }
+            Err(_) => {
+                out.disposition = Disposition::Failed;
+                out.reason = "store_unavailable";
+            }
         }
         out
     }

@@ -183,7 +183,7 @@ impl JiraSync {
     /// One attempt at pushing, without deferral.
     pub(crate) async fn try_push(&self, finding: &Finding) -> Result<Attempt, AttemptError> {
         if !self.inner.rule.matches(finding) {
-            return Ok(Attempt::Done(PushOutcome::Skipped));
+            return self.adopt_if_uncertain(finding).await;
         }
         let store = &self.inner.store;
         let now = self.now_ms();
@@ -217,6 +217,61 @@ impl JiraSync {
                     tracing::warn!(finding = %finding.id, code = e.code(), "could not release a claim");
                 }
                 Err(AttemptError { error })
+            }
+        }
+    }
+
+    /// A finding that no longer matches the rule gets no new issue, but an
+    /// issue an earlier, ambiguous attempt may have created for it in Jira is
+    /// still found and linked, so it is never left behind unsynced.
+    async fn adopt_if_uncertain(&self, finding: &Finding) -> Result<Attempt, AttemptError> {
+        let store = &self.inner.store;
+        let now = self.now_ms();
+        let lease = duration_ms(self.inner.settings.claim_lease);
+        let claim = store
+            .claim(&finding.id, &self.inner.owner, now, lease)
+            .await
+            .map_err(SyncError::from)?;
+        match claim {
+            Claim::Linked(link) => Ok(Attempt::Done(PushOutcome::AlreadyLinked {
+                issue_key: link.issue_key,
+            })),
+            Claim::Busy => Ok(Attempt::Busy),
+            Claim::Acquired { uncertain: false } => {
+                store
+                    .release(&finding.id, &self.inner.owner, false)
+                    .await
+                    .map_err(SyncError::from)?;
+                Ok(Attempt::Done(PushOutcome::Skipped))
+            }
+            Claim::Acquired { uncertain: true } => {
+                let found = match self.find_existing(std::slice::from_ref(&finding.id)).await {
+                    Ok(found) => found,
+                    Err(error) => {
+                        store
+                            .release(&finding.id, &self.inner.owner, true)
+                            .await
+                            .map_err(SyncError::from)?;
+                        return Err(AttemptError { error });
+                    }
+                };
+                match found.get(&finding.id) {
+                    Some(issue) => {
+                        self.record_link(finding, &issue.key, &issue.id, Some(issue))
+                            .await?;
+                        Ok(Attempt::Done(PushOutcome::Recovered {
+                            issue_key: issue.key.clone(),
+                        }))
+                    }
+                    None => {
+                        // Keep the doubt: a later push searches again.
+                        store
+                            .release(&finding.id, &self.inner.owner, true)
+                            .await
+                            .map_err(SyncError::from)?;
+                        Ok(Attempt::Done(PushOutcome::Skipped))
+                    }
+                }
             }
         }
     }

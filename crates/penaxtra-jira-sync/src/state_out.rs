@@ -91,11 +91,18 @@ impl JiraSync {
         state: FindingState,
     ) -> Result<StateOutcome, SyncError> {
         let store = &self.inner.store;
-        let Some(mut link) = store.link(finding).await? else {
+        let Some(link) = store.link(finding).await? else {
             return Ok(StateOutcome::NotLinked);
         };
         let target = self.inner.states.to_jira(state);
         let key = link.issue_key.clone();
+        // This change is newer than any Jira event from before now: a late
+        // delivery of an older one must not undo it.
+        let now = self.now_ms();
+        self.note_out(finding, move |l| {
+            l.last_event_ms = Some(l.last_event_ms.map_or(now, |t| t.max(now)))
+        })
+        .await?;
 
         let issue = self
             .inner
@@ -109,17 +116,18 @@ impl JiraSync {
             .map(|s| s.name.clone())
             .unwrap_or_default();
         if same_status(&start, &target.status) || self.state_of_issue(&issue) == Some(state) {
-            link.state_out = Some(state);
-            link.updated_ms = self.now_ms();
-            store.update_link(&link).await?;
+            self.note_out(finding, |l| l.state_out = Some(state))
+                .await?;
             return Ok(StateOutcome::AlreadyThere { issue_key: key });
         }
 
-        let (to, via) = self.walk_to(&key, &start, &target, Some(&mut link)).await?;
-        link.state_out = Some(state);
-        link.expected_status = Some(target.status.clone());
-        link.updated_ms = self.now_ms();
-        store.update_link(&link).await?;
+        let (to, via) = self.walk_to(&key, &start, &target, Some(finding)).await?;
+        let status = target.status.clone();
+        self.note_out(finding, move |l| {
+            l.state_out = Some(state);
+            l.expected_statuses = vec![status];
+        })
+        .await?;
         tracing::info!(issue = %key, from = %start, to = %to, steps = via.len(), "issue moved");
         Ok(StateOutcome::Transitioned {
             issue_key: key,
@@ -129,17 +137,38 @@ impl JiraSync {
         })
     }
 
+    /// Updates the outbound bookkeeping of a link on a fresh read, so that
+    /// what inbound processing wrote meanwhile is kept.
+    async fn note_out(
+        &self,
+        finding: &FindingId,
+        change: impl FnOnce(&mut Link),
+    ) -> Result<(), SyncError> {
+        let store = &self.inner.store;
+        let mut link = store
+            .link(finding)
+            .await?
+            .ok_or_else(|| SyncError::NotLinked {
+                finding: finding.to_string(),
+            })?;
+        change(&mut link);
+        link.updated_ms = self.now_ms();
+        store.update_link(&link).await?;
+        Ok(())
+    }
+
     /// Moves issue `key` from status `start` to `target` by the direct
     /// transition or a shortest path, setting the resolution where the last
-    /// transition's screen has it. With a link, records before each move the
-    /// status expected, so the webhook echo of the move is recognised.
+    /// transition's screen has it. With a linked finding, records before each
+    /// move the status expected, so the webhook echo of the move is
+    /// recognised, and the time, so older Jira events count as stale.
     /// Returns the final status and the transitions taken.
     pub(crate) async fn walk_to(
         &self,
         key: &str,
         start: &str,
         target: &JiraTarget,
-        mut link: Option<&mut Link>,
+        link: Option<&FindingId>,
     ) -> Result<(String, Vec<String>), SyncError> {
         let client = &self.inner.client;
         let max_steps = self.inner.settings.max_transition_steps;
@@ -172,10 +201,20 @@ impl JiraSync {
             if let Some(resolution) = pick_resolution(&transition, target, arriving) {
                 request = request.with_resolution(resolution);
             }
-            if let Some(link) = link.as_deref_mut() {
-                link.expected_status = Some(transition.to.name.clone());
-                link.updated_ms = self.now_ms();
-                self.inner.store.update_link(link).await?;
+            if let Some(finding) = link {
+                // Before moving: the status we expect marks the webhook and
+                // the sweeps that see it as ours, and the time marks any
+                // Jira event from before this move as stale.
+                let (from, to, now) = (current.clone(), transition.to.name.clone(), self.now_ms());
+                self.note_out(finding, move |l| {
+                    for status in [from, to] {
+                        if !l.expects(&status) {
+                            l.expected_statuses.push(status);
+                        }
+                    }
+                    l.last_event_ms = Some(l.last_event_ms.map_or(now, |t| t.max(now)));
+                })
+                .await?;
             }
             client.transition(key, &request).await?;
             via.push(transition.name.clone());

@@ -169,8 +169,10 @@ impl JiraSync {
                 ),
                 Err(AttemptError { error }) => classify(error),
             },
-            PendingOp::SetState { state, .. } => {
-                match self.try_set_state(&finding.id, *state).await {
+            // The finding as it is now, not as it was when the change was
+            // queued: a later change may have happened since.
+            PendingOp::SetState { .. } => {
+                match self.try_set_state(&finding.id, finding.state).await {
                     Ok(StateOutcome::NotLinked) => {
                         // Not linked yet: push it (its issue then follows the
                         // finding's state through the queue), or nothing to do.
@@ -180,7 +182,7 @@ impl JiraSync {
                             // key, same row): finish it now rather than complete
                             // it away.
                             Ok(Attempt::Done(_)) => {
-                                match self.try_set_state(&finding.id, *state).await {
+                                match self.try_set_state(&finding.id, finding.state).await {
                                     Ok(_) => Step::Done,
                                     Err(e) => classify(e),
                                 }

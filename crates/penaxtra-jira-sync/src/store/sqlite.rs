@@ -27,7 +27,7 @@ CREATE TABLE links (
     issue_id        TEXT NOT NULL,
     state_out       TEXT,
     state_in        TEXT,
-    expected_status TEXT,
+    expected_statuses TEXT,
     last_event_ms   INTEGER,
     created_ms      INTEGER NOT NULL,
     updated_ms      INTEGER NOT NULL
@@ -177,7 +177,7 @@ fn finding_from_sql(value: String) -> Result<FindingId, StoreError> {
     })
 }
 
-const LINK_COLUMNS: &str = "finding_id, issue_key, issue_id, state_out, state_in, expected_status, last_event_ms, created_ms, updated_ms";
+const LINK_COLUMNS: &str = "finding_id, issue_key, issue_id, state_out, state_in, expected_statuses, last_event_ms, created_ms, updated_ms";
 
 type LinkRow = (
     String,
@@ -205,6 +205,17 @@ fn read_link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkRow> {
     ))
 }
 
+/// Statuses are kept one per line: Jira status names hold no newline.
+fn statuses_to_sql(statuses: &[String]) -> Option<String> {
+    (!statuses.is_empty()).then(|| statuses.join("\n"))
+}
+
+fn statuses_from_sql(value: Option<String>) -> Vec<String> {
+    value
+        .map(|v| v.lines().map(str::to_string).collect())
+        .unwrap_or_default()
+}
+
 fn link_from_row(row: LinkRow) -> Result<Link, StoreError> {
     let (
         finding_id,
@@ -212,7 +223,7 @@ fn link_from_row(row: LinkRow) -> Result<Link, StoreError> {
         issue_id,
         state_out,
         state_in,
-        expected_status,
+        expected_statuses,
         last_event_ms,
         created_ms,
         updated_ms,
@@ -223,7 +234,7 @@ fn link_from_row(row: LinkRow) -> Result<Link, StoreError> {
         issue_id,
         state_out: state_from_sql(state_out)?,
         state_in: state_from_sql(state_in)?,
-        expected_status,
+        expected_statuses: statuses_from_sql(expected_statuses),
         last_event_ms,
         created_ms,
         updated_ms,
@@ -402,7 +413,7 @@ impl SyncStore for SqliteStore {
                     link.issue_id,
                     state_to_sql(link.state_out),
                     state_to_sql(link.state_in),
-                    link.expected_status,
+                    statuses_to_sql(&link.expected_statuses),
                     link.last_event_ms,
                     link.created_ms,
                     link.updated_ms
@@ -424,7 +435,7 @@ impl SyncStore for SqliteStore {
         self.with("updating a link", move |conn| {
             let n = conn
                 .execute(
-                    "UPDATE links SET issue_key = ?2, issue_id = ?3, state_out = ?4, state_in = ?5, expected_status = ?6,
+                    "UPDATE links SET issue_key = ?2, issue_id = ?3, state_out = ?4, state_in = ?5, expected_statuses = ?6,
                      last_event_ms = ?7, updated_ms = ?8 WHERE finding_id = ?1",
                     params![
                         link.finding_id.as_str(),
@@ -432,7 +443,7 @@ impl SyncStore for SqliteStore {
                         link.issue_id,
                         state_to_sql(link.state_out),
                         state_to_sql(link.state_in),
-                        link.expected_status,
+                        statuses_to_sql(&link.expected_statuses),
                         link.last_event_ms,
                         link.updated_ms
                     ],

@@ -31,9 +31,11 @@ pub struct Link {
     pub state_out: Option<FindingState>,
     /// The last finding state applied from Jira.
     pub state_in: Option<FindingState>,
-    /// The Jira status this integration last moved the issue to; a webhook
-    /// that reports this status is our own echo.
-    pub expected_status: Option<String>,
+    /// The Jira statuses this integration's own moves put the issue in:
+    /// while it walks an issue through several transitions, every status of
+    /// the walk; afterwards, the target. A Jira event or sweep that reports
+    /// one of these is our own echo. Cleared when a person's change applies.
+    pub expected_statuses: Vec<String>,
     /// Jira's timestamp (epoch ms) of the last Jira event applied; older
     /// events are stale.
     pub last_event_ms: Option<i64>,
@@ -44,6 +46,14 @@ pub struct Link {
 }
 
 impl Link {
+    /// Whether `status` is one this integration moved (or is moving) the
+    /// issue to.
+    pub fn expects(&self, status: &str) -> bool {
+        self.expected_statuses
+            .iter()
+            .any(|s| s.trim().eq_ignore_ascii_case(status.trim()))
+    }
+
     /// A fresh link for a just-created (or just-found) issue whose state in
     /// Jira corresponds to `state`.
     pub fn new(
@@ -59,7 +69,7 @@ impl Link {
             issue_id: issue_id.into(),
             state_out: Some(state),
             state_in: None,
-            expected_status: None,
+            expected_statuses: Vec::new(),
             last_event_ms: None,
             created_ms: now_ms,
             updated_ms: now_ms,

@@ -1,9 +1,7 @@
 //! Small, deterministic reproductions of the divergences the fault suite
-//! found: each ends with the finding's state and its Jira issue's status
-//! disagreeing (or an issue left unlinked) after the worker and
-//! reconciliation ran. They are ignored until the library is fixed; run
-//! them with `cargo test -p penaxtra-jira-sync --test it convergence_bugs --
-//! --include-ignored`.
+//! found (the finding's state and its Jira issue's status disagreeing, or
+//! an issue left unlinked, after the worker and reconciliation ran). Each
+//! failed before the library was fixed; they stay as regression tests.
 
 use crate::support::*;
 use jira_model::Flavor;
@@ -64,7 +62,6 @@ fn assert_converged(sim: &JiraSim, sync: &JiraSync, host: &MemoryFindings, f: &F
 /// older state, and reconciliation then sees the issue where the
 /// integration last put it (`state_out`) and changes nothing.
 #[tokio::test]
-#[ignore = "bug: the worker replays a queued SetState with the state it was queued with, overriding a later change"]
 async fn a_later_state_change_is_not_undone_by_an_older_queued_one() {
     let sim = sim(SimConfig::new(Flavor::Cloud)).await;
     let f = finding(1, Severity::High, FindingState::Open);
@@ -94,7 +91,6 @@ async fn a_later_state_change_is_not_undone_by_an_older_queued_one() {
 /// The walk then finishes and records `state_out`, so no later sweep
 /// corrects the finding.
 #[tokio::test]
-#[ignore = "bug: reconciliation applies the intermediate status of the integration's own multi-step walk to the finding"]
 async fn reconciliation_does_not_take_an_intermediate_status_of_our_walk_for_a_decision() {
     let sim = sim(SimConfig::new(Flavor::Cloud).workflow(Workflow::two_step())).await;
     let f = finding(1, Severity::High, FindingState::Open);
@@ -143,7 +139,6 @@ async fn reconciliation_does_not_take_an_intermediate_status_of_our_walk_for_a_d
 /// worker retries, the retry is skipped without searching Jira, and the
 /// issue stays in Jira unlinked: its status is never synced again.
 #[tokio::test]
-#[ignore = "bug: an issue created by an ambiguous create is left unlinked when the finding stops matching before the retry"]
 async fn an_issue_created_in_doubt_is_linked_even_if_the_finding_no_longer_matches() {
     let sim = sim(SimConfig::new(Flavor::Cloud)).await;
     let f = finding(1, Severity::High, FindingState::Open);
@@ -177,7 +172,6 @@ async fn an_issue_created_in_doubt_is_linked_even_if_the_finding_no_longer_match
 /// before, so `state_out` says Jira already reflects the finding and
 /// reconciliation leaves the finding in the person's older state.
 #[tokio::test]
-#[ignore = "bug: a late webhook applied during a walk is lost from the link, and reconciliation never corrects the finding"]
 async fn a_late_webhook_during_a_walk_does_not_leave_the_finding_behind() {
     use penaxtra_jira_sync::webhook::{
         IpAllowlist, WebhookGate, WebhookGateConfig, WebhookRequest, sign_body,

@@ -63,7 +63,7 @@ async fn contract(store: &dyn SyncStore) {
     }
     let mut updated = store.link(&f).await.unwrap().unwrap();
     updated.state_in = Some(FindingState::Resolved);
-    updated.expected_status = Some("Done".into());
+    updated.expected_statuses = vec!["In Progress".into(), "Done".into()];
     updated.last_event_ms = Some(5);
     store.update_link(&updated).await.unwrap();
     assert_eq!(
