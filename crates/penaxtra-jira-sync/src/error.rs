@@ -59,6 +59,10 @@ pub enum SyncError {
     },
 }
 
+/// Attempts at a state change that found no transition path before it is
+/// parked.
+const NO_PATH_RETRIES: u32 = 3;
+
 impl SyncError {
     /// A stable code: the Jira client's (`unauthorized`,
     /// `issue_create_forbidden`, `customfield_unknown`, `rate_limited`, ...),
@@ -100,6 +104,15 @@ impl SyncError {
             SyncError::Busy { .. } => true,
             _ => false,
         }
+    }
+
+    /// Whether the worker should try again after `attempts` failed
+    /// attempts: retryable errors always; a missing transition path a few
+    /// times, since someone moving the issue during the walk looks the same
+    /// as a workflow without a path, before it is parked for a person.
+    pub fn worth_retrying(&self, attempts: u32) -> bool {
+        self.is_retryable()
+            || (matches!(self, SyncError::NoTransitionPath { .. }) && attempts < NO_PATH_RETRIES)
     }
 
     /// Whether a person must act before the operation can succeed

@@ -342,6 +342,11 @@ impl Inbound {
         // walk, so an intermediate status of a walk in progress is ours too).
         let ours = link.expects(&status_name);
         if actor_is_us || ours {
+            if source == Source::Reconciliation {
+                // Jira shows a status we put there (perhaps mid-walk, or a
+                // walk a crash cut short): the finding is the truth.
+                return self.repair_outbound(&link, wanted, out).await;
+            }
             return out;
         }
         if let (Some(at), Some(last)) = (event_ms, link.last_event_ms)
@@ -356,7 +361,7 @@ impl Inbound {
             // change not yet made, or a change lost to a race), bring Jira
             // after it.
             out.reason = "already_in_state";
-            return self.repair_outbound(&link, out).await;
+            return self.repair_outbound(&link, wanted, out).await;
         }
         if !self.policy.allows(&self.states, wanted) {
             out.reason = "policy_terminal_only";
@@ -420,9 +425,15 @@ impl Inbound {
 }
 
 impl Inbound {
-    /// Reconciliation found Jira where the integration last put it: when the
-    /// finding has moved on since, queue the outbound change.
-    async fn repair_outbound(&self, link: &Link, mut out: InboundOutcome) -> InboundOutcome {
+    /// Reconciliation found Jira in a status the integration put it in
+    /// (`jira_state`): when the finding is elsewhere, queue the outbound
+    /// change that brings Jira after it.
+    async fn repair_outbound(
+        &self,
+        link: &Link,
+        jira_state: FindingState,
+        mut out: InboundOutcome,
+    ) -> InboundOutcome {
         let finding = match self.findings.finding(&link.finding_id).await {
             Ok(Some(f)) => f,
             Ok(None) => return out,
@@ -433,7 +444,7 @@ impl Inbound {
             }
         };
         out.from = Some(finding.state);
-        if link.state_out == Some(finding.state) {
+        if finding.state == jira_state {
             return out;
         }
         let op = crate::store::PendingOp::SetState {

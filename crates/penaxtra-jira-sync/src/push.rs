@@ -160,7 +160,7 @@ impl JiraSync {
     ) -> Result<PushOutcome, SyncError> {
         let now = self.now_ms();
         let message = format!("{}: {error}", error.code());
-        if error.is_retryable() {
+        if error.worth_retrying(0) {
             let hint = match &error {
                 SyncError::Jira(e) => e.retry_after(),
                 _ => None,

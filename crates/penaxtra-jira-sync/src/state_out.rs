@@ -195,7 +195,28 @@ impl JiraSync {
                 )
                 .cloned()
             };
-            let Some(transition) = chosen else { break };
+            let Some(transition) = chosen else {
+                // No way on from `current`, as far as these transitions say.
+                // They may belong to another status if someone moved the
+                // issue since we read it: check once before giving up.
+                let issue = client.get_issue(key, &["status"]).await?;
+                let now_at = issue.fields.status.map(|s| s.name).unwrap_or_default();
+                if same_status(&now_at, &current) {
+                    break;
+                }
+                self.inner
+                    .workflow
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .forget(&current);
+                if same_status(&now_at, &target.status) {
+                    return Ok((now_at, via));
+                }
+                current = now_at;
+                visited.clear();
+                visit(&mut visited, &current);
+                continue;
+            };
             let arriving = same_status(&transition.to.name, &target.status);
             let mut request = TransitionRequest::new(transition.id.clone());
             if let Some(resolution) = pick_resolution(&transition, target, arriving) {
@@ -216,7 +237,29 @@ impl JiraSync {
                 })
                 .await?;
             }
-            client.transition(key, &request).await?;
+            match client.transition(key, &request).await {
+                Ok(()) => {}
+                Err(e) if moved_meanwhile(&e) => {
+                    // Someone moved the issue between our read and our move:
+                    // what we learned for `current` may be another status's
+                    // transitions. Read where it is and go on from there.
+                    self.inner
+                        .workflow
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .forget(&current);
+                    let issue = client.get_issue(key, &["status"]).await?;
+                    current = issue.fields.status.map(|s| s.name).unwrap_or_default();
+                    tracing::info!(issue = %key, now = %current, "the issue moved under us; walking on from where it is");
+                    if same_status(&current, &target.status) {
+                        return Ok((current, via));
+                    }
+                    visited.clear();
+                    visit(&mut visited, &current);
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            }
             via.push(transition.name.clone());
             current = transition.to.name.clone();
             visit(&mut visited, &current);
@@ -231,6 +274,16 @@ impl JiraSync {
             max_steps,
         })
     }
+}
+
+/// Whether Jira refused a transition because the issue is no longer in the
+/// status the transition leaves from (someone else moved it).
+fn moved_meanwhile(e: &jira_client::Error) -> bool {
+    e.status() == Some(409)
+        || (e.status() == Some(400)
+            && e.jira_messages().is_some_and(|b| {
+                b.mentions("is not valid") || b.mentions("not valid for this issue")
+            }))
 }
 
 /// The resolution to send with `transition`: the target's when the screen

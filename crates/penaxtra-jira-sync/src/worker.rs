@@ -143,7 +143,7 @@ impl JiraSync {
 
     async fn run_op(&self, q: &QueuedOp) -> Step {
         let classify = |e: SyncError| {
-            if e.is_retryable() {
+            if e.worth_retrying(q.attempts) {
                 let hint = match &e {
                     SyncError::Jira(j) => j.retry_after(),
                     _ => None,

@@ -37,6 +37,12 @@ impl WorkflowMap {
         self.edges.insert(norm(status), edges);
     }
 
+    /// Forgets what was learned of `status` (it may have been another
+    /// status's transitions, read while the issue moved).
+    pub(crate) fn forget(&mut self, status: &str) {
+        self.edges.remove(&norm(status));
+    }
+
     /// The status to go to next on a shortest known path from `from` to
     /// `target`, if the known graph has one.
     fn next_on_path(&self, from: &str, target: &str) -> Option<String> {

@@ -807,13 +807,11 @@ async fn data_center_under_faults_and_restarts_converges() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: diverges through the three bugs reproduced in convergence_bugs"]
 async fn cloud_full_chaos_converges() {
     fault_suite(Flavor::Cloud, Profile::Full).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "bug: diverges through the three bugs reproduced in convergence_bugs"]
 async fn data_center_full_chaos_converges() {
     fault_suite(Flavor::DataCenter, Profile::Full).await;
 }
