@@ -14,7 +14,7 @@
 //! | `BACKFILL_N` | 10000 | findings pushed by the library (2 in 3 match the rule) |
 //! | `NAIVE_N` | 1000 | findings pushed by the naive loop (0: skip it) |
 //! | `BACKFILL_RATE`, `BACKFILL_BURST` | 50, 10 | Jira's quota (requests a second, bucket size) |
-//! | `BACKFILL_CLIENT_RATE`, `BACKFILL_CLIENT_BURST` | Jira's | the client's own quota ([`RateLimit`]) |
+//! | `BACKFILL_CLIENT_RATE`, `BACKFILL_CLIENT_BURST` | 90% of Jira's rate, half its burst | the client's own quota ([`RateLimit`]) |
 //! | `BACKFILL_LATENCY_MS` | 20 | latency the simulator adds to every request |
 //! | `BACKFILL_FLAVOR` | `cloud` | `cloud` or `datacenter` |
 //! | `BACKFILL_STORE` | `sqlite` | `sqlite` (a file in a temporary directory) or `memory` |
@@ -250,8 +250,11 @@ impl Settings {
             naive_n: var("NAIVE_N", naive_n)?,
             rate,
             burst,
-            client_rate: var("BACKFILL_CLIENT_RATE", rate)?,
-            client_burst: var("BACKFILL_CLIENT_BURST", burst)?,
+            // The recommended setting: the client's own quota a little under
+            // the one Jira grants, so two token buckets drifting apart never
+            // make Jira refuse (each 429 holds every request for Retry-After).
+            client_rate: var("BACKFILL_CLIENT_RATE", (rate * 9 / 10).max(1))?,
+            client_burst: var("BACKFILL_CLIENT_BURST", (burst / 2).max(1))?,
             latency_ms: var("BACKFILL_LATENCY_MS", 20)?,
             flavor: match std::env::var("BACKFILL_FLAVOR").as_deref() {
                 Err(_) | Ok("cloud") => Flavor::Cloud,

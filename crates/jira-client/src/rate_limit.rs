@@ -119,6 +119,15 @@ impl RateLimitStatus {
     /// `None` when not near the limit. The client caps the pause at
     /// [`RetryPolicy::max_backoff`](crate::RetryPolicy::max_backoff).
     pub fn pacing_delay(&self, now: SystemTime) -> Option<Duration> {
+        self.pacing_delay_or(now, NEAR_LIMIT_PAUSE)
+    }
+
+    /// Like [`RateLimitStatus::pacing_delay`], with `fallback` instead of
+    /// [`NEAR_LIMIT_PAUSE`] when Jira gives nothing to compute a pace from.
+    /// A client with its own quota passes one token interval of that quota:
+    /// it already paces itself, so a whole second's hold would only waste
+    /// the quota Jira still grants.
+    pub fn pacing_delay_or(&self, now: SystemTime, fallback: Duration) -> Option<Duration> {
         if !self.is_near_limit() {
             return None;
         }
@@ -133,7 +142,7 @@ impl RateLimitStatus {
             let remaining = self.remaining.unwrap_or(0).max(1);
             return Some(left / u32::try_from(remaining).unwrap_or(u32::MAX));
         }
-        Some(NEAR_LIMIT_PAUSE)
+        Some(fallback)
     }
 
     /// The delay a refused request should wait: `Retry-After`, else the
@@ -205,6 +214,23 @@ mod tests {
             ..near
         };
         assert_eq!(far.pacing_delay(t0()), None);
+    }
+
+    #[test]
+    fn near_limit_alone_pauses_one_token_of_a_local_quota() {
+        let s = RateLimitStatus {
+            near_limit: Some(true),
+            ..RateLimitStatus::default()
+        };
+        assert_eq!(
+            s.pacing_delay_or(t0(), Duration::from_millis(20)),
+            Some(Duration::from_millis(20))
+        );
+        let calm = RateLimitStatus {
+            near_limit: Some(false),
+            ..RateLimitStatus::default()
+        };
+        assert_eq!(calm.pacing_delay_or(t0(), Duration::from_millis(20)), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use crate::classify::{Operation, classify};
 use crate::client::Inner;
 use crate::error::{Error, ErrorKind};
-use crate::rate_limit::RateLimitStatus;
+use crate::rate_limit::{NEAR_LIMIT_PAUSE, RateLimitStatus};
 use crate::redact::Redactor;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode};
@@ -138,9 +138,13 @@ impl Inner {
         let Some(limits) = RateLimitStatus::from_headers(headers, now) else {
             return;
         };
+        // With a local quota, the fallback pause is one of its tokens.
+        let fallback = self.rate_limit.map_or(NEAR_LIMIT_PAUSE, |r| {
+            Duration::from_secs(1) / r.per_second.get()
+        });
         let pause = if status < 400 {
             limits
-                .pacing_delay(now)
+                .pacing_delay_or(now, fallback)
                 .map(|d| d.min(self.retry.max_backoff))
         } else {
             None

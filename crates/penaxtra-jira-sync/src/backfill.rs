@@ -6,7 +6,6 @@ use crate::error::SyncError;
 use crate::push::{Progress, PushOutcome, duration_ms};
 use crate::store::{Claim, PendingOp};
 use penaxtra_mapping::{Finding, FindingId};
-use std::sync::Arc;
 
 /// Outcomes of a backfill, one per input finding, in input order.
 #[derive(Debug, Clone)]
@@ -42,35 +41,39 @@ impl JiraSync {
     ) -> Result<BackfillReport, SyncError> {
         let total = findings.len();
         let mut outcomes: Vec<Option<PushOutcome>> = vec![None; total];
-        let mut indexed: Vec<(usize, Finding)> = Vec::new();
+        let mut matching: Vec<usize> = Vec::new();
         for (i, f) in findings.iter().enumerate() {
             if self.inner.rule.matches(f) {
-                indexed.push((i, f.clone()));
+                matching.push(i);
             } else {
                 outcomes[i] = Some(PushOutcome::Skipped);
             }
         }
         let mut state = Progress {
-            done: total - indexed.len(),
+            done: total - matching.len(),
             total,
             created: 0,
             deferred: 0,
         };
         progress(&state);
 
-        let semaphore = Arc::new(tokio::sync::Semaphore::new(self.inner.settings.concurrency));
+        // At most `concurrency` chunks in flight, each holding the only copy
+        // of its findings: memory stays flat however many findings come.
+        let concurrency = self.inner.settings.concurrency;
+        let mut chunks = matching.chunks(self.inner.settings.chunk_size);
         let mut tasks = tokio::task::JoinSet::new();
-        for chunk in indexed.chunks(self.inner.settings.chunk_size) {
-            let chunk = chunk.to_vec();
-            let this = self.clone();
-            let permit = Arc::clone(&semaphore);
-            tasks.spawn(async move {
-                let _permit = permit.acquire_owned().await;
-                this.push_chunk(chunk).await
-            });
-        }
         let mut first_error = None;
-        while let Some(joined) = tasks.join_next().await {
+        loop {
+            while tasks.len() < concurrency && first_error.is_none() {
+                let Some(chunk) = chunks.next() else { break };
+                let chunk: Vec<(usize, Finding)> =
+                    chunk.iter().map(|&i| (i, findings[i].clone())).collect();
+                let this = self.clone();
+                tasks.spawn(async move { this.push_chunk(chunk).await });
+            }
+            let Some(joined) = tasks.join_next().await else {
+                break;
+            };
             let result = match joined {
                 Ok(r) => r,
                 Err(e) => {
