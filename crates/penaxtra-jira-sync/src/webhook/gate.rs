@@ -169,26 +169,18 @@ impl WebhookGate {
             Some(slot)
         };
 
-        let value: serde_json::Value = serde_json::from_slice(body)
-            .map_err(|_| Failure::new(RejectReason::NotJson, at, "body does not parse as JSON"))?;
-        let named = value
-            .get("webhookEvent")
-            .and_then(serde_json::Value::as_str)
-            .is_some_and(|name| !name.is_empty());
-        if !named {
-            return Err(Failure::new(
-                RejectReason::NotJiraEvent,
-                at,
-                "no non-empty string webhookEvent at the top level",
-            ));
-        }
-        let event: WebhookEvent = serde_json::from_value(value).map_err(|_| {
-            Failure::new(
-                RejectReason::NotJiraEvent,
-                at,
-                "webhookEvent present but the event does not have Jira's shape",
-            )
-        })?;
+        // The common case in one parse: straight into the typed event. Only a
+        // body that does not parse that way is parsed again, to tell "not
+        // JSON" from "not a Jira event".
+        // JSON is UTF-8 throughout, ignored fields included (serde would
+        // skip invalid bytes in a field the event does not keep).
+        let parsed = std::str::from_utf8(body)
+            .ok()
+            .and_then(|text| serde_json::from_str::<WebhookEvent>(text).ok());
+        let event = match parsed {
+            Some(event) if !event.webhook_event.as_str().is_empty() => event,
+            _ => return Err(Self::classify_unparsed(body, at)),
+        };
 
         Ok(VerifiedWebhook {
             event,
@@ -199,6 +191,30 @@ impl WebhookGate {
             hmac_secret_slot,
             body_len: body.len(),
         })
+    }
+
+    /// Why a body that does not parse into a [`WebhookEvent`] is refused.
+    fn classify_unparsed(body: &[u8], at: Option<IpAddr>) -> Failure {
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+            return Failure::new(RejectReason::NotJson, at, "body does not parse as JSON");
+        };
+        let named = value
+            .get("webhookEvent")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|name| !name.is_empty());
+        if named {
+            Failure::new(
+                RejectReason::NotJiraEvent,
+                at,
+                "webhookEvent present but the event does not have Jira's shape",
+            )
+        } else {
+            Failure::new(
+                RejectReason::NotJiraEvent,
+                at,
+                "no non-empty string webhookEvent at the top level",
+            )
+        }
     }
 }
 
