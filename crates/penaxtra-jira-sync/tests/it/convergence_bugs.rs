@@ -96,13 +96,7 @@ async fn reconciliation_does_not_take_an_intermediate_status_of_our_walk_for_a_d
     let f = finding(1, Severity::High, FindingState::Open);
     let host = Arc::new(MemoryFindings::with([f.clone()]));
     let sync = engine_all(&sim, &host);
-    let key = sync
-        .push(&f)
-        .await
-        .unwrap()
-        .issue_key()
-        .unwrap()
-        .to_string();
+    let key = push_key(&sync, &f).await;
     sync.reconcile(false).await.unwrap(); // the first sweep sets the cursor
 
     // Slow Jira down so the walk Open → In Progress → Done takes a while.
@@ -190,13 +184,7 @@ async fn a_late_webhook_during_a_walk_does_not_leave_the_finding_behind() {
     let f = finding(1, Severity::High, FindingState::Open);
     let host = Arc::new(MemoryFindings::with([f.clone()]));
     let sync = engine_all(&sim, &host);
-    let key = sync
-        .push(&f)
-        .await
-        .unwrap()
-        .issue_key()
-        .unwrap()
-        .to_string();
+    let key = push_key(&sync, &f).await;
     let inbound = sync.inbound().await;
 
     // Alex starts work on the issue.

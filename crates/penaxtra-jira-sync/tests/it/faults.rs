@@ -19,12 +19,12 @@
 //! - the queue is empty except for operations parked because a person
 //!   deleted the issue in Jira (the one person-fix error injected).
 
-use crate::support::{alex, client, issues_per_finding};
+use crate::support::{alex, client, issues_per_finding, loopback_gate};
 use crate::webhook_e2e::receiver;
 use jira_model::{Flavor, TransitionRequest};
 use jira_sim::{DropMode, FaultConfig, JiraSim, LatencyFault, SimConfig, SimIssue, StormConfig};
 use penaxtra_jira_sync::store::SqliteStore;
-use penaxtra_jira_sync::webhook::{IpAllowlist, WebhookGate, WebhookGateConfig};
+use penaxtra_jira_sync::webhook::WebhookGate;
 use penaxtra_jira_sync::{Clock, Inbound, JiraSync, MemoryFindings, SyncSettings, SystemClock};
 use penaxtra_mapping::{
     Finding, FindingId, FindingState, InboundPolicy, Rule, Severity, StateTable,
@@ -32,7 +32,6 @@ use penaxtra_mapping::{
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use secrecy::SecretString;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -319,16 +318,7 @@ impl World {
 }
 
 fn gate() -> WebhookGate {
-    WebhookGate::new(
-        WebhookGateConfig::builder(
-            IpAllowlist::from_cidrs(["127.0.0.0/8"]).unwrap(),
-            SecretString::from(URL_SECRET),
-        )
-        .hmac_secret(SecretString::from(HMAC_SECRET))
-        .build()
-        .unwrap(),
-    )
-    .unwrap()
+    loopback_gate(URL_SECRET, HMAC_SECRET)
 }
 
 fn resolution_for(status: &str) -> &'static str {

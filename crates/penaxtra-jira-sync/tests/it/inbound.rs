@@ -9,9 +9,7 @@ use crate::support::*;
 use jira_model::{Flavor, TransitionRequest};
 use jira_sim::{JiraSim, SimConfig};
 use penaxtra_jira_sync::store::{Link, MemoryStore, SyncStore};
-use penaxtra_jira_sync::webhook::{
-    IpAllowlist, VerifiedWebhook, WebhookGate, WebhookGateConfig, WebhookRequest, sign_body,
-};
+use penaxtra_jira_sync::webhook::{VerifiedWebhook, WebhookGate, WebhookRequest, sign_body};
 use penaxtra_jira_sync::{
     Disposition, Findings, HostError, Inbound, JiraSync, MemoryFindings, StateCause,
 };
@@ -24,16 +22,7 @@ const URL_SECRET: &str = "url-secret-for-tests-0123456789";
 const HMAC_SECRET: &str = "hmac-secret-for-tests-0123456789";
 
 fn gate() -> WebhookGate {
-    WebhookGate::new(
-        WebhookGateConfig::builder(
-            IpAllowlist::from_cidrs(["127.0.0.0/8"]).unwrap(),
-            SecretString::from(URL_SECRET),
-        )
-        .hmac_secret(SecretString::from(HMAC_SECRET))
-        .build()
-        .unwrap(),
-    )
-    .unwrap()
+    loopback_gate(URL_SECRET, HMAC_SECRET)
 }
 
 /// Serves the example receiver for `sync` and registers it with the sim.
@@ -85,13 +74,7 @@ async fn pushed(
     .inbound(policy)
     .build()
     .unwrap();
-    let key = sync
-        .push(&f)
-        .await
-        .unwrap()
-        .issue_key()
-        .unwrap()
-        .to_string();
+    let key = push_key(&sync, &f).await;
     (sync, host, f, key)
 }
 

@@ -283,13 +283,7 @@ async fn state_changes_follow_the_workflow() {
         let f = finding(1, Severity::High, FindingState::Open);
         let host = Arc::new(MemoryFindings::with([f.clone()]));
         let sync = engine(client(&sim), Arc::new(MemoryStore::new()), host);
-        let key = sync
-            .push(&f)
-            .await
-            .unwrap()
-            .issue_key()
-            .unwrap()
-            .to_string();
+        let key = push_key(&sync, &f).await;
         match sync.set_state(&f.id, state).await.unwrap() {
             StateOutcome::Transitioned { via, to, .. } => {
                 assert_eq!(via.len(), steps, "{name}: {via:?}");

@@ -4,8 +4,10 @@ use jira_client::{ApiTokenAuth, JiraClient, PatAuth, RetryPolicy};
 use jira_model::Flavor;
 use jira_sim::{JiraSim, SimConfig, SimIssue, accounts};
 use penaxtra_jira_sync::store::SyncStore;
+use penaxtra_jira_sync::webhook::{IpAllowlist, WebhookGate, WebhookGateConfig};
 use penaxtra_jira_sync::{JiraSync, MemoryFindings, SyncSettings};
 use penaxtra_mapping::{Finding, FindingId, FindingState, Severity};
+use secrecy::SecretString;
 use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -147,4 +149,27 @@ pub async fn drain(sync: &JiraSync, rounds: usize) {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A gate for deliveries from loopback, with these URL and signing secrets.
+pub fn loopback_gate(url_secret: &str, hmac_secret: &str) -> WebhookGate {
+    WebhookGate::new(
+        WebhookGateConfig::builder(
+            IpAllowlist::from_cidrs(["127.0.0.0/8"]).unwrap(),
+            SecretString::from(url_secret),
+        )
+        .hmac_secret(SecretString::from(hmac_secret))
+        .build()
+        .unwrap(),
+    )
+    .unwrap()
+}
+
+/// Pushes a finding that must get an issue, and returns the issue's key.
+pub async fn push_key(sync: &JiraSync, f: &Finding) -> String {
+    let outcome = sync.push(f).await.unwrap();
+    outcome
+        .issue_key()
+        .unwrap_or_else(|| panic!("{} got no issue: {outcome:?}", f.id))
+        .to_string()
 }
