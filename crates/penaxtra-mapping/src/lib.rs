@@ -42,6 +42,7 @@ mod description;
 mod error;
 mod finding;
 mod id;
+mod named;
 mod preview;
 mod redact;
 mod rule;

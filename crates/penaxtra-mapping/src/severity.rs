@@ -1,8 +1,3 @@
-use crate::MappingError;
-use crate::error::excerpt_of;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::fmt;
-
 /// How bad a finding is, ordered `Info < Low < Medium < High < Critical`.
 ///
 /// ```
@@ -47,43 +42,12 @@ impl Severity {
     }
 }
 
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Severity {
-    type Err = MappingError;
-    /// Parses a severity name, ignoring case and surrounding whitespace.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let wanted = s.trim();
-        Severity::ALL
-            .into_iter()
-            .find(|v| v.as_str().eq_ignore_ascii_case(wanted))
-            .ok_or_else(|| MappingError::UnknownSeverity {
-                value: excerpt_of(s),
-            })
-    }
-}
-
-impl Serialize for Severity {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Severity {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
-}
+crate::named::named_enum!(Severity, UnknownSeverity);
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::MappingError;
 
     #[test]
     fn order_and_names() {

@@ -1,8 +1,3 @@
-use crate::MappingError;
-use crate::error::excerpt_of;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
-use std::fmt;
-
 /// Where a finding stands in Penaxtra.
 ///
 /// ```
@@ -56,39 +51,7 @@ impl FindingState {
     }
 }
 
-impl fmt::Display for FindingState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for FindingState {
-    type Err = MappingError;
-    /// Parses a state name, ignoring case and surrounding whitespace.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let wanted = s.trim();
-        FindingState::ALL
-            .into_iter()
-            .find(|v| v.as_str().eq_ignore_ascii_case(wanted))
-            .ok_or_else(|| MappingError::UnknownState {
-                value: excerpt_of(s),
-            })
-    }
-}
-
-impl Serialize for FindingState {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for FindingState {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d)?
-            .parse()
-            .map_err(serde::de::Error::custom)
-    }
-}
+crate::named::named_enum!(FindingState, UnknownState);
 
 #[cfg(test)]
 mod tests {
