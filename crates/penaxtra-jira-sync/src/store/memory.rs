@@ -153,7 +153,7 @@ impl SyncStore for MemoryStore {
             .lock()
             .links
             .values()
-            .find(|l| l.issue_key == issue_key)
+            .find(|l| l.issue_key.eq_ignore_ascii_case(issue_key))
             .cloned())
     }
 

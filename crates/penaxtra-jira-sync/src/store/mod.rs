@@ -100,7 +100,8 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
     /// [`StoreError`] when the backend fails.
     async fn link(&self, finding: &FindingId) -> Result<Option<Link>, StoreError>;
 
-    /// The link of an issue, by key.
+    /// The link of an issue, by key, ignoring ASCII case (`sec-1` is
+    /// `SEC-1`, as in Jira).
     ///
     /// # Errors
     /// [`StoreError`] when the backend fails.

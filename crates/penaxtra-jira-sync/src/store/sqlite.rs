@@ -481,7 +481,7 @@ impl SyncStore for SqliteStore {
     async fn link_by_issue(&self, issue_key: &str) -> Result<Option<Link>, StoreError> {
         let key = issue_key.to_string();
         self.with("reading a link", move |conn| {
-            query_link(conn, "issue_key", &key)
+            query_link(conn, "issue_key COLLATE NOCASE", &key)
         })
         .await
     }
