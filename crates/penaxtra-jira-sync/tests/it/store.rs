@@ -70,6 +70,11 @@ async fn contract(store: &dyn SyncStore) {
         store.link_by_issue("SEC-1").await.unwrap().unwrap(),
         updated
     );
+    assert_eq!(
+        store.link_by_issue("sec-1").await.unwrap().unwrap(),
+        updated,
+        "issue keys ignore case, as in Jira"
+    );
     assert_eq!(store.links().await.unwrap().len(), 1);
     let missing = Link::new(fid("fnd_9"), "SEC-9", "9", FindingState::Open, 0);
     assert_eq!(
