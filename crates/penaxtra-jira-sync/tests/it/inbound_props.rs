@@ -271,8 +271,8 @@ proptest! {
         let items = v["changelog"]["items"].as_array().cloned().unwrap_or_default();
         let names_state = items.iter().any(|i| is_field(i, "status") || is_field(i, "resolution"));
         let well_formed = v["webhookEvent"] == "jira:issue_updated"
-            // Jira sends keys as they are (upper case); the link is by key.
-            && v["issue"]["key"] == "SEC-1"
+            // Issue keys ignore case, as in Jira: `sec-1` is the linked `SEC-1`.
+            && v["issue"]["key"].as_str().is_some_and(|k| k.eq_ignore_ascii_case("SEC-1"))
             && names_state
             && v["user"]["accountId"] != SERVICE;
         let wanted = expected_state(&v);
