@@ -73,7 +73,7 @@ pub(crate) struct Inner {
     pub(crate) settings: SyncSettings,
     pub(crate) owner: String,
     pub(crate) workflow: Mutex<WorkflowMap>,
-    pub(crate) service_account: tokio::sync::OnceCell<Option<String>>,
+    pub(crate) inbound_processor: tokio::sync::OnceCell<crate::Inbound>,
 }
 
 impl std::fmt::Debug for JiraSync {
@@ -164,24 +164,6 @@ impl JiraSync {
         let jitter = rand::thread_rng().gen_range(0.0..0.2);
         base + base.mul_f64(jitter)
     }
-
-    /// The identity (Cloud account id or Data Center key/name) of the account
-    /// the client acts as, read once; `None` when Jira would not say.
-    pub(crate) async fn service_account(&self) -> Option<String> {
-        self.inner
-            .service_account
-            .get_or_init(|| async {
-                match self.inner.client.myself().await {
-                    Ok(user) => user.identity().map(str::to_string),
-                    Err(e) => {
-                        tracing::warn!(code = e.code(), "could not read the service account; echo detection falls back to states");
-                        None
-                    }
-                }
-            })
-            .await
-            .clone()
-    }
 }
 
 impl JiraSyncBuilder {
@@ -270,7 +252,7 @@ impl JiraSyncBuilder {
                 settings: self.settings,
                 owner,
                 workflow: Mutex::new(WorkflowMap::default()),
-                service_account: tokio::sync::OnceCell::new(),
+                inbound_processor: tokio::sync::OnceCell::new(),
             }),
         })
     }

@@ -177,21 +177,50 @@ impl Inbound {
 impl JiraSync {
     /// The inbound processor of this engine.
     pub async fn inbound(&self) -> Inbound {
+        self.cached_inbound().await.into_owned()
+    }
+
+    /// Processes a webhook that passed the gate; see
+    /// [`Inbound::handle_webhook`].
+    pub async fn handle_webhook(&self, webhook: &VerifiedWebhook) -> InboundOutcome {
+        self.cached_inbound().await.handle_webhook(webhook).await
+    }
+
+    /// The inbound processor, built once with the identity of the account
+    /// the client acts as (its changes are echoes). When Jira will not say
+    /// who we are, a processor without it is used for this call, and the
+    /// lookup is tried again on the next.
+    pub(crate) async fn cached_inbound(&self) -> std::borrow::Cow<'_, Inbound> {
+        let built = self
+            .inner
+            .inbound_processor
+            .get_or_try_init(|| async {
+                let me = self.inner.client.myself().await?;
+                Ok::<_, jira_client::Error>(self.build_inbound(me.identity().map(str::to_string)))
+            })
+            .await;
+        match built {
+            Ok(inbound) => std::borrow::Cow::Borrowed(inbound),
+            Err(e) => {
+                tracing::warn!(
+                    code = e.code(),
+                    "could not read the service account; echo detection falls back to states"
+                );
+                std::borrow::Cow::Owned(self.build_inbound(None))
+            }
+        }
+    }
+
+    fn build_inbound(&self, service_account: Option<String>) -> Inbound {
         Inbound {
             store: Arc::clone(&self.inner.store),
             findings: Arc::clone(&self.inner.findings),
             states: self.inner.states.clone(),
             policy: self.inner.inbound,
             project_key: self.inner.template.project_key().to_string(),
-            service_account: self.service_account().await,
+            service_account,
             clock: Arc::clone(&self.inner.clock),
         }
-    }
-
-    /// Processes a webhook that passed the gate; see
-    /// [`Inbound::handle_webhook`].
-    pub async fn handle_webhook(&self, webhook: &VerifiedWebhook) -> InboundOutcome {
-        self.inbound().await.handle_webhook(webhook).await
     }
 }
 

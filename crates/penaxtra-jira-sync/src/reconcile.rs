@@ -56,7 +56,7 @@ impl JiraSync {
         if let Some(f) = self.inner.template.finding_id_field() {
             fields.push(f.as_str());
         }
-        let inbound = self.inbound().await;
+        let inbound = self.cached_inbound().await;
         let mut pages = self.inner.client.search(&jql, &fields);
         while let Some(issues) = pages.next_page().await? {
             for issue in issues {

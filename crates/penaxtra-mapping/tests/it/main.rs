@@ -8,4 +8,7 @@
 
 mod properties;
 mod sample;
+// The ADF schema check is jira-model's own test helper, shared by path
+// rather than copied.
+#[path = "../../../jira-model/tests/it/schema.rs"]
 mod schema;
