@@ -1,19 +1,18 @@
-//! Atlassian's ADF JSON Schema (draft-04), read from the shared reference
-//! folder beside the repository at test time (it is not copied into the
-//! repository).
+//! Atlassian's ADF JSON Schema (draft-04), vendored in
+//! `testdata/jira-reference` (Apache-2.0; see the README there).
 
 use std::sync::LazyLock;
 
 const SCHEMA_PATH: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/jira-reference/adf-schema.full.v1.json"
+    "/../../testdata/jira-reference/adf-schema.full.v1.json"
 );
 
 static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(|| {
     let text = std::fs::read_to_string(SCHEMA_PATH).unwrap_or_else(|e| {
         panic!(
-            "the ADF schema is missing: {SCHEMA_PATH}: {e}. These tests need Atlassian's \
-             adf-schema.full.v1.json in shared/jira-reference/ beside the repository checkout."
+            "the ADF schema is missing: {SCHEMA_PATH}: {e}. It is vendored in the \
+             repository's testdata/jira-reference/."
         )
     });
     let schema: serde_json::Value =

@@ -171,10 +171,10 @@ impl Api {
     }
 }
 
-/// The reference folder beside the repository.
+/// Atlassian's reference files, vendored in `testdata/jira-reference`.
 pub fn reference(path: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/jira-reference")
+        .join("../../testdata/jira-reference")
         .join(path)
 }
 

@@ -1,5 +1,5 @@
 //! The simulator's answers against Atlassian's OpenAPI fragments and
-//! examples in `shared/jira-reference`.
+//! examples vendored in `testdata/jira-reference`.
 
 use crate::common::{Api, Who, assert_valid, openapi, read_json, start};
 use jira_model::Flavor;
