@@ -103,7 +103,8 @@ pub(crate) fn check_webhook_url(url: &str) -> Result<(), SimError> {
 
 /// Everything the simulator needs to start. Required: the flavor; the rest
 /// has defaults (no rate limit, no faults, the default workflow, a
-/// multi-select frameworks field, no webhooks, no latency, seed 0).
+/// multi-select frameworks field, no webhooks, no latency, no search lag,
+/// seed 0).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SimConfig {
@@ -121,6 +122,10 @@ pub struct SimConfig {
     pub webhooks: Vec<WebhookTarget>,
     /// Latency added to every REST request.
     pub latency: Duration,
+    /// How long a create or update takes to reach JQL search (Cloud
+    /// `search/jql`, Data Center `search`); `GET issue` sees it at once.
+    /// Zero (the default): search is consistent at once.
+    pub search_lag: Duration,
     /// Faults injected from the start.
     pub faults: FaultConfig,
     /// Webhook retry policy.
@@ -142,6 +147,7 @@ impl SimConfig {
             workflow: Workflow::default(),
             webhooks: Vec::new(),
             latency: Duration::ZERO,
+            search_lag: Duration::ZERO,
             faults: FaultConfig::default(),
             webhook_retry: WebhookRetry::default(),
             clock: SimClock::system(),
@@ -179,6 +185,15 @@ impl SimConfig {
     /// Adds latency to every REST request.
     pub fn latency(mut self, latency: Duration) -> Self {
         self.latency = latency;
+        self
+    }
+    /// Sets the search index lag: JQL search sees a created issue only
+    /// `lag` after its creation, and an update only `lag` after it was made
+    /// (until then it finds and shows the issue as it was), as Jira Cloud's
+    /// eventually consistent `search/jql` does. Cloud's `reconcileIssues`
+    /// reads the listed issues fresh; `GET issue` is always fresh.
+    pub fn search_lag(mut self, lag: Duration) -> Self {
+        self.search_lag = lag;
         self
     }
     /// Injects faults from the start.
@@ -277,6 +292,7 @@ impl SimConfig {
             c = c.webhook(w.url, w.secret);
         }
         c.latency = Duration::from_millis(f.latency_ms.unwrap_or(0));
+        c.search_lag = Duration::from_millis(f.search_lag_ms.unwrap_or(0));
         if let Some(faults) = f.faults {
             c.faults = faults;
         }
@@ -304,6 +320,7 @@ struct FileConfig {
     #[serde(default)]
     webhooks: Vec<FileWebhook>,
     latency_ms: Option<u64>,
+    search_lag_ms: Option<u64>,
     faults: Option<FaultConfig>,
     webhook_retry: Option<FileRetry>,
 }
@@ -332,7 +349,7 @@ mod tests {
             r#"{"flavor":"datacenter","seed":9,"rate_limit":{"per_second":5,"burst":10},
                "frameworks_field_kind":"labels","workflow":"two_step",
                "webhooks":[{"url":"http://127.0.0.1:9/hook?secret=s3cr3t","secret":"k"}],
-               "latency_ms":3,"faults":{"seed":4,"error_rate":0.1},
+               "latency_ms":3,"search_lag_ms":1500,"faults":{"seed":4,"error_rate":0.1},
                "webhook_retry":{"max_attempts":2,"initial_backoff_ms":5}}"#,
             Flavor::Cloud,
         )
@@ -342,6 +359,19 @@ mod tests {
         assert_eq!(c.frameworks_field_kind, FrameworksFieldKind::Labels);
         assert_eq!(c.workflow, Workflow::two_step());
         assert_eq!(c.faults.error_rate, 0.1);
+        assert_eq!(c.search_lag, Duration::from_millis(1500));
+        assert_eq!(
+            SimConfig::from_json_str("{}", Flavor::Cloud)
+                .unwrap()
+                .search_lag,
+            Duration::ZERO
+        );
+        assert_eq!(
+            SimConfig::new(Flavor::Cloud)
+                .search_lag(Duration::from_secs(2))
+                .search_lag,
+            Duration::from_secs(2)
+        );
         assert_eq!(c.webhook_retry.max_attempts, 2);
         let shown = format!("{:?}", c.webhooks);
         assert!(!shown.contains("s3cr3t") && shown.contains("/hook"));
@@ -355,6 +385,8 @@ mod tests {
             r#"{"rate_limit":{"per_second":0,"burst":1}}"#,
             r#"{"webhooks":[{"url":"ftp://x/"}]}"#,
             r#"{"faults":{"error_rate":2}}"#,
+            r#"{"search_lag_ms":-1}"#,
+            r#"{"search_lag_ms":"5s"}"#,
             "not json",
         ] {
             assert!(

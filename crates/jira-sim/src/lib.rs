@@ -5,7 +5,9 @@
 //! I, server info, project, create metadata, fields, create, bulk create,
 //! get, edit, transitions, search, comments, delete) with Jira's real
 //! shapes and strictness per flavor, sends webhooks for every change, rate
-//! limits per account, and injects seedable faults. An admin API under
+//! limits per account, injects seedable faults, and can make JQL search
+//! lag behind writes as Jira Cloud's eventually consistent search does
+//! ([`SimConfig::search_lag`]). An admin API under
 //! `/_sim/` (a prefix real Jira never uses) shows its full state.
 //!
 //! It depends on `jira-model` only, and nothing in the library depends on

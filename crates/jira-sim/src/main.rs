@@ -1,7 +1,7 @@
 //! `jira-sim`: run the simulator from the command line.
 //!
 //! ```text
-//! cargo run -p jira-sim -- --listen 127.0.0.1:8080 --flavor cloud|datacenter [--config FILE] [--seed N]
+//! cargo run -p jira-sim -- --listen 127.0.0.1:8080 --flavor cloud|datacenter [--config FILE] [--seed N] [--search-lag-ms N]
 //! ```
 //!
 //! Prints one line with the base URL, then the accounts it accepts, and
@@ -35,6 +35,10 @@ struct Args {
     /// HMAC secret for the `--webhook` URLs.
     #[arg(long)]
     webhook_secret: Option<String>,
+    /// Milliseconds a create or update takes to reach JQL search, as on
+    /// Jira Cloud (default 0, or the config file's `search_lag_ms`).
+    #[arg(long)]
+    search_lag_ms: Option<u64>,
 }
 
 fn parse_flavor(s: &str) -> Result<Flavor, String> {
@@ -49,6 +53,9 @@ async fn run(args: Args) -> Result<(), SimError> {
     config = config.listen(args.listen.clone());
     if let Some(seed) = args.seed {
         config = config.seed(seed);
+    }
+    if let Some(ms) = args.search_lag_ms {
+        config = config.search_lag(std::time::Duration::from_millis(ms));
     }
     for url in &args.webhook {
         config = config.webhook(url.clone(), args.webhook_secret.clone());

@@ -69,17 +69,19 @@ impl JiraSim {
             hub.register(w.clone());
         }
         let (stop, stopped) = watch::channel(false);
+        let mut world = World::new(
+            config.flavor,
+            config.frameworks_field_kind,
+            config.workflow.clone(),
+        );
+        world.set_search_lag(config.search_lag);
         let app = Arc::new(App {
             flavor: config.flavor,
             base_url,
             latency: config.latency,
             workflow: config.workflow.clone(),
             kind: config.frameworks_field_kind,
-            world: std::sync::Mutex::new(World::new(
-                config.flavor,
-                config.frameworks_field_kind,
-                config.workflow.clone(),
-            )),
+            world: std::sync::Mutex::new(world),
             faults: std::sync::Mutex::new(FaultEngine::new(config.faults.clone())),
             limiter: std::sync::Mutex::new(config.rate_limit.map(RateLimiter::new)),
             hub,
@@ -195,6 +197,19 @@ impl JiraSim {
     /// The fault configuration in force.
     pub fn faults(&self) -> FaultConfig {
         lock(&self.app.faults).config().clone()
+    }
+
+    /// Sets the search index lag (see [`SimConfig::search_lag`]) for
+    /// creates and updates made from now on; changes already made reach
+    /// search when the lag in force when they were made says. `reset`
+    /// keeps it.
+    pub fn set_search_lag(&self, lag: Duration) {
+        lock(&self.app.world).set_search_lag(lag);
+    }
+
+    /// The search index lag in force.
+    pub fn search_lag(&self) -> Duration {
+        lock(&self.app.world).search_lag()
     }
 
     /// Back to the empty world: no issues, keys from `SEC-1` again, no

@@ -89,6 +89,21 @@ pub(crate) async fn handle(app: &App, method: &str, path: &str, body: &Bytes) ->
             *lock(&app.faults) = FaultEngine::new(FaultConfig::default());
             reply::no_content()
         }
+        ("GET", ["search-lag"]) => {
+            let lag = lock(&app.world).search_lag();
+            let ms = u64::try_from(lag.as_millis()).unwrap_or(u64::MAX);
+            reply::json(200, &json!({"ms": ms}))
+        }
+        ("PUT", ["search-lag"]) => {
+            let ms = serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|v| v.get("ms").and_then(Value::as_u64));
+            let Some(ms) = ms else {
+                return bad("body must be {\"ms\": <milliseconds>}");
+            };
+            lock(&app.world).set_search_lag(std::time::Duration::from_millis(ms));
+            reply::no_content()
+        }
         ("GET", ["stats"]) => reply::json(
             200,
             &json!({"total": app.total.load(std::sync::atomic::Ordering::SeqCst),

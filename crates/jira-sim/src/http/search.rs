@@ -1,5 +1,9 @@
 //! Search: Cloud `search/jql` (token pages, no total) and Data Center
 //! `search` (offset pages with a total); Cloud's removed `search` is 410.
+//!
+//! Both search the index, which sees a change only the configured search
+//! lag after it was made; Cloud's `reconcileIssues` reads the listed issues
+//! at their current version.
 
 use super::issues::Call;
 use super::rest::{param, params};
@@ -32,6 +36,9 @@ const DC_KEYS: &[&str] = &[
     "validateQuery",
 ];
 
+/// Most issue ids Cloud's `reconcileIssues` takes.
+const MAX_RECONCILE: usize = 50;
+
 /// The search request, from the query (GET) or the body (POST).
 struct Req {
     jql: String,
@@ -39,6 +46,40 @@ struct Req {
     start_at: u64,
     max_results: Option<i64>,
     fields: Vec<String>,
+    /// `reconcileIssues`: ids searched at their current version, in their
+    /// canonical decimal form.
+    reconcile: Vec<String>,
+}
+
+fn too_many_to_reconcile(n: usize) -> Response {
+    reply::error(ApiError::message(
+        400,
+        &format!(
+            "The number of issues to reconcile ({n}) exceeds the maximum of {MAX_RECONCILE}. \
+             Pass at most {MAX_RECONCILE} issue ids in 'reconcileIssues'."
+        ),
+    ))
+}
+
+/// `reconcileIssues` of a GET: repeated and/or comma-separated numbers.
+fn reconcile_param(c: &Call<'_>) -> Result<Vec<String>, Response> {
+    let mut ids = Vec::new();
+    for v in params(c.query, "reconcileIssues") {
+        for piece in v.split(',') {
+            let piece = piece.trim();
+            let id = piece.parse::<i64>().map_err(|_| {
+                reply::error(ApiError::message(
+                    400,
+                    &format!("The value '{piece}' of 'reconcileIssues' is not a number."),
+                ))
+            })?;
+            ids.push(id.to_string());
+        }
+    }
+    if ids.len() > MAX_RECONCILE {
+        return Err(too_many_to_reconcile(ids.len()));
+    }
+    Ok(ids)
 }
 
 fn read(c: &Call<'_>, method: &str, allowed: &[&str]) -> Result<Req, Response> {
@@ -55,7 +96,13 @@ fn read(c: &Call<'_>, method: &str, allowed: &[&str]) -> Result<Req, Response> {
                 })
                 .transpose()
         };
+        let reconcile = if allowed.contains(&"reconcileIssues") {
+            reconcile_param(c)?
+        } else {
+            Vec::new()
+        };
         return Ok(Req {
+            reconcile,
             jql: param(c.query, "jql").unwrap_or("").to_string(),
             token: param(c.query, "nextPageToken").map(str::to_string),
             start_at: u64::try_from(num("startAt")?.unwrap_or(0)).unwrap_or(0),
@@ -106,7 +153,26 @@ fn read(c: &Call<'_>, method: &str, allowed: &[&str]) -> Result<Req, Response> {
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(bad("nextPageToken")),
     };
+    let reconcile = match obj.get("reconcileIssues") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => {
+            let ids = a
+                .iter()
+                .map(|v| {
+                    v.as_i64()
+                        .map(|n| n.to_string())
+                        .ok_or_else(|| bad("reconcileIssues"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            if ids.len() > MAX_RECONCILE {
+                return Err(too_many_to_reconcile(ids.len()));
+            }
+            ids
+        }
+        Some(_) => return Err(bad("reconcileIssues")),
+    };
     Ok(Req {
+        reconcile,
         jql,
         token,
         start_at: u64::try_from(int("startAt")?.unwrap_or(0)).unwrap_or(0),
@@ -161,7 +227,8 @@ pub(crate) fn cloud(c: &Call<'_>, method: &str) -> Response {
         },
     };
     let w = lock(&c.app.world);
-    let query = match crate::jql::compile(&req.jql, &w, c.app.clock.now()) {
+    let now = c.app.clock.now();
+    let query = match crate::jql::compile(&req.jql, &w, now) {
         Ok(q) => q,
         Err(e) => return jql_error(e),
     };
@@ -170,7 +237,7 @@ pub(crate) fn cloud(c: &Call<'_>, method: &str) -> Response {
             "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.".into(),
         );
     }
-    let hits = query.run(&w);
+    let hits = query.run(w.indexed(now, &req.reconcile));
     let rc = c.app.render_ctx(c.api);
     let page: Vec<Value> = hits
         .iter()
@@ -199,11 +266,13 @@ pub(crate) fn data_center(c: &Call<'_>, method: &str) -> Response {
     let max = usize::try_from(req.max_results.unwrap_or(50).clamp(0, 1000)).unwrap_or(50);
     let start = usize::try_from(req.start_at).unwrap_or(usize::MAX);
     let w = lock(&c.app.world);
-    let query = match crate::jql::compile(&req.jql, &w, c.app.clock.now()) {
+    let now = c.app.clock.now();
+    let query = match crate::jql::compile(&req.jql, &w, now) {
         Ok(q) => q,
         Err(e) => return jql_error(e),
     };
-    let hits = query.run(&w);
+    // Data Center has no `reconcileIssues`: other nodes catch up in time.
+    let hits = query.run(w.indexed(now, &[]));
     let rc = c.app.render_ctx(c.api);
     let page: Vec<Value> = hits
         .iter()

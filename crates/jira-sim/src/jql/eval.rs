@@ -142,11 +142,11 @@ impl Compiled {
         self.filter.is_some()
     }
 
-    /// The live issues that match, sorted.
-    pub fn run<'a>(&self, world: &'a World) -> Vec<&'a SimIssue> {
-        let mut out: Vec<&SimIssue> = world
-            .all()
-            .iter()
+    /// The live issues of `issues` (the versions search sees) that match,
+    /// sorted.
+    pub fn run<'a>(&self, issues: impl IntoIterator<Item = &'a SimIssue>) -> Vec<&'a SimIssue> {
+        let mut out: Vec<&SimIssue> = issues
+            .into_iter()
             .filter(|i| !i.deleted)
             .filter(|i| self.filter.as_ref().is_none_or(|f| matches(f, i)))
             .collect();
@@ -611,7 +611,7 @@ mod tests {
         let w = world();
         compile(jql, &w, t(12, 0))
             .unwrap_or_else(|e| panic!("{jql}: {e}"))
-            .run(&w)
+            .run(w.all())
             .into_iter()
             .map(|i| i.key.clone())
             .collect()

@@ -20,7 +20,8 @@ use fields::{Checker, Draft, Mode};
 use jira_model::webhook::{ChangelogItem, WebhookEventKind};
 use jira_model::{Flavor, StatusCategoryKey};
 use serde_json::{Map, Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
 
 /// Key of the project.
 pub(crate) const PROJECT_KEY: &str = "SEC";
@@ -82,6 +83,56 @@ pub(crate) struct SimEvent {
     pub at: DateTime<Utc>,
 }
 
+/// What the search index holds of one issue: Jira Cloud's search (and a
+/// Data Center cluster's other nodes) sees a change only a while after it
+/// was made.
+#[derive(Debug, Clone)]
+struct Indexed {
+    /// From when search sees the issue's current version.
+    current_from: DateTime<Utc>,
+    /// Earlier versions search may still see, oldest first, each with the
+    /// time from which search sees it. Only versions a search at a time not
+    /// yet passed could need are kept.
+    older: VecDeque<(DateTime<Utc>, SimIssue)>,
+}
+
+impl Indexed {
+    /// The version search sees at `now`, if any.
+    fn at<'a>(&'a self, current: &'a SimIssue, now: DateTime<Utc>) -> Option<&'a SimIssue> {
+        if self.current_from <= now {
+            return Some(current);
+        }
+        self.older
+            .iter()
+            .rev()
+            .find(|(from, _)| *from <= now)
+            .map(|(_, v)| v)
+    }
+
+    /// Forgets versions no search from `now` on can see.
+    fn prune(&mut self, now: DateTime<Utc>) {
+        if self.current_from <= now {
+            self.older.clear();
+            return;
+        }
+        while self.older.get(1).is_some_and(|(from, _)| *from <= now) {
+            self.older.pop_front();
+        }
+    }
+}
+
+/// From when search sees a version written at `now` under `lag`; a zero lag
+/// means at once, whatever the clock does.
+fn visible_from(now: DateTime<Utc>, lag: Duration) -> DateTime<Utc> {
+    if lag.is_zero() {
+        return DateTime::<Utc>::MIN_UTC;
+    }
+    chrono::Duration::from_std(lag)
+        .ok()
+        .and_then(|d| now.checked_add_signed(d))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// The world.
 #[derive(Debug)]
 pub(crate) struct World {
@@ -89,6 +140,10 @@ pub(crate) struct World {
     pub kind: FrameworksFieldKind,
     pub workflow: Workflow,
     issues: Vec<SimIssue>,
+    /// The search index's view of `issues`, index for index.
+    indexed: Vec<Indexed>,
+    /// How long a change takes to reach search.
+    search_lag: Duration,
     next_number: u64,
     next_id: u64,
     next_comment: u64,
@@ -104,6 +159,8 @@ impl World {
             kind,
             workflow,
             issues: Vec::new(),
+            indexed: Vec::new(),
+            search_lag: Duration::ZERO,
             next_number: 1,
             next_id: 10000,
             next_comment: 10000,
@@ -112,9 +169,59 @@ impl World {
         }
     }
 
-    /// Back to the empty world.
+    /// Back to the empty world (the search lag stays).
     pub fn reset(&mut self) {
+        let lag = self.search_lag;
         *self = Self::new(self.flavor, self.kind, self.workflow.clone());
+        self.search_lag = lag;
+    }
+
+    /// How long a change takes to reach search.
+    pub fn search_lag(&self) -> Duration {
+        self.search_lag
+    }
+
+    /// Sets the search lag for changes made from now on (changes already
+    /// made reach search when the lag in force when they were made says).
+    pub fn set_search_lag(&mut self, lag: Duration) {
+        self.search_lag = lag;
+    }
+
+    /// Every issue as the search index sees it at `now`: the version written
+    /// at least the search lag ago (deleted ones included, to be filtered
+    /// like live ones), issues created less than the lag ago left out.
+    /// Issues whose id is in `reconcile` are seen at their current version,
+    /// as Jira Cloud's `reconcileIssues` asks.
+    pub fn indexed<'a>(
+        &'a self,
+        now: DateTime<Utc>,
+        reconcile: &'a [String],
+    ) -> impl Iterator<Item = &'a SimIssue> + 'a {
+        self.issues
+            .iter()
+            .zip(&self.indexed)
+            .filter_map(move |(current, ix)| {
+                if ix.current_from <= now || reconcile.contains(&current.id) {
+                    Some(current)
+                } else {
+                    ix.at(current, now)
+                }
+            })
+    }
+
+    /// Replaces issue `i` with `issue`, a version written at `now`; search
+    /// keeps seeing the one before until the lag has passed.
+    fn commit(&mut self, i: usize, issue: SimIssue, now: DateTime<Utc>) {
+        let old = std::mem::replace(&mut self.issues[i], issue);
+        let from = visible_from(now, self.search_lag);
+        let ix = &mut self.indexed[i];
+        if from > now {
+            let before = std::mem::replace(&mut ix.current_from, from);
+            ix.older.push_back((before, old));
+        } else {
+            ix.current_from = from;
+        }
+        ix.prune(now);
     }
 
     /// Every issue, deleted ones included, in creation order.
@@ -225,6 +332,10 @@ impl World {
         };
         self.apply(&mut issue, draft);
         self.issues.push(issue.clone());
+        self.indexed.push(Indexed {
+            current_from: visible_from(ctx.now, self.search_lag),
+            older: VecDeque::new(),
+        });
         Ok(self.event(
             ctx,
             WebhookEventKind::IssueCreated,
@@ -406,7 +517,7 @@ impl World {
             return Ok(None);
         }
         issue.updated = ctx.now;
-        self.issues[i] = issue.clone();
+        self.commit(i, issue.clone(), ctx.now);
         Ok(Some(self.event(
             ctx,
             WebhookEventKind::IssueUpdated,
@@ -423,8 +534,9 @@ impl World {
             key,
             "You do not have permission to delete issues in this project.",
         )?;
-        self.issues[i].deleted = true;
-        let issue = self.issues[i].clone();
+        let mut issue = self.issues[i].clone();
+        issue.deleted = true;
+        self.commit(i, issue.clone(), ctx.now);
         Ok(self.event(
             ctx,
             WebhookEventKind::IssueDeleted,
@@ -455,10 +567,10 @@ impl World {
             body,
             created: ctx.now,
         };
-        let issue = &mut self.issues[i];
+        let mut issue = self.issues[i].clone();
         issue.comments.push(comment.clone());
         issue.updated = ctx.now;
-        let issue = issue.clone();
+        self.commit(i, issue.clone(), ctx.now);
         let mut e = self.event(
             ctx,
             WebhookEventKind::IssueUpdated,
@@ -599,7 +711,7 @@ impl World {
         issue.status_id = target.id.clone();
         issue.status_category = target.category.clone();
         issue.updated = ctx.now;
-        self.issues[i] = issue.clone();
+        self.commit(i, issue.clone(), ctx.now);
         let type_name = match (&from_category, &target.category) {
             (StatusCategoryKey::Done, c) if *c != StatusCategoryKey::Done => "issue_reopened",
             (_, StatusCategoryKey::Done) => "issue_resolved",
@@ -793,6 +905,72 @@ mod tests {
         .unwrap()
         .issue
         .key
+    }
+
+    fn at(w: &World, now: DateTime<Utc>) -> Vec<(String, String, bool)> {
+        w.indexed(now, &[])
+            .map(|i| (i.key.clone(), i.summary.clone(), i.deleted))
+            .collect()
+    }
+
+    #[test]
+    fn search_sees_versions_only_after_the_lag() {
+        let mut w = world();
+        w.set_search_lag(std::time::Duration::from_secs(10));
+        let t0 = ctx(0).now;
+        let secs = |s: i64| t0 + chrono::Duration::seconds(s);
+        let key = create(&mut w, "a", &[]).key;
+        assert!(at(&w, t0).is_empty(), "a create is not indexed at once");
+        assert!(at(&w, secs(9)).is_empty());
+        assert_eq!(at(&w, secs(10)), [(key.clone(), "a".into(), false)]);
+        let mut later = ctx(0);
+        later.now = secs(5);
+        w.edit(&later, &key, &json!({"fields":{"summary":"b"}}))
+            .unwrap();
+        later.now = secs(7);
+        w.edit(&later, &key, &json!({"fields":{"summary":"c"}}))
+            .unwrap();
+        assert_eq!(w.find(&key).unwrap().summary, "c", "the record is fresh");
+        assert!(at(&w, secs(9)).is_empty());
+        assert_eq!(at(&w, secs(14))[0].1, "a");
+        assert_eq!(at(&w, secs(15))[0].1, "b");
+        assert_eq!(at(&w, secs(17))[0].1, "c");
+        let ids = [w.all()[0].id.clone()];
+        let fresh: Vec<_> = w.indexed(t0, &ids).map(|i| i.summary.clone()).collect();
+        assert_eq!(fresh, ["c"], "reconciled ids are read fresh");
+
+        later.now = secs(30);
+        w.delete(&later, &key).unwrap();
+        assert_eq!(at(&w, secs(39)), [(key.clone(), "c".into(), false)]);
+        assert!(at(&w, secs(40))[0].2, "the delete reaches search too");
+    }
+
+    #[test]
+    fn old_versions_are_pruned_and_zero_lag_keeps_none() {
+        let mut w = world();
+        let key = create(&mut w, "a", &[]).key;
+        let mut c = ctx(0);
+        for n in 0..20 {
+            c.now += chrono::Duration::seconds(1);
+            w.edit(&c, &key, &json!({"fields":{"summary":format!("s{n}")}}))
+                .unwrap();
+        }
+        assert!(w.indexed[0].older.is_empty());
+        assert_eq!(at(&w, c.now - chrono::Duration::days(1))[0].1, "s19");
+        w.set_search_lag(std::time::Duration::from_secs(3));
+        for n in 0..20 {
+            c.now += chrono::Duration::seconds(1);
+            w.edit(&c, &key, &json!({"fields":{"summary":format!("t{n}")}}))
+                .unwrap();
+        }
+        assert!(
+            w.indexed[0].older.len() <= 3,
+            "{:?}",
+            w.indexed[0].older.len()
+        );
+        assert_eq!(at(&w, c.now)[0].1, "t16");
+        w.reset();
+        assert_eq!(w.search_lag(), std::time::Duration::from_secs(3));
     }
 
     #[test]

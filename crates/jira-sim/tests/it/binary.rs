@@ -92,3 +92,59 @@ async fn prints_base_url_and_accounts_then_serves() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("loopback"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn search_lag_flag_sets_the_lag() {
+    let child = Command::new(env!("CARGO_BIN_EXE_jira-sim"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--flavor",
+            "cloud",
+            "--search-lag-ms",
+            "600000",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = Kill(child);
+    let mut out = BufReader::new(child.0.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let base = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap()
+        .to_string();
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let lag: serde_json::Value = client
+        .get(format!("{base}/_sim/search-lag"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lag, serde_json::json!({"ms": 600_000}));
+    let created = client
+        .post(format!("{base}/rest/api/2/issue"))
+        .basic_auth("penaxtra-bot@sim.example", Some("sim-api-token"))
+        .json(&serde_json::json!({"fields": {"project": {"key": "SEC"},
+            "issuetype": {"name": "Bug"}, "summary": "s"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let found: serde_json::Value = client
+        .post(format!("{base}/rest/api/3/search/jql"))
+        .basic_auth("penaxtra-bot@sim.example", Some("sim-api-token"))
+        .json(&serde_json::json!({"jql": "project = SEC"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(found["issues"], serde_json::json!([]), "{found}");
+}

@@ -11,5 +11,6 @@ mod jql;
 mod rate_limit;
 mod reference;
 mod rest;
+mod search_lag;
 mod webhooks;
 mod workflow;
