@@ -103,7 +103,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     l.state,
                     0,
                 );
-                store.insert_link(&link).await?;
+                store.insert_link(&link, None).await?;
                 links.push(link);
             }
             (Arc::new(store), links)

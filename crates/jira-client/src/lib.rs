@@ -79,7 +79,7 @@ mod transport;
 pub use auth::{ApiTokenAuth, Auth, PatAuth};
 pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT};
 pub use client::JiraClient;
-pub use endpoints::{DEFAULT_PAGE_SIZE, SearchPages};
+pub use endpoints::{DEFAULT_PAGE_SIZE, MAX_RECONCILE_ISSUES, SearchPages};
 pub use error::{Error, ErrorKind};
 pub use rate_limit::{NEAR_LIMIT_PAUSE, RateLimit, RateLimitStatus};
 pub use retry::RetryPolicy;

@@ -15,6 +15,11 @@ pub struct CloudSearchRequest {
     pub max_results: u32,
     /// Fields to return.
     pub fields: Vec<String>,
+    /// Issue ids (at most 50) to read at their latest version: Cloud's
+    /// search is eventually consistent except for the issues listed here.
+    /// Sent on every page.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reconcile_issues: Vec<i64>,
 }
 
 impl CloudSearchRequest {
@@ -25,6 +30,7 @@ impl CloudSearchRequest {
             next_page_token: None,
             max_results,
             fields,
+            reconcile_issues: Vec::new(),
         }
     }
 }

@@ -1,11 +1,16 @@
-//! Backfill: many findings at once, in bulk-create chunks of 50 with one
-//! duplicate check per chunk, several chunks in flight.
+//! Backfill: many findings at once, in bulk-create chunks of 50, several
+//! chunks in flight. A duplicate search is made only for findings in doubt,
+//! so a fresh backfill costs one bulk create per 50 findings, plus one read
+//! that matches the created issues to their findings by label.
 
 use crate::engine::JiraSync;
 use crate::error::SyncError;
+use crate::lease::LeaseKeeper;
 use crate::push::{Progress, PushOutcome, duration_ms};
-use crate::store::{Claim, PendingOp};
-use penaxtra_mapping::{Finding, FindingId};
+use crate::store::{Claim, Fence, PendingOp};
+use jira_model::{CreatedIssue, Flavor, Issue};
+use penaxtra_mapping::{Finding, FindingId, dedup_label};
+use std::collections::HashMap;
 
 /// Outcomes of a backfill, one per input finding, in input order.
 #[derive(Debug, Clone)]
@@ -27,8 +32,9 @@ impl BackfillReport {
 
 impl JiraSync {
     /// Pushes many findings: those that match the rule and have no issue get
-    /// one, created in bulk (50 a request) after one duplicate search per
-    /// chunk. `progress` is called after each chunk.
+    /// one, created in bulk (50 a request); findings an earlier attempt may
+    /// have created are searched for first. `progress` is called after each
+    /// chunk.
     ///
     /// # Errors
     /// [`SyncError::Store`] when the sync store fails so that outcomes could
@@ -129,8 +135,7 @@ impl JiraSync {
         let now = self.now_ms();
         let lease = duration_ms(self.inner.settings.claim_lease);
         let mut out = Vec::with_capacity(chunk.len());
-        let mut claimed: Vec<(usize, Finding)> = Vec::new();
-        let mut any_uncertain = false;
+        let mut claimed: Vec<Claimed> = Vec::new();
         for (i, f) in chunk {
             match store.claim(&f.id, &self.inner.owner, now, lease).await? {
                 Claim::Linked(link) => out.push((
@@ -139,6 +144,7 @@ impl JiraSync {
                         issue_key: link.issue_key,
                     },
                 )),
+                Claim::Parked { reason } => out.push((i, PushOutcome::Parked { reason })),
                 Claim::Busy => {
                     let due = now + lease;
                     store
@@ -158,107 +164,254 @@ impl JiraSync {
                         },
                     ));
                 }
-                Claim::Acquired { uncertain } => {
-                    any_uncertain |= uncertain;
-                    claimed.push((i, f));
-                }
+                Claim::Acquired {
+                    fence,
+                    doubt_since_ms,
+                } => claimed.push(Claimed {
+                    i,
+                    f,
+                    fence,
+                    doubt: doubt_since_ms,
+                }),
             }
         }
         if claimed.is_empty() {
             return Ok(out);
         }
+        let _keeper = LeaseKeeper::claims(
+            self,
+            claimed.iter().map(|c| (c.f.id.clone(), c.fence)).collect(),
+        );
 
-        // One duplicate search for the chunk.
-        if any_uncertain || self.inner.settings.always_check_jira {
-            let ids: Vec<FindingId> = claimed.iter().map(|(_, f)| f.id.clone()).collect();
-            match self.find_existing(&ids).await {
+        // A duplicate search only for findings in doubt (or every one, by
+        // setting): a fresh backfill makes none.
+        let always = self.inner.settings.always_check_jira;
+        let to_check: Vec<FindingId> = claimed
+            .iter()
+            .filter(|c| always || c.doubt.is_some())
+            .map(|c| c.f.id.clone())
+            .collect();
+        if !to_check.is_empty() {
+            match self.find_existing(&to_check).await {
                 Ok(found) => {
                     let mut rest = Vec::with_capacity(claimed.len());
-                    for (i, f) in claimed {
-                        match found.get(&f.id) {
-                            Some(issue) => {
-                                self.record_link(&f, &issue.key, &issue.id, Some(issue))
-                                    .await?;
-                                out.push((
-                                    i,
+                    for mut c in claimed {
+                        if let Some(issue) = found.get(&c.f.id) {
+                            match self
+                                .record_link(&c.f, &issue.key, &issue.id, Some(issue), c.fence)
+                                .await
+                            {
+                                Ok(()) => out.push((
+                                    c.i,
                                     PushOutcome::Recovered {
                                         issue_key: issue.key.clone(),
                                     },
-                                ));
+                                )),
+                                Err(e) => {
+                                    let doubt = c.doubt;
+                                    out.push((c.i, self.fail_claimed(&c, e, doubt).await?));
+                                }
                             }
-                            None => rest.push((i, f)),
+                            continue;
                         }
+                        if let Some(since) = c.doubt {
+                            if let Some(wait) = self.search_not_yet_trusted(since) {
+                                let e = SyncError::AwaitingConsistency {
+                                    finding: c.f.id.to_string(),
+                                    wait,
+                                };
+                                out.push((c.i, self.fail_claimed(&c, e, Some(since)).await?));
+                                continue;
+                            }
+                            c.doubt = None;
+                        }
+                        rest.push(c);
                     }
                     claimed = rest;
                 }
                 Err(e) => {
-                    for (i, f) in claimed {
-                        out.push((i, self.fail_claimed(&f, e.clone(), false).await?));
+                    for c in claimed {
+                        let doubt = c.doubt;
+                        out.push((c.i, self.fail_claimed(&c, e.clone(), doubt).await?));
                     }
                     return Ok(out);
                 }
             }
         }
 
+        // Findings that no longer match get no new issue.
+        let mut matching = Vec::with_capacity(claimed.len());
+        for c in claimed {
+            if self.inner.rule.matches(&c.f) {
+                matching.push(c);
+            } else {
+                store.release(&c.f.id, c.fence, None).await?;
+                out.push((c.i, PushOutcome::Skipped));
+            }
+        }
+
         // Render; a finding that cannot be rendered fails alone.
         let flavor = self.inner.client.flavor();
-        let mut requests = Vec::with_capacity(claimed.len());
-        let mut to_create = Vec::with_capacity(claimed.len());
-        for (i, f) in claimed {
-            match self.inner.template.render(&f, flavor) {
+        let mut requests = Vec::with_capacity(matching.len());
+        let mut to_create = Vec::with_capacity(matching.len());
+        for c in matching {
+            match self.inner.template.render(&c.f, flavor) {
                 Ok(r) => {
                     requests.push(r);
-                    to_create.push((i, f));
+                    to_create.push(c);
                 }
-                Err(e) => out.push((i, self.fail_claimed(&f, e.into(), false).await?)),
+                Err(e) => {
+                    let doubt = c.doubt;
+                    out.push((c.i, self.fail_claimed(&c, e.into(), doubt).await?));
+                }
             }
         }
         if requests.is_empty() {
             return Ok(out);
         }
         let results = self.inner.client.bulk_create(&requests).await;
-        for ((i, f), result) in to_create.into_iter().zip(results) {
+        let created_at = self.now_ms();
+
+        // Which elements failed is known by their index
+        // (`failedElementNumber`); which issue belongs to which finding is
+        // not: Jira does not promise the order of `issues`. The created
+        // issues are matched to findings by their dedup labels.
+        let mut created = Vec::new();
+        let mut succeeded = Vec::new();
+        for (c, result) in to_create.into_iter().zip(results) {
             match result {
-                Ok(created) => {
-                    self.record_link(&f, &created.key, &created.id, None)
-                        .await?;
-                    out.push((
-                        i,
-                        PushOutcome::Created {
-                            issue_key: created.key,
-                        },
-                    ));
+                Ok(issue) => {
+                    created.push(issue);
+                    succeeded.push(c);
                 }
                 Err(e) => {
-                    let ambiguous = e.may_have_been_sent();
-                    out.push((i, self.fail_claimed(&f, e.into(), ambiguous).await?));
+                    let doubt = if e.may_have_been_sent() {
+                        Some(created_at)
+                    } else {
+                        c.doubt
+                    };
+                    out.push((c.i, self.fail_claimed(&c, e.into(), doubt).await?));
+                }
+            }
+        }
+        if succeeded.is_empty() {
+            return Ok(out);
+        }
+        let matched = match self.match_created(&succeeded, &created).await {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(
+                    code = e.code(),
+                    "could not read back the issues of a bulk create; they are checked again before any new create"
+                );
+                HashMap::new()
+            }
+        };
+        for c in succeeded {
+            match matched.get(&c.f.id) {
+                Some(issue) => match self
+                    .record_link(&c.f, &issue.key, &issue.id, None, c.fence)
+                    .await
+                {
+                    Ok(()) => out.push((
+                        c.i,
+                        PushOutcome::Created {
+                            issue_key: issue.key.clone(),
+                        },
+                    )),
+                    Err(e) => out.push((c.i, self.fail_claimed(&c, e, Some(created_at)).await?)),
+                },
+                None => {
+                    let e = SyncError::CreateUnconfirmed {
+                        finding: c.f.id.to_string(),
+                    };
+                    out.push((c.i, self.fail_claimed(&c, e, Some(created_at)).await?));
                 }
             }
         }
         Ok(out)
     }
 
-    /// Releases a claim after a failure and queues or parks the create.
+    /// Matches the issues a bulk create made to the findings they were made
+    /// for, by reading their labels back: one search by id (Cloud, with
+    /// `reconcileIssues` so the index lag does not hide them) or a read of
+    /// each issue (Data Center, which has no `reconcileIssues`). A single
+    /// success needs no read.
+    async fn match_created(
+        &self,
+        findings: &[Claimed],
+        created: &[CreatedIssue],
+    ) -> Result<HashMap<FindingId, CreatedIssue>, SyncError> {
+        if let ([c], [issue]) = (findings, created) {
+            return Ok(HashMap::from([(c.f.id.clone(), issue.clone())]));
+        }
+        let by_label: HashMap<String, &FindingId> = findings
+            .iter()
+            .map(|c| (dedup_label(&c.f.id), &c.f.id))
+            .collect();
+        let ids: Vec<&str> = created.iter().map(|c| c.id.as_str()).collect();
+        let issues: Vec<Issue> = match self.inner.client.flavor() {
+            Flavor::Cloud => {
+                let jql = format!("id in ({})", ids.join(", "));
+                self.inner
+                    .client
+                    .search(&jql, &["labels"])
+                    .reconcile(&ids)
+                    .page_size(100)
+                    .collect_all()
+                    .await?
+            }
+            _ => {
+                let mut issues = Vec::with_capacity(ids.len());
+                for id in &ids {
+                    issues.push(self.inner.client.get_issue(id, &["labels"]).await?);
+                }
+                issues
+            }
+        };
+        let mut out = HashMap::new();
+        for issue in issues {
+            let Some(made) = created.iter().find(|c| c.id == issue.id) else {
+                continue;
+            };
+            if let Some(&finding) = issue.fields.labels.iter().find_map(|l| by_label.get(l)) {
+                out.insert(finding.clone(), made.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Releases a claim after a failure, leaving `doubt` behind, and queues
+    /// or parks the create.
     async fn fail_claimed(
         &self,
-        f: &Finding,
+        c: &Claimed,
         error: SyncError,
-        ambiguous: bool,
+        doubt: Option<i64>,
     ) -> Result<PushOutcome, SyncError> {
-        if let Err(e) = self
-            .inner
-            .store
-            .release(&f.id, &self.inner.owner, ambiguous)
-            .await
-        {
-            tracing::warn!(finding = %f.id, code = e.code(), "could not release a claim");
+        match self.inner.store.release(&c.f.id, c.fence, doubt).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(finding = %c.f.id, fence = %c.fence, "claim lost during a backfill; the next holder checks Jira first");
+            }
+            Err(e) => {
+                tracing::warn!(finding = %c.f.id, code = e.code(), "could not release a claim");
+            }
         }
         self.defer(
             PendingOp::Create {
-                finding: f.id.clone(),
+                finding: c.f.id.clone(),
             },
             error,
         )
         .await
     }
+}
+
+/// A finding whose claim this backfill holds.
+struct Claimed {
+    i: usize,
+    f: Finding,
+    fence: Fence,
+    doubt: Option<i64>,
 }

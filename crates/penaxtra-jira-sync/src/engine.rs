@@ -14,13 +14,26 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SyncSettings {
-    /// How long a claim protects a finding being pushed (default 2 min).
-    /// Longer than the longest create call, retries included.
+    /// How long a claim (or a state change in flight) is held without a
+    /// renewal (default 30 s). The holder renews it every third of this
+    /// while its Jira calls run, so a process that dies loses its claims
+    /// within one lease and another process takes the work over.
     pub claim_lease: Duration,
     /// Search Jira for an existing issue before every create, not only when
-    /// an earlier attempt may have reached Jira (default true: the store may
-    /// have been lost or restored from an old backup).
+    /// an earlier attempt may have reached Jira (default false: the ledger
+    /// in the store is the truth, and a fresh backfill then costs one bulk
+    /// request per 50 findings; turn it on after restoring the store from
+    /// an old backup).
     pub always_check_jira: bool,
+    /// How long Jira's search may lag behind a create (default `None`: 60 s
+    /// for Cloud, whose `search/jql` is eventually consistent, and 2 s for
+    /// Data Center). After an attempt that may have created an issue, the
+    /// finding is not created again until a search made this long after
+    /// that attempt finds nothing.
+    pub search_consistency_window: Option<Duration>,
+    /// What happens to a finding whose linked issue was deleted in Jira
+    /// (default [`DeletedIssue::Park`]).
+    pub on_deleted_issue: DeletedIssue,
     /// Findings per bulk create request (at most 50, Jira's limit).
     pub chunk_size: usize,
     /// Chunks pushed at once during a backfill (default 4). The client's
@@ -42,8 +55,10 @@ pub struct SyncSettings {
 impl Default for SyncSettings {
     fn default() -> Self {
         Self {
-            claim_lease: Duration::from_secs(120),
-            always_check_jira: true,
+            claim_lease: Duration::from_secs(30),
+            always_check_jira: false,
+            search_consistency_window: None,
+            on_deleted_issue: DeletedIssue::Park,
             chunk_size: jira_model::MAX_BULK_CREATE,
             concurrency: 4,
             retry_base: Duration::from_secs(5),
@@ -53,6 +68,21 @@ impl Default for SyncSettings {
             sweep_overlap: Duration::from_secs(5 * 60),
         }
     }
+}
+
+/// What to do when the issue linked to a finding is deleted in Jira.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum DeletedIssue {
+    /// Unlink it and park a create for a person: someone in Jira deleted
+    /// it on purpose, perhaps. Retrying the parked operation creates a new
+    /// issue; dropping it leaves the finding without one.
+    #[default]
+    Park,
+    /// Unlink it and create a new issue when the finding still matches the
+    /// rule.
+    Recreate,
 }
 
 /// The sync engine. Cheap to clone; clones share everything.
@@ -151,6 +181,17 @@ impl JiraSync {
 
     pub(crate) fn now_ms(&self) -> i64 {
         self.inner.clock.now_ms()
+    }
+
+    /// How long Jira's search may lag behind a write.
+    pub(crate) fn consistency_window(&self) -> Duration {
+        self.inner
+            .settings
+            .search_consistency_window
+            .unwrap_or(match self.inner.client.flavor() {
+                jira_model::Flavor::Cloud => Duration::from_secs(60),
+                _ => Duration::from_secs(2),
+            })
     }
 
     /// The retry delay after `attempts` failed attempts: exponential from

@@ -57,6 +57,26 @@ pub enum SyncError {
         /// The finding.
         finding: String,
     },
+    /// An earlier attempt may have created the finding's issue, and Jira's
+    /// search cannot yet be trusted to show it (its consistency window has
+    /// not passed): the create waits rather than risk a duplicate.
+    #[error(
+        "finding {finding}: an earlier attempt may have created its issue; waiting {wait:?} for Jira's search to catch up before creating"
+    )]
+    AwaitingConsistency {
+        /// The finding.
+        finding: String,
+        /// How long until a search can be trusted.
+        wait: std::time::Duration,
+    },
+    /// A bulk create answered success for this finding's element, but the
+    /// issue could not be matched to it by its dedup label; it is treated as
+    /// possibly created and checked again before any new create.
+    #[error("finding {finding}: Jira's bulk answer could not be matched to an issue by its label")]
+    CreateUnconfirmed {
+        /// The finding.
+        finding: String,
+    },
 }
 
 /// Attempts at a state change that found no transition path before it is
@@ -67,7 +87,8 @@ impl SyncError {
     /// A stable code: the Jira client's (`unauthorized`,
     /// `issue_create_forbidden`, `customfield_unknown`, `rate_limited`, ...),
     /// the store's, or `host`, `mapping`, `config`, `not_linked`,
-    /// `unknown_finding`, `no_transition_path`, `busy`.
+    /// `unknown_finding`, `no_transition_path`, `busy`,
+    /// `awaiting_search_consistency`, `create_unconfirmed`.
     pub fn code(&self) -> &'static str {
         match self {
             SyncError::Jira(e) => e.code(),
@@ -79,6 +100,8 @@ impl SyncError {
             SyncError::UnknownFinding { .. } => "unknown_finding",
             SyncError::NoTransitionPath { .. } => "no_transition_path",
             SyncError::Busy { .. } => "busy",
+            SyncError::AwaitingConsistency { .. } => "awaiting_search_consistency",
+            SyncError::CreateUnconfirmed { .. } => "create_unconfirmed",
         }
     }
 
@@ -99,10 +122,22 @@ impl SyncError {
     pub fn is_retryable(&self) -> bool {
         match self {
             SyncError::Jira(e) => e.is_retryable(),
-            SyncError::Store(StoreError::Backend { .. }) => true,
+            SyncError::Store(StoreError::Backend { .. } | StoreError::Fenced { .. }) => true,
             SyncError::Host(e) => e.is_retryable(),
-            SyncError::Busy { .. } => true,
+            SyncError::Busy { .. }
+            | SyncError::AwaitingConsistency { .. }
+            | SyncError::CreateUnconfirmed { .. } => true,
             _ => false,
+        }
+    }
+
+    /// The least time to wait before trying again, when known: Jira's
+    /// `Retry-After`, or what is left of a search consistency window.
+    pub fn retry_hint(&self) -> Option<std::time::Duration> {
+        match self {
+            SyncError::Jira(e) => e.retry_after(),
+            SyncError::AwaitingConsistency { wait, .. } => Some(*wait),
+            _ => None,
         }
     }
 

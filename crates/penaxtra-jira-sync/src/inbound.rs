@@ -48,7 +48,9 @@ pub struct InboundOutcome {
     /// `not_linked`, `no_state_change`, `stale`, `echo`, `unmapped_status`,
     /// `policy_terminal_only`, `already_in_state`, `finding_gone`,
     /// `issue_deleted`, `outbound_queued` (reconciliation: Jira is behind
-    /// the finding, the change is queued), `store_unavailable`,
+    /// the finding, the change is queued), `outbound_in_flight` (failed:
+    /// our own change to the issue is being made; Jira retries later),
+    /// `store_unavailable`,
     /// `host_unavailable`.
     pub reason: &'static str,
     /// The issue key.
@@ -369,7 +371,7 @@ impl Inbound {
         // Our own change coming back: by the acting account, or the status
         // the integration moved the issue to (recorded before each step of a
         // walk, so an intermediate status of a walk in progress is ours too).
-        let ours = link.expects(&status_name);
+        let ours = link.expects(&status_name, resolution);
         if actor_is_us || ours {
             if source == Source::Reconciliation {
                 // Jira shows a status we put there (perhaps mid-walk, or a
@@ -378,8 +380,18 @@ impl Inbound {
             }
             return out;
         }
+        if link
+            .moving_until_ms
+            .is_some_and(|until| until > self.now_ms())
+        {
+            // Our own change is in flight: Jira tries again later, when this
+            // event can be judged against the time of our last move.
+            out.disposition = Disposition::Failed;
+            out.reason = "outbound_in_flight";
+            return out;
+        }
         if let (Some(at), Some(last)) = (event_ms, link.last_event_ms)
-            && at < last
+            && at <= last
         {
             out.reason = "stale";
             return out;

@@ -51,10 +51,13 @@
 mod backfill;
 mod clock;
 pub mod config;
+mod decision;
 mod engine;
 mod error;
 mod host;
 mod inbound;
+mod jira_time;
+mod lease;
 mod push;
 mod reconcile;
 mod state_out;
@@ -66,7 +69,7 @@ mod workflow;
 
 pub use backfill::BackfillReport;
 pub use clock::{Clock, SystemClock, TokioClock};
-pub use engine::{JiraSync, JiraSyncBuilder, SyncSettings};
+pub use engine::{DeletedIssue, JiraSync, JiraSyncBuilder, SyncSettings};
 pub use error::SyncError;
 pub use host::{Findings, HostError, MemoryFindings, StateCause};
 pub use inbound::{Disposition, Inbound, InboundOutcome};

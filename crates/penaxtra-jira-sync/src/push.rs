@@ -1,15 +1,20 @@
 //! Outbound: a finding that matches the rule gets exactly one Jira issue.
 //!
 //! The order of a push is what makes it duplicate-free: claim the finding in
-//! the store (atomic across tasks, processes and replicas) → when an earlier
-//! attempt may have reached Jira, or always by default, search Jira for the
-//! finding's dedup label → create → record the link. A create that may have
-//! reached Jira (timeout, reset connection, 5xx) leaves the claim marked
-//! uncertain, so whoever tries next searches first.
+//! the store (atomic across tasks, processes and replicas; the claim is the
+//! record of the create about to be sent, renewed while it is in flight) →
+//! when an earlier attempt may have reached Jira, search Jira for the
+//! finding's dedup label, and trust "not there" only from a search made a
+//! consistency window after that attempt (Jira's search lags behind its
+//! writes) → create → record the link, fenced by the claim. A create that
+//! may have reached Jira (timeout, reset connection, 5xx) leaves the claim
+//! in doubt, so whoever tries next checks first.
 
+use crate::decision::{Decision, decide};
 use crate::engine::JiraSync;
 use crate::error::SyncError;
-use crate::store::{Claim, Link, PendingOp};
+use crate::lease::LeaseKeeper;
+use crate::store::{Claim, Fence, Link, PendingOp};
 use jira_model::Issue;
 use penaxtra_mapping::{Finding, FindingId, FindingState, dedup_label};
 use std::collections::HashMap;
@@ -36,6 +41,12 @@ pub enum PushOutcome {
     },
     /// The finding does not match the rule.
     Skipped,
+    /// A create for this finding is parked for a person (its issue was
+    /// deleted in Jira); retry or drop the parked operation.
+    Parked {
+        /// The parked operation's error, with its fix.
+        reason: String,
+    },
     /// Could not be done now; kept in the queue and retried by the worker.
     Queued {
         /// The error code of the failure.
@@ -53,13 +64,14 @@ pub enum PushOutcome {
 
 impl PushOutcome {
     /// A short name: `created`, `recovered`, `already_linked`, `skipped`,
-    /// `queued`, `failed`.
+    /// `parked`, `queued`, `failed`.
     pub fn kind(&self) -> &'static str {
         match self {
             PushOutcome::Created { .. } => "created",
             PushOutcome::Recovered { .. } => "recovered",
             PushOutcome::AlreadyLinked { .. } => "already_linked",
             PushOutcome::Skipped => "skipped",
+            PushOutcome::Parked { .. } => "parked",
             PushOutcome::Queued { .. } => "queued",
             PushOutcome::Failed { .. } => "failed",
         }
@@ -152,7 +164,7 @@ impl JiraSync {
     }
 
     /// Queues a failed operation: retried later when the failure may pass,
-    /// parked for a person otherwise.
+    /// parked for a person otherwise ([`decide`]).
     pub(crate) async fn defer(
         &self,
         op: PendingOp,
@@ -160,35 +172,31 @@ impl JiraSync {
     ) -> Result<PushOutcome, SyncError> {
         let now = self.now_ms();
         let message = format!("{}: {error}", error.code());
-        if error.worth_retrying(0) {
-            let hint = match &error {
-                SyncError::Jira(e) => e.retry_after(),
-                _ => None,
-            };
-            let due = now + duration_ms(self.retry_delay(0, hint));
-            self.inner.store.enqueue(&op, due, Some(&message)).await?;
-            tracing::info!(finding = %op.finding(), code = error.code(), "queued for retry");
-            Ok(PushOutcome::Queued {
-                code: error.code(),
-                retry_at_ms: due,
-            })
-        } else {
-            let id = self.inner.store.enqueue(&op, now, Some(&message)).await?;
-            self.inner.store.park(id, &message).await?;
-            tracing::warn!(finding = %op.finding(), code = error.code(), fix = error.fix(), "parked until a person acts");
-            Ok(PushOutcome::Failed { error })
+        match decide(&error, 0) {
+            Decision::Retry { at_least } => {
+                let due = now + duration_ms(self.retry_delay(0, at_least));
+                self.inner.store.enqueue(&op, due, Some(&message)).await?;
+                tracing::info!(finding = %op.finding(), code = error.code(), "queued for retry");
+                Ok(PushOutcome::Queued {
+                    code: error.code(),
+                    retry_at_ms: due,
+                })
+            }
+            Decision::Park => {
+                let queued = self.inner.store.enqueue(&op, now, Some(&message)).await?;
+                self.inner.store.park(queued, &message).await?;
+                tracing::warn!(finding = %op.finding(), code = error.code(), fix = error.fix(), "parked until a person acts");
+                Ok(PushOutcome::Failed { error })
+            }
         }
     }
 
     /// One attempt at pushing, without deferral.
     pub(crate) async fn try_push(&self, finding: &Finding) -> Result<Attempt, AttemptError> {
-        if !self.inner.rule.matches(finding) {
-            return self.adopt_if_uncertain(finding).await;
-        }
         let store = &self.inner.store;
         let now = self.now_ms();
         let lease = duration_ms(self.inner.settings.claim_lease);
-        let uncertain = match store
+        let (fence, doubt) = match store
             .claim(&finding.id, &self.inner.owner, now, lease)
             .await
             .map_err(SyncError::from)?
@@ -198,108 +206,106 @@ impl JiraSync {
                     issue_key: link.issue_key,
                 }));
             }
+            Claim::Parked { reason } => return Ok(Attempt::Done(PushOutcome::Parked { reason })),
             Claim::Busy => return Ok(Attempt::Busy),
-            Claim::Acquired { uncertain } => uncertain,
+            Claim::Acquired {
+                fence,
+                doubt_since_ms,
+            } => (fence, doubt_since_ms),
         };
-        match self.create_claimed(finding, uncertain).await {
+        let _keeper = LeaseKeeper::claims(self, vec![(finding.id.clone(), fence)]);
+        let matches = self.inner.rule.matches(finding);
+        if !matches && doubt.is_none() {
+            store
+                .release(&finding.id, fence, None)
+                .await
+                .map_err(SyncError::from)?;
+            return Ok(Attempt::Done(PushOutcome::Skipped));
+        }
+        let mut left = doubt;
+        match self
+            .create_claimed(finding, fence, &mut left, matches)
+            .await
+        {
             Ok(outcome) => Ok(Attempt::Done(outcome)),
             Err(error) => {
-                let ambiguous = match &error {
-                    SyncError::Jira(e) => e.may_have_been_sent(),
-                    _ => false,
-                };
-                if let Err(e) = store
-                    .release(&finding.id, &self.inner.owner, ambiguous)
-                    .await
+                if let SyncError::Jira(e) = &error
+                    && e.may_have_been_sent()
                 {
-                    // The lease runs out by itself; the next claimant then
-                    // searches Jira first, so nothing is duplicated.
-                    tracing::warn!(finding = %finding.id, code = e.code(), "could not release a claim");
+                    left = Some(self.now_ms());
+                }
+                match store.release(&finding.id, fence, left).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(finding = %finding.id, %fence, "claim lost while pushing; the next holder checks Jira first");
+                    }
+                    Err(e) => {
+                        // The lease runs out by itself and the recovery pass
+                        // queues the create again; its claimant checks Jira
+                        // first, so nothing is duplicated.
+                        tracing::warn!(finding = %finding.id, code = e.code(), "could not release a claim");
+                    }
                 }
                 Err(AttemptError { error })
             }
         }
     }
 
-    /// A finding that no longer matches the rule gets no new issue, but an
-    /// issue an earlier, ambiguous attempt may have created for it in Jira is
-    /// still found and linked, so it is never left behind unsynced.
-    async fn adopt_if_uncertain(&self, finding: &Finding) -> Result<Attempt, AttemptError> {
-        let store = &self.inner.store;
+    /// Whether Jira may still hide an issue created up to `doubt_since_ms`
+    /// from search: `Some(wait)` until the consistency window has passed.
+    pub(crate) fn search_not_yet_trusted(
+        &self,
+        doubt_since_ms: i64,
+    ) -> Option<std::time::Duration> {
+        let trusted_at = doubt_since_ms + duration_ms(self.consistency_window());
         let now = self.now_ms();
-        let lease = duration_ms(self.inner.settings.claim_lease);
-        let claim = store
-            .claim(&finding.id, &self.inner.owner, now, lease)
-            .await
-            .map_err(SyncError::from)?;
-        match claim {
-            Claim::Linked(link) => Ok(Attempt::Done(PushOutcome::AlreadyLinked {
-                issue_key: link.issue_key,
-            })),
-            Claim::Busy => Ok(Attempt::Busy),
-            Claim::Acquired { uncertain: false } => {
-                store
-                    .release(&finding.id, &self.inner.owner, false)
-                    .await
-                    .map_err(SyncError::from)?;
-                Ok(Attempt::Done(PushOutcome::Skipped))
-            }
-            Claim::Acquired { uncertain: true } => {
-                let found = match self.find_existing(std::slice::from_ref(&finding.id)).await {
-                    Ok(found) => found,
-                    Err(error) => {
-                        store
-                            .release(&finding.id, &self.inner.owner, true)
-                            .await
-                            .map_err(SyncError::from)?;
-                        return Err(AttemptError { error });
-                    }
-                };
-                match found.get(&finding.id) {
-                    Some(issue) => {
-                        self.record_link(finding, &issue.key, &issue.id, Some(issue))
-                            .await?;
-                        Ok(Attempt::Done(PushOutcome::Recovered {
-                            issue_key: issue.key.clone(),
-                        }))
-                    }
-                    None => {
-                        // Keep the doubt: a later push searches again.
-                        store
-                            .release(&finding.id, &self.inner.owner, true)
-                            .await
-                            .map_err(SyncError::from)?;
-                        Ok(Attempt::Done(PushOutcome::Skipped))
-                    }
-                }
-            }
-        }
+        (now < trusted_at).then(|| std::time::Duration::from_millis((trusted_at - now) as u64))
     }
 
-    /// With the claim held: search when needed, create, link.
+    /// With the claim held: check Jira when in doubt (or always, by
+    /// setting), create when the finding matches, link under the fence.
+    /// `doubt` is updated to the doubt left if this fails.
     async fn create_claimed(
         &self,
         finding: &Finding,
-        uncertain: bool,
+        fence: Fence,
+        doubt: &mut Option<i64>,
+        matches: bool,
     ) -> Result<PushOutcome, SyncError> {
-        if uncertain || self.inner.settings.always_check_jira {
+        if doubt.is_some() || self.inner.settings.always_check_jira {
             let found = self
                 .find_existing(std::slice::from_ref(&finding.id))
                 .await?;
             if let Some(issue) = found.get(&finding.id) {
-                self.record_link(finding, &issue.key, &issue.id, Some(issue))
+                self.record_link(finding, &issue.key, &issue.id, Some(issue), fence)
                     .await?;
                 return Ok(PushOutcome::Recovered {
                     issue_key: issue.key.clone(),
                 });
             }
+            if let Some(since) = *doubt {
+                if let Some(wait) = self.search_not_yet_trusted(since) {
+                    return Err(SyncError::AwaitingConsistency {
+                        finding: finding.id.to_string(),
+                        wait,
+                    });
+                }
+                // A search made after the window found nothing: no issue.
+                *doubt = None;
+            }
+        }
+        if !matches {
+            self.inner.store.release(&finding.id, fence, None).await?;
+            return Ok(PushOutcome::Skipped);
         }
         let request = self
             .inner
             .template
             .render(finding, self.inner.client.flavor())?;
         let created = self.inner.client.create_issue(&request).await?;
-        self.record_link(finding, &created.key, &created.id, None)
+        // From here on the issue exists: a failure to link leaves doubt.
+        *doubt = Some(self.now_ms());
+        self.record_link(finding, &created.key, &created.id, None, fence)
             .await?;
         Ok(PushOutcome::Created {
             issue_key: created.key,
@@ -316,6 +322,7 @@ impl JiraSync {
         issue_key: &str,
         issue_id: &str,
         existing: Option<&Issue>,
+        fence: Fence,
     ) -> Result<(), SyncError> {
         let now = self.now_ms();
         let jira_state = match existing {
@@ -324,7 +331,7 @@ impl JiraSync {
         };
         let mut link = Link::new(finding.id.clone(), issue_key, issue_id, finding.state, now);
         link.state_out = jira_state;
-        self.inner.store.insert_link(&link).await?;
+        self.inner.store.insert_link(&link, Some(fence)).await?;
         if jira_state != Some(finding.state) {
             self.inner
                 .store

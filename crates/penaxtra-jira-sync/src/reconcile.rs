@@ -2,11 +2,12 @@
 //! deliveries Jira never made (or that were rejected) still take effect, and
 //! notice linked issues deleted in Jira.
 
-use crate::engine::JiraSync;
+use crate::engine::{DeletedIssue, JiraSync};
 use crate::error::SyncError;
 use crate::inbound::{Disposition, InboundOutcome, Source};
+use crate::jira_time::jira_time_ms;
 use crate::push::{duration_ms, jql_string};
-use crate::store::SweepCursor;
+use crate::store::{PendingOp, SweepCursor};
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -22,7 +23,9 @@ pub struct ReconcileReport {
     pub applied: Vec<InboundOutcome>,
     /// Outcomes that failed transiently (the next sweep tries again).
     pub failed: Vec<InboundOutcome>,
-    /// Linked issues Jira no longer has (only with `check_deleted`).
+    /// Linked issues Jira no longer has (only with `check_deleted`); each
+    /// was unlinked, and its finding's create queued or parked as
+    /// [`crate::SyncSettings::on_deleted_issue`] says.
     pub deleted: Vec<String>,
 }
 
@@ -61,8 +64,11 @@ impl JiraSync {
         while let Some(issues) = pages.next_page().await? {
             for issue in issues {
                 report.examined += 1;
+                // Jira's own time of the issue's last change: older events
+                // than what the link has seen are stale.
+                let updated = issue.fields.updated.as_deref().and_then(jira_time_ms);
                 let outcome = inbound
-                    .apply_issue_state(&issue, None, None, false, Source::Reconciliation)
+                    .apply_issue_state(&issue, None, updated, false, Source::Reconciliation)
                     .await;
                 match outcome.disposition {
                     Disposition::Applied => report.applied.push(outcome),
@@ -96,7 +102,8 @@ impl JiraSync {
             .map(|i| i.key)
             .collect();
         let mut gone = Vec::new();
-        for link in self.inner.store.links().await? {
+        let store = &self.inner.store;
+        for link in store.links().await? {
             if !present.contains(&link.issue_key) {
                 // Confirm one by one: search can lag behind a create.
                 match self
@@ -106,7 +113,8 @@ impl JiraSync {
                     .await
                 {
                     Err(e) if e.status() == Some(404) => {
-                        tracing::warn!(issue = %link.issue_key, finding = %link.finding_id, "linked issue deleted in Jira");
+                        tracing::warn!(issue = %link.issue_key, finding = %link.finding_id, "linked issue deleted in Jira; unlinking it");
+                        self.unlink_deleted(&link).await?;
                         gone.push(link.issue_key);
                     }
                     Err(e) => return Err(e.into()),
@@ -115,6 +123,35 @@ impl JiraSync {
             }
         }
         Ok(gone)
+    }
+
+    /// Unlinks a finding whose issue was deleted in Jira and queues its new
+    /// create, or parks it for a person, as the settings say.
+    async fn unlink_deleted(&self, link: &crate::store::Link) -> Result<(), SyncError> {
+        let store = &self.inner.store;
+        let op = PendingOp::Recreate {
+            finding: link.finding_id.clone(),
+            deleted_issue: link.issue_key.clone(),
+        };
+        let now = self.now_ms();
+        let message = format!(
+            "issue_deleted: issue {} of finding {} was deleted in Jira",
+            link.issue_key, link.finding_id
+        );
+        // Queue first: a crash after it leaves the create queued, not lost.
+        let queued = store.enqueue(&op, now, Some(&message)).await?;
+        if self.inner.settings.on_deleted_issue == DeletedIssue::Park {
+            store
+                .park(
+                    queued,
+                    &format!(
+                        "{message}; retry this operation to create a new issue, or drop it to leave the finding without one"
+                    ),
+                )
+                .await?;
+        }
+        store.remove_link(&link.finding_id).await?;
+        Ok(())
     }
 
     /// Runs [`JiraSync::reconcile`] every `interval` in the background,

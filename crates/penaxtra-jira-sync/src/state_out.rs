@@ -1,10 +1,13 @@
 //! Outbound state: a finding's new state moves its issue through the
 //! workflow, by the direct transition or the shortest path there.
 
+use crate::decision::{Decision, decide};
 use crate::engine::JiraSync;
 use crate::error::SyncError;
-use crate::push::PushOutcome;
-use crate::store::{Link, PendingOp};
+use crate::jira_time::jira_time_ms;
+use crate::lease::LeaseKeeper;
+use crate::push::duration_ms;
+use crate::store::{ExpectedStatus, Link, PendingOp};
 use crate::workflow::{choose, same_status, visit};
 use jira_model::TransitionRequest;
 #[cfg(test)]
@@ -50,8 +53,10 @@ pub enum StateOutcome {
 
 impl JiraSync {
     /// Mirrors a finding's new state on its Jira issue. An issue already in
-    /// the target status gets no call. Failures are queued or parked as in
-    /// [`JiraSync::push`].
+    /// the target status (and resolution) gets no call. The change is
+    /// queued in the store before any call to Jira and completed after, so
+    /// a crash in between leaves it queued for the worker; failures are
+    /// queued or parked as in [`JiraSync::push`].
     ///
     /// # Errors
     /// [`SyncError::Store`] when the store fails so that the change could not
@@ -61,25 +66,50 @@ impl JiraSync {
         finding: &FindingId,
         state: FindingState,
     ) -> Result<StateOutcome, SyncError> {
-        match self.try_set_state(finding, state).await {
-            Ok(outcome) => Ok(outcome),
+        let store = &self.inner.store;
+        let op = PendingOp::SetState {
+            finding: finding.clone(),
+            state,
+        };
+        let lease = duration_ms(self.inner.settings.claim_lease);
+        // Intent before effect: queued, in flight for one lease.
+        let queued = store
+            .enqueue(&op, self.now_ms() + lease, Some("in flight"))
+            .await?;
+        let keeper = LeaseKeeper::op(self, queued);
+        let result = self.try_set_state(finding, state).await;
+        drop(keeper);
+        match result {
+            // Not linked: its create (in flight or queued) links it and
+            // queues the change then; the worker settles it either way.
+            Ok(StateOutcome::NotLinked) => {
+                store
+                    .reschedule(queued, self.now_ms(), "not linked yet")
+                    .await?;
+                Ok(StateOutcome::NotLinked)
+            }
+            Ok(outcome) => {
+                store.complete(queued).await?;
+                Ok(outcome)
+            }
             Err(error) => {
-                let op = PendingOp::SetState {
-                    finding: finding.clone(),
-                    state,
-                };
-                Ok(match self.defer(op, error).await? {
-                    PushOutcome::Queued { code, retry_at_ms } => {
-                        StateOutcome::Queued { code, retry_at_ms }
+                let message = format!("{}: {error}", error.code());
+                match decide(&error, 0) {
+                    Decision::Retry { at_least } => {
+                        let due = self.now_ms() + duration_ms(self.retry_delay(0, at_least));
+                        store.reschedule(queued, due, &message).await?;
+                        tracing::info!(finding = %finding, code = error.code(), "queued for retry");
+                        Ok(StateOutcome::Queued {
+                            code: error.code(),
+                            retry_at_ms: due,
+                        })
                     }
-                    PushOutcome::Failed { error } => StateOutcome::Failed { error },
-                    other => StateOutcome::Failed {
-                        error: SyncError::Host(crate::HostError::permanent(format!(
-                            "unexpected deferral {}",
-                            other.kind()
-                        ))),
-                    },
-                })
+                    Decision::Park => {
+                        store.park(queued, &message).await?;
+                        tracing::warn!(finding = %finding, code = error.code(), fix = error.fix(), "parked until a person acts");
+                        Ok(StateOutcome::Failed { error })
+                    }
+                }
             }
         }
     }
@@ -96,36 +126,75 @@ impl JiraSync {
         };
         let target = self.inner.states.to_jira(state);
         let key = link.issue_key.clone();
-        // This change is newer than any Jira event from before now: a late
-        // delivery of an older one must not undo it.
-        let now = self.now_ms();
-        self.note_out(finding, move |l| {
-            l.last_event_ms = Some(l.last_event_ms.map_or(now, |t| t.max(now)))
-        })
-        .await?;
+        // Jira events that arrive from now until the walk has recorded
+        // Jira's time of its last move cannot be ordered against it yet.
+        let until = self.now_ms() + duration_ms(self.inner.settings.claim_lease);
+        self.note_out(finding, move |l| l.moving_until_ms = Some(until))
+            .await?;
+        let result = self.move_issue(finding, state, &key, &target).await;
+        if let Err(e) = self.note_out(finding, |l| l.moving_until_ms = None).await {
+            tracing::warn!(finding = %finding, code = e.code(), "could not clear the in-flight mark; it expires with its lease");
+        }
+        result
+    }
 
+    async fn move_issue(
+        &self,
+        finding: &FindingId,
+        state: FindingState,
+        key: &str,
+        target: &JiraTarget,
+    ) -> Result<StateOutcome, SyncError> {
+        let key = key.to_string();
         let issue = self
             .inner
             .client
-            .get_issue(&key, &["status", "resolution"])
+            .get_issue(&key, &["status", "resolution", "updated"])
             .await?;
+        // Jira events from before this read are older than the change we are
+        // about to make: a late delivery of one must not undo it.
+        let seen = issue.fields.updated.as_deref().and_then(jira_time_ms);
         let start = issue
             .fields
             .status
             .as_ref()
             .map(|s| s.name.clone())
             .unwrap_or_default();
-        if same_status(&start, &target.status) || self.state_of_issue(&issue) == Some(state) {
-            self.note_out(finding, |l| l.state_out = Some(state))
-                .await?;
+        if self.state_of_issue(&issue) == Some(state) {
+            self.note_out(finding, move |l| {
+                l.state_out = Some(state);
+                if let Some(t) = seen {
+                    l.saw_jira_time(t);
+                }
+            })
+            .await?;
             return Ok(StateOutcome::AlreadyThere { issue_key: key });
         }
+        if let Some(t) = seen {
+            self.note_out(finding, move |l| l.saw_jira_time(t)).await?;
+        }
 
-        let (to, via) = self.walk_to(&key, &start, &target, Some(finding)).await?;
-        let status = target.status.clone();
+        let (to, via) = self.walk_to(&key, &start, target, Some(finding)).await?;
+        // Where the walk left the issue, by Jira's word: the status and
+        // resolution that are now our echo, and the time of our last move.
+        let after = self
+            .inner
+            .client
+            .get_issue(&key, &["status", "resolution", "updated"])
+            .await?;
+        let status = after
+            .fields
+            .status
+            .as_ref()
+            .map_or_else(|| to.clone(), |s| s.name.clone());
+        let resolution = after.fields.resolution.as_ref().map(|r| r.name.clone());
+        let at = after.fields.updated.as_deref().and_then(jira_time_ms);
         self.note_out(finding, move |l| {
             l.state_out = Some(state);
-            l.expected_statuses = vec![status];
+            l.expected_statuses = vec![ExpectedStatus::arriving(status, resolution)];
+            if let Some(t) = at {
+                l.saw_jira_time(t);
+            }
         })
         .await?;
         tracing::info!(issue = %key, from = %start, to = %to, steps = via.len(), "issue moved");
@@ -223,17 +292,19 @@ impl JiraSync {
                 request = request.with_resolution(resolution);
             }
             if let Some(finding) = link {
-                // Before moving: the status we expect marks the webhook and
-                // the sweeps that see it as ours, and the time marks any
-                // Jira event from before this move as stale.
-                let (from, to, now) = (current.clone(), transition.to.name.clone(), self.now_ms());
+                // Before moving: the statuses we expect mark the webhooks
+                // and the sweeps that see them as ours.
+                let (from, to) = (current.clone(), transition.to.name.clone());
                 self.note_out(finding, move |l| {
                     for status in [from, to] {
-                        if !l.expects(&status) {
-                            l.expected_statuses.push(status);
+                        if !l
+                            .expected_statuses
+                            .iter()
+                            .any(|e| e.resolution.is_none() && e.matches(&status, None))
+                        {
+                            l.expected_statuses.push(ExpectedStatus::passing(status));
                         }
                     }
-                    l.last_event_ms = Some(l.last_event_ms.map_or(now, |t| t.max(now)));
                 })
                 .await?;
             }

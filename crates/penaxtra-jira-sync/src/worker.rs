@@ -1,8 +1,10 @@
 //! The worker: retries queued operations with backoff until they succeed or
 //! need a person. Callable once (`run_due`) or in the background.
 
+use crate::decision::{Decision, decide};
 use crate::engine::JiraSync;
 use crate::error::SyncError;
+use crate::lease::LeaseKeeper;
 use crate::push::{Attempt, AttemptError, PushOutcome, duration_ms};
 use crate::state_out::StateOutcome;
 use crate::store::{PendingOp, QueuedOp};
@@ -21,6 +23,9 @@ pub struct WorkerReport {
     /// Operations about findings the host no longer has (left the queue,
     /// logged).
     pub gone: usize,
+    /// Creates recovered from claims whose process is gone (queued, and run
+    /// in this or a later round).
+    pub recovered: usize,
 }
 
 /// A worker running in the background; stops when dropped or on
@@ -77,52 +82,66 @@ impl Drop for WorkerHandle {
 
 enum Step {
     Done,
-    Retry(SyncError, Option<Duration>),
-    Park(SyncError),
+    Failed(SyncError),
     Gone,
 }
 
 impl JiraSync {
-    /// Runs every operation that is due now, once.
+    /// Runs the recovery pass (claims whose process is gone become queued
+    /// creates), then every operation that is due now, once. Each runs
+    /// under a lease renewed while it is in flight, so a crash leaves it
+    /// queued for the next round, never lost.
     ///
     /// # Errors
     /// [`SyncError::Store`] when the store fails; operations not yet handled
     /// stay queued.
     pub async fn run_due(&self) -> Result<WorkerReport, SyncError> {
         let mut report = WorkerReport::default();
+        let store = &self.inner.store;
+        let recovered = store.recover_orphans(self.now_ms()).await?;
+        if !recovered.is_empty() {
+            tracing::info!(
+                count = recovered.len(),
+                "recovered creates whose process is gone"
+            );
+        }
+        report.recovered = recovered.len();
         let now = self.now_ms();
-        let due = self
-            .inner
-            .store
-            .due(now, self.inner.settings.worker_batch)
-            .await?;
+        let due = store.due(now, self.inner.settings.worker_batch).await?;
+        let lease = duration_ms(self.inner.settings.claim_lease);
         for q in due {
+            // Take the operation for one lease, so other workers leave it.
+            if !store.extend(q.op_ref(), self.now_ms() + lease).await? {
+                continue;
+            }
+            let _keeper = LeaseKeeper::op(self, q.op_ref());
             match self.run_op(&q).await {
                 Step::Done => {
-                    self.inner.store.complete(q.id).await?;
+                    store.complete(q.op_ref()).await?;
                     report.done += 1;
                 }
                 Step::Gone => {
                     tracing::warn!(finding = %q.op.finding(), "queued operation about a finding the host no longer has");
-                    self.inner.store.complete(q.id).await?;
+                    store.complete(q.op_ref()).await?;
                     report.gone += 1;
                 }
-                Step::Retry(e, hint) => {
-                    let next = self.now_ms() + duration_ms(self.retry_delay(q.attempts + 1, hint));
-                    self.inner
-                        .store
-                        .reschedule(q.id, next, &format!("{}: {e}", e.code()))
-                        .await?;
-                    report.retried += 1;
-                }
-                Step::Park(e) => {
-                    tracing::warn!(finding = %q.op.finding(), code = e.code(), fix = e.fix(), "parked until a person acts");
-                    self.inner
-                        .store
-                        .park(q.id, &format!("{}: {e}", e.code()))
-                        .await?;
-                    report.parked += 1;
-                }
+                Step::Failed(e) => match decide(&e, q.attempts) {
+                    Decision::Retry { at_least } => {
+                        let next =
+                            self.now_ms() + duration_ms(self.retry_delay(q.attempts + 1, at_least));
+                        store
+                            .reschedule(q.op_ref(), next, &format!("{}: {e}", e.code()))
+                            .await?;
+                        report.retried += 1;
+                    }
+                    Decision::Park => {
+                        tracing::warn!(finding = %q.op.finding(), code = e.code(), fix = e.fix(), "parked until a person acts");
+                        store
+                            .park(q.op_ref(), &format!("{}: {e}", e.code()))
+                            .await?;
+                        report.parked += 1;
+                    }
+                },
             }
         }
         Ok(report)
@@ -142,62 +161,48 @@ impl JiraSync {
     }
 
     async fn run_op(&self, q: &QueuedOp) -> Step {
-        let classify = |e: SyncError| {
-            if e.worth_retrying(q.attempts) {
-                let hint = match &e {
-                    SyncError::Jira(j) => j.retry_after(),
-                    _ => None,
-                };
-                Step::Retry(e, hint)
-            } else {
-                Step::Park(e)
-            }
+        let busy = |finding: &penaxtra_mapping::FindingId| {
+            Step::Failed(SyncError::Busy {
+                finding: finding.to_string(),
+            })
         };
         let finding = match self.inner.findings.finding(q.op.finding()).await {
             Ok(Some(f)) => f,
             Ok(None) => return Step::Gone,
-            Err(e) => return classify(e.into()),
+            Err(e) => return Step::Failed(e.into()),
         };
         match &q.op {
-            PendingOp::Create { .. } => match self.try_push(&finding).await {
-                Ok(Attempt::Done(_)) => Step::Done,
-                Ok(Attempt::Busy) => Step::Retry(
-                    SyncError::Busy {
-                        finding: finding.id.to_string(),
-                    },
-                    Some(self.inner.settings.claim_lease),
-                ),
-                Err(AttemptError { error }) => classify(error),
-            },
+            PendingOp::Create { .. } | PendingOp::Recreate { .. } => {
+                match self.try_push(&finding).await {
+                    Ok(Attempt::Done(_)) => Step::Done,
+                    Ok(Attempt::Busy) => busy(&finding.id),
+                    Err(AttemptError { error }) => Step::Failed(error),
+                }
+            }
             // The finding as it is now, not as it was when the change was
             // queued: a later change may have happened since.
             PendingOp::SetState { .. } => {
                 match self.try_set_state(&finding.id, finding.state).await {
                     Ok(StateOutcome::NotLinked) => {
-                        // Not linked yet: push it (its issue then follows the
-                        // finding's state through the queue), or nothing to do.
+                        // Not linked yet: push it (linking queues the state
+                        // change when the issue is not where the finding
+                        // is), or nothing to do.
                         match self.try_push(&finding).await {
-                            Ok(Attempt::Done(PushOutcome::Skipped)) => Step::Done,
-                            // Linking queued this very operation again (same
-                            // key, same row): finish it now rather than complete
-                            // it away.
+                            Ok(Attempt::Done(
+                                PushOutcome::Skipped | PushOutcome::Parked { .. },
+                            )) => Step::Done,
                             Ok(Attempt::Done(_)) => {
                                 match self.try_set_state(&finding.id, finding.state).await {
                                     Ok(_) => Step::Done,
-                                    Err(e) => classify(e),
+                                    Err(e) => Step::Failed(e),
                                 }
                             }
-                            Ok(Attempt::Busy) => Step::Retry(
-                                SyncError::Busy {
-                                    finding: finding.id.to_string(),
-                                },
-                                Some(self.inner.settings.claim_lease),
-                            ),
-                            Err(AttemptError { error }) => classify(error),
+                            Ok(Attempt::Busy) => busy(&finding.id),
+                            Err(AttemptError { error }) => Step::Failed(error),
                         }
                     }
                     Ok(_) => Step::Done,
-                    Err(e) => classify(e),
+                    Err(e) => Step::Failed(e),
                 }
             }
         }

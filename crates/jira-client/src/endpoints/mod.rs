@@ -5,4 +5,4 @@ mod issue;
 mod meta;
 mod search;
 
-pub use search::{DEFAULT_PAGE_SIZE, SearchPages};
+pub use search::{DEFAULT_PAGE_SIZE, MAX_RECONCILE_ISSUES, SearchPages};

@@ -35,10 +35,28 @@ pub struct SearchPages {
     jql: String,
     fields: Vec<String>,
     page_size: u32,
+    reconcile: Vec<i64>,
     cursor: Cursor,
 }
 
+/// The most issue ids Cloud reconciles in one search.
+pub const MAX_RECONCILE_ISSUES: usize = 50;
+
 impl SearchPages {
+    /// Cloud: reads these issues (numeric ids; the first
+    /// [`MAX_RECONCILE_ISSUES`] are sent, on every page) at their latest
+    /// version, though the search index may not have caught up with them
+    /// yet. Data Center has no such parameter (its index is read-your-writes
+    /// on one node): ignored there. Ids that are not numbers are skipped.
+    pub fn reconcile<S: AsRef<str>>(mut self, issue_ids: &[S]) -> Self {
+        self.reconcile = issue_ids
+            .iter()
+            .filter_map(|id| id.as_ref().trim().parse::<i64>().ok())
+            .take(MAX_RECONCILE_ISSUES)
+            .collect();
+        self
+    }
+
     /// Asks for `size` issues a page (at least 1). Jira may return fewer.
     pub fn page_size(mut self, size: u32) -> Self {
         self.page_size = size.max(1);
@@ -58,6 +76,7 @@ impl SearchPages {
                 let mut body =
                     CloudSearchRequest::new(self.jql.clone(), self.page_size, self.fields.clone());
                 body.next_page_token = token.clone();
+                body.reconcile_issues = self.reconcile.clone();
                 let r = self.client.request(
                     Method::POST,
                     &["search", "jql"],
@@ -142,6 +161,7 @@ impl JiraClient {
             jql: jql.to_string(),
             fields,
             page_size: DEFAULT_PAGE_SIZE,
+            reconcile: Vec::new(),
             cursor: match self.flavor() {
                 Flavor::Cloud => Cursor::Cloud { token: None },
                 Flavor::DataCenter => Cursor::DataCenter { start_at: 0 },

@@ -1,4 +1,6 @@
-use super::{Claim, Link, OpId, PendingOp, QueuedOp, StoreError, SweepCursor, SyncStore};
+use super::{
+    Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, StoreError, SweepCursor, SyncStore,
+};
 use async_trait::async_trait;
 use penaxtra_mapping::FindingId;
 use std::collections::{BTreeMap, HashMap};
@@ -17,6 +19,8 @@ struct Inner {
     claims: HashMap<FindingId, ClaimRecord>,
     ops: BTreeMap<OpId, QueuedOp>,
     next_op: i64,
+    next_fence: i64,
+    next_version: i64,
     deliveries: HashMap<String, i64>,
     cursor: Option<SweepCursor>,
 }
@@ -25,7 +29,33 @@ struct Inner {
 struct ClaimRecord {
     owner: Option<String>,
     until_ms: i64,
-    uncertain: bool,
+    fence: Fence,
+    doubt_since_ms: Option<i64>,
+}
+
+impl Inner {
+    fn parked_create(&self, finding: &FindingId) -> Option<&QueuedOp> {
+        self.ops.values().find(|q| {
+            q.parked && matches!(&q.op, PendingOp::Recreate { finding: f, .. } if f == finding)
+        })
+    }
+
+    fn holds(&self, finding: &FindingId, fence: Fence) -> bool {
+        self.claims
+            .get(finding)
+            .is_some_and(|c| c.fence == fence && c.owner.is_some())
+    }
+
+    fn op_at(&mut self, op: OpRef) -> Option<&mut QueuedOp> {
+        self.ops.get_mut(&op.id).filter(|q| q.version == op.version)
+    }
+}
+
+fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 impl MemoryStore {
@@ -57,58 +87,126 @@ impl SyncStore for MemoryStore {
         if let Some(link) = inner.links.get(finding) {
             return Ok(Claim::Linked(link.clone()));
         }
-        let until_ms = now_ms.saturating_add(lease_ms);
-        match inner.claims.get_mut(finding) {
-            Some(rec) => {
-                // A live claim is exclusive, even against its own owner: the
-                // tasks of one engine share an owner name.
-                if rec.owner.is_some() && rec.until_ms > now_ms {
-                    return Ok(Claim::Busy);
-                }
-                // An earlier claim that expired or was released ambiguous
-                // means an earlier attempt may have reached Jira.
-                let uncertain = rec.uncertain || rec.owner.is_some();
-                *rec = ClaimRecord {
-                    owner: Some(owner.to_string()),
-                    until_ms,
-                    uncertain,
-                };
-                Ok(Claim::Acquired { uncertain })
-            }
-            None => {
-                inner.claims.insert(
-                    finding.clone(),
-                    ClaimRecord {
-                        owner: Some(owner.to_string()),
-                        until_ms,
-                        uncertain: false,
-                    },
-                );
-                Ok(Claim::Acquired { uncertain: false })
-            }
+        if let Some(q) = inner.parked_create(finding) {
+            return Ok(Claim::Parked {
+                reason: q.last_error.clone().unwrap_or_default(),
+            });
         }
+        let until_ms = now_ms.saturating_add(lease_ms);
+        // A live claim is exclusive, even against its own owner: the tasks
+        // of one engine share an owner name.
+        let doubt = match inner.claims.get(finding) {
+            Some(rec) if rec.owner.is_some() && rec.until_ms > now_ms => return Ok(Claim::Busy),
+            // Expired while held: its holder may have acted until expiry.
+            Some(rec) if rec.owner.is_some() => max_opt(rec.doubt_since_ms, Some(rec.until_ms)),
+            Some(rec) => rec.doubt_since_ms,
+            None => None,
+        };
+        inner.next_fence += 1;
+        let fence = Fence(inner.next_fence);
+        inner.claims.insert(
+            finding.clone(),
+            ClaimRecord {
+                owner: Some(owner.to_string()),
+                until_ms,
+                fence,
+                doubt_since_ms: doubt,
+            },
+        );
+        Ok(Claim::Acquired {
+            fence,
+            doubt_since_ms: doubt,
+        })
+    }
+
+    async fn renew(
+        &self,
+        finding: &FindingId,
+        fence: Fence,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        if !inner.holds(finding, fence) {
+            return Ok(false);
+        }
+        if let Some(rec) = inner.claims.get_mut(finding) {
+            rec.until_ms = now_ms.saturating_add(lease_ms);
+        }
+        Ok(true)
     }
 
     async fn release(
         &self,
         finding: &FindingId,
-        owner: &str,
-        ambiguous: bool,
-    ) -> Result<(), StoreError> {
+        fence: Fence,
+        doubt_since_ms: Option<i64>,
+    ) -> Result<bool, StoreError> {
         let mut inner = self.lock();
-        if let Some(rec) = inner.claims.get_mut(finding)
-            && rec.owner.as_deref() == Some(owner)
-        {
-            rec.owner = None;
-            rec.uncertain |= ambiguous;
-            if !rec.uncertain {
-                inner.claims.remove(finding);
-            }
+        if !inner.holds(finding, fence) {
+            return Ok(false);
         }
-        Ok(())
+        let keep = match inner.claims.get_mut(finding) {
+            Some(rec) => {
+                rec.owner = None;
+                rec.doubt_since_ms = doubt_since_ms;
+                doubt_since_ms.is_some()
+            }
+            None => false,
+        };
+        if !keep {
+            inner.claims.remove(finding);
+        }
+        Ok(true)
     }
 
-    async fn insert_link(&self, link: &Link) -> Result<(), StoreError> {
+    async fn recover_orphans(&self, now_ms: i64) -> Result<Vec<FindingId>, StoreError> {
+        let mut inner = self.lock();
+        let orphans: Vec<FindingId> = inner
+            .claims
+            .iter()
+            .filter(|(f, c)| {
+                (c.owner.is_none() || c.until_ms <= now_ms)
+                    && !inner.links.contains_key(*f)
+                    && !inner
+                        .ops
+                        .values()
+                        .any(|q| q.op.is_create() && q.op.finding() == *f)
+            })
+            .map(|(f, _)| f.clone())
+            .collect();
+        for f in &orphans {
+            inner.next_op += 1;
+            inner.next_version += 1;
+            let id = OpId(inner.next_op);
+            let version = inner.next_version;
+            inner.ops.insert(
+                id,
+                QueuedOp::new(
+                    OpRef { id, version },
+                    PendingOp::Create { finding: f.clone() },
+                    0,
+                    now_ms,
+                    Some("recovered: the process that started this create is gone".into()),
+                    false,
+                ),
+            );
+        }
+        Ok(orphans)
+    }
+
+    async fn claims(&self) -> Result<Vec<(FindingId, Option<String>, Option<i64>)>, StoreError> {
+        let inner = self.lock();
+        let mut out: Vec<_> = inner
+            .claims
+            .iter()
+            .map(|(f, c)| (f.clone(), c.owner.clone(), c.doubt_since_ms))
+            .collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+
+    async fn insert_link(&self, link: &Link, fence: Option<Fence>) -> Result<(), StoreError> {
         let mut inner = self.lock();
         if let Some(existing) = inner.links.get(&link.finding_id) {
             if existing.issue_key != link.issue_key {
@@ -119,6 +217,14 @@ impl SyncStore for MemoryStore {
                 });
             }
             return Ok(());
+        }
+        if let Some(fence) = fence
+            && !inner.holds(&link.finding_id, fence)
+        {
+            return Err(StoreError::Fenced {
+                finding: link.finding_id.to_string(),
+                fence,
+            });
         }
         inner.links.insert(link.finding_id.clone(), link.clone());
         inner.claims.remove(&link.finding_id);
@@ -168,7 +274,7 @@ impl SyncStore for MemoryStore {
         op: &PendingOp,
         due_ms: i64,
         last_error: Option<&str>,
-    ) -> Result<OpId, StoreError> {
+    ) -> Result<OpRef, StoreError> {
         let mut inner = self.lock();
         let key = op.key();
         let existing = inner
@@ -183,18 +289,23 @@ impl SyncStore for MemoryStore {
                 (OpId(inner.next_op), 0)
             }
         };
+        inner.next_version += 1;
+        let op_ref = OpRef {
+            id,
+            version: inner.next_version,
+        };
         inner.ops.insert(
             id,
-            QueuedOp {
-                id,
-                op: op.clone(),
+            QueuedOp::new(
+                op_ref,
+                op.clone(),
                 attempts,
                 due_ms,
-                last_error: last_error.map(str::to_string),
-                parked: false,
-            },
+                last_error.map(str::to_string),
+                false,
+            ),
         );
-        Ok(id)
+        Ok(op_ref)
     }
 
     async fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<QueuedOp>, StoreError> {
@@ -210,32 +321,43 @@ impl SyncStore for MemoryStore {
         Ok(due)
     }
 
-    async fn complete(&self, id: OpId) -> Result<(), StoreError> {
-        self.lock().ops.remove(&id);
+    async fn complete(&self, op: OpRef) -> Result<bool, StoreError> {
+        let mut inner = self.lock();
+        if inner.op_at(op).is_none() {
+            return Ok(false);
+        }
+        inner.ops.remove(&op.id);
+        Ok(true)
+    }
+
+    async fn reschedule(&self, op: OpRef, next_ms: i64, error: &str) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        if let Some(q) = inner.op_at(op) {
+            q.attempts = q.attempts.saturating_add(1);
+            q.due_ms = next_ms;
+            q.last_error = Some(error.to_string());
+        }
         Ok(())
     }
 
-    async fn reschedule(&self, id: OpId, next_ms: i64, error: &str) -> Result<(), StoreError> {
+    async fn extend(&self, op: OpRef, due_ms: i64) -> Result<bool, StoreError> {
         let mut inner = self.lock();
-        let q = inner.ops.get_mut(&id).ok_or_else(|| StoreError::NotFound {
-            what: "queued operation",
-            key: id.to_string(),
-        })?;
-        q.attempts = q.attempts.saturating_add(1);
-        q.due_ms = next_ms;
-        q.last_error = Some(error.to_string());
-        Ok(())
+        Ok(match inner.op_at(op) {
+            Some(q) => {
+                q.due_ms = due_ms;
+                true
+            }
+            None => false,
+        })
     }
 
-    async fn park(&self, id: OpId, error: &str) -> Result<(), StoreError> {
+    async fn park(&self, op: OpRef, error: &str) -> Result<(), StoreError> {
         let mut inner = self.lock();
-        let q = inner.ops.get_mut(&id).ok_or_else(|| StoreError::NotFound {
-            what: "queued operation",
-            key: id.to_string(),
-        })?;
-        q.attempts = q.attempts.saturating_add(1);
-        q.parked = true;
-        q.last_error = Some(error.to_string());
+        if let Some(q) = inner.op_at(op) {
+            q.attempts = q.attempts.saturating_add(1);
+            q.parked = true;
+            q.last_error = Some(error.to_string());
+        }
         Ok(())
     }
 

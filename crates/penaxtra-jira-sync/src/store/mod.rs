@@ -6,10 +6,21 @@
 //! - **Claims**: before creating an issue for a finding, a caller claims the
 //!   finding. The claim is atomic: of any number of tasks, processes or
 //!   replicas racing on one finding, exactly one gets [`Claim::Acquired`]; the
-//!   others see [`Claim::Busy`] or, once the link exists, [`Claim::Linked`]. A
-//!   claim is a lease: when its holder dies, the claim expires and the next
-//!   claimant is told that an earlier attempt may already have reached Jira
-//!   ([`Claim::Acquired::uncertain`]), so it searches Jira before creating.
+//!   others see [`Claim::Busy`] or, once the link exists, [`Claim::Linked`].
+//!   A claim is a short lease that its holder renews while its Jira call is
+//!   in flight ([`SyncStore::renew`]): the renewals are the liveness the
+//!   store sees, so a claim whose process died is taken over within one
+//!   lease. Each claim carries a [`Fence`]; every write made on its strength
+//!   ([`SyncStore::insert_link`], [`SyncStore::release`]) is refused once a
+//!   newer claim exists. The next claimant of an expired or ambiguous claim
+//!   is told since when an earlier attempt may have reached Jira
+//!   ([`Claim::Acquired::doubt_since_ms`]), so it checks Jira, after Jira's
+//!   search consistency window, before creating.
+//! - **Intent before effect**: a claim is the record of a create about to
+//!   be sent, and a state change is queued before its transitions are sent
+//!   and completed after. A recovery pass ([`SyncStore::recover_orphans`])
+//!   turns every claim whose holder is gone into a queued create, so nothing
+//!   a crashed process started is lost.
 //! - **The queue** of Jira operations that could not be done yet, with
 //!   attempts and the time of the next attempt. Nothing leaves the queue
 //!   except by succeeding or by being parked for a person to fix.
@@ -29,7 +40,9 @@ mod types;
 
 pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
-pub use types::{Claim, Link, OpId, PendingOp, QueuedOp, StoreError, SweepCursor};
+pub use types::{
+    Claim, ExpectedStatus, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, StoreError, SweepCursor,
+};
 
 use async_trait::async_trait;
 use penaxtra_mapping::FindingId;
@@ -44,11 +57,13 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
     ///
     /// Atomic across every caller sharing the store. Returns
     /// [`Claim::Linked`] when the finding already has an issue,
+    /// [`Claim::Parked`] when a create for it is parked for a person,
     /// [`Claim::Busy`] when anyone (the same owner included: tasks of one
-    /// engine share a name) holds an unexpired claim, else takes
-    /// the claim and returns [`Claim::Acquired`], whose `uncertain` is true
-    /// when an earlier claim existed (expired, or released after an ambiguous
-    /// failure): the issue may exist in Jira already.
+    /// engine share a name) holds an unexpired claim, else takes the claim
+    /// with a new, larger [`Fence`] and returns [`Claim::Acquired`]. Its
+    /// `doubt_since_ms` is set when an earlier claim existed: released in
+    /// doubt (that time), or expired while held (its expiry, the latest its
+    /// holder can have acted): the issue may exist in Jira already.
     ///
     /// # Errors
     /// [`StoreError`] when the backend fails; nothing is claimed then.
@@ -60,26 +75,63 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
         lease_ms: i64,
     ) -> Result<Claim, StoreError>;
 
-    /// Gives a claim back without a link. `ambiguous` records that the
-    /// attempt may have reached Jira, so the next claimant checks Jira first.
-    /// A claim held by another owner is left alone.
+    /// Extends a claim to `now_ms + lease_ms` while its Jira call is in
+    /// flight. `false` when `fence` no longer holds the claim (it expired
+    /// and was taken, or the finding got linked): the holder must stop.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn renew(
+        &self,
+        finding: &FindingId,
+        fence: Fence,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// Gives a claim back without a link. `doubt_since_ms` is the doubt left
+    /// behind: `Some(t)` when an attempt (this one or an earlier one not yet
+    /// settled) may have created the issue in Jira up to time `t`, so the
+    /// next claimant checks Jira first; `None` when Jira was checked and has
+    /// no issue, which forgets the claim. Returns `false`, changing
+    /// nothing, when `fence` no longer holds it.
     ///
     /// # Errors
     /// [`StoreError`] when the backend fails.
     async fn release(
         &self,
         finding: &FindingId,
-        owner: &str,
-        ambiguous: bool,
-    ) -> Result<(), StoreError>;
+        fence: Fence,
+        doubt_since_ms: Option<i64>,
+    ) -> Result<bool, StoreError>;
+
+    /// Turns every claim whose holder is gone (lease expired, or released
+    /// in doubt) and that has neither a link nor a queued create into a
+    /// queued create due at `now_ms`, atomically, and returns those
+    /// findings. Claims stay as they are otherwise, so the create that runs
+    /// checks Jira first. Run at start and on the worker's schedule.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn recover_orphans(&self, now_ms: i64) -> Result<Vec<FindingId>, StoreError>;
+
+    /// Every claim still recorded: `(finding, holder, doubt_since_ms)`,
+    /// holder `None` once released in doubt. For audits and tests.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn claims(&self) -> Result<Vec<(FindingId, Option<String>, Option<i64>)>, StoreError>;
 
     /// Records the link for a finding and ends its claim. Idempotent for the
-    /// same issue.
+    /// same issue. With `fence`, only while that claim still holds (the
+    /// finding's claim is the one this fence was given for); `None` for a
+    /// link made without a claim (an import by the host).
     ///
     /// # Errors
     /// [`StoreError::Conflict`] when the finding is already linked to another
-    /// issue; [`StoreError`] when the backend fails.
-    async fn insert_link(&self, link: &Link) -> Result<(), StoreError>;
+    /// issue; [`StoreError::Fenced`] when the fence no longer holds;
+    /// [`StoreError`] when the backend fails. Nothing changes then.
+    async fn insert_link(&self, link: &Link, fence: Option<Fence>) -> Result<(), StoreError>;
 
     /// Replaces the sync bookkeeping of an existing link (states, times,
     /// echo expectation).
@@ -114,8 +166,9 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
     async fn links(&self) -> Result<Vec<Link>, StoreError>;
 
     /// Adds an operation to the queue, due at `due_ms`. An equal operation
-    /// already queued and not parked is replaced (its attempts kept), so a
-    /// finding has at most one queued create and one queued state change.
+    /// already queued and not parked is replaced under the same id with a
+    /// new version (its attempts kept), so a finding has at most one queued
+    /// create and one queued state change.
     ///
     /// # Errors
     /// [`StoreError`] when the backend fails; the operation is not queued.
@@ -124,7 +177,7 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
         op: &PendingOp,
         due_ms: i64,
         last_error: Option<&str>,
-    ) -> Result<OpId, StoreError>;
+    ) -> Result<OpRef, StoreError>;
 
     /// Operations due at `now_ms` (not parked), oldest first, at most `limit`.
     /// Several workers may see the same operation: the operations themselves
@@ -134,25 +187,36 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
     /// [`StoreError`] when the backend fails.
     async fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<QueuedOp>, StoreError>;
 
-    /// Removes a finished operation.
+    /// Removes a finished operation, only if it is still at the version that
+    /// ran; `false` when a newer version was queued meanwhile (it stays).
     ///
     /// # Errors
     /// [`StoreError`] when the backend fails.
-    async fn complete(&self, id: OpId) -> Result<(), StoreError>;
+    async fn complete(&self, op: OpRef) -> Result<bool, StoreError>;
 
-    /// Counts an attempt and moves the operation to `next_ms`.
+    /// Counts an attempt and moves the operation to `next_ms`; nothing when
+    /// a newer version was queued meanwhile (that one is due as queued).
     ///
     /// # Errors
     /// [`StoreError`] when the backend fails.
-    async fn reschedule(&self, id: OpId, next_ms: i64, error: &str) -> Result<(), StoreError>;
+    async fn reschedule(&self, op: OpRef, next_ms: i64, error: &str) -> Result<(), StoreError>;
+
+    /// Moves an operation that is in flight to `due_ms` without counting an
+    /// attempt: its lease, renewed while it runs, so that only a holder that
+    /// died lets it fall due again. `false` when the version moved on.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn extend(&self, op: OpRef, due_ms: i64) -> Result<bool, StoreError>;
 
     /// Parks an operation that needs a person (bad credentials, missing
     /// permission, unknown field). It stays visible in [`SyncStore::pending`]
-    /// and is retried again after [`SyncStore::unpark_all`].
+    /// and is retried again after [`SyncStore::unpark_all`]. Nothing when a
+    /// newer version was queued meanwhile.
     ///
     /// # Errors
     /// [`StoreError`] when the backend fails.
-    async fn park(&self, id: OpId, error: &str) -> Result<(), StoreError>;
+    async fn park(&self, op: OpRef, error: &str) -> Result<(), StoreError>;
 
     /// Makes every parked operation due now (after a person fixed the cause).
     ///

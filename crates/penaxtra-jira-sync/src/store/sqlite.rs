@@ -1,4 +1,7 @@
-use super::{Claim, Link, OpId, PendingOp, QueuedOp, StoreError, SweepCursor, SyncStore};
+use super::{
+    Claim, ExpectedStatus, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, StoreError, SweepCursor,
+    SyncStore,
+};
 use async_trait::async_trait;
 use penaxtra_mapping::{FindingId, FindingState};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
@@ -20,7 +23,8 @@ pub struct SqliteStore {
 }
 
 /// The schema, one entry per version.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE links (
     finding_id      TEXT PRIMARY KEY,
     issue_key       TEXT NOT NULL,
@@ -58,7 +62,21 @@ CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
-"#];
+"#,
+    // 2: fenced claims with the time of their doubt, versioned queue rows.
+    r#"
+ALTER TABLE claims ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE claims ADD COLUMN doubt_since_ms INTEGER;
+UPDATE claims SET doubt_since_ms = until_ms WHERE uncertain != 0;
+ALTER TABLE ops ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE links ADD COLUMN moving_until_ms INTEGER;
+CREATE TABLE counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('fence', 0), ('op_version', 0);
+"#,
+];
 
 impl SqliteStore {
     /// Opens (creating and migrating when needed) the store at `path`.
@@ -177,7 +195,7 @@ fn finding_from_sql(value: String) -> Result<FindingId, StoreError> {
     })
 }
 
-const LINK_COLUMNS: &str = "finding_id, issue_key, issue_id, state_out, state_in, expected_statuses, last_event_ms, created_ms, updated_ms";
+const LINK_COLUMNS: &str = "finding_id, issue_key, issue_id, state_out, state_in, expected_statuses, last_event_ms, created_ms, updated_ms, moving_until_ms";
 
 type LinkRow = (
     String,
@@ -189,6 +207,7 @@ type LinkRow = (
     Option<i64>,
     i64,
     i64,
+    Option<i64>,
 );
 
 fn read_link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkRow> {
@@ -202,18 +221,47 @@ fn read_link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkRow> {
         r.get(6)?,
         r.get(7)?,
         r.get(8)?,
+        r.get(9)?,
     ))
 }
 
 /// Statuses are kept one per line: Jira status names hold no newline.
-fn statuses_to_sql(statuses: &[String]) -> Option<String> {
-    (!statuses.is_empty()).then(|| statuses.join("\n"))
+fn statuses_to_sql(statuses: &[ExpectedStatus]) -> Option<String> {
+    (!statuses.is_empty()).then(|| {
+        statuses
+            .iter()
+            .map(ExpectedStatus::to_line)
+            .collect::<Vec<_>>()
+            .join("\n")
+    })
 }
 
-fn statuses_from_sql(value: Option<String>) -> Vec<String> {
+fn statuses_from_sql(value: Option<String>) -> Vec<ExpectedStatus> {
     value
-        .map(|v| v.lines().map(str::to_string).collect())
+        .map(|v| v.lines().map(ExpectedStatus::parse).collect())
         .unwrap_or_default()
+}
+
+/// The next value of a counter, inside the caller's write transaction.
+fn next_counter(tx: &Connection, name: &str, context: &'static str) -> Result<i64, StoreError> {
+    tx.query_row(
+        "UPDATE counters SET value = value + 1 WHERE name = ?1 RETURNING value",
+        [name],
+        |r| r.get(0),
+    )
+    .map_err(sql(context))
+}
+
+/// Whether `fence` holds the live claim of `finding`.
+fn holds(tx: &Connection, finding: &str, fence: Fence) -> Result<bool, StoreError> {
+    let n: i64 = tx
+        .query_row(
+            "SELECT COUNT(*) FROM claims WHERE finding_id = ?1 AND fence = ?2 AND owner IS NOT NULL",
+            params![finding, fence.0],
+            |r| r.get(0),
+        )
+        .map_err(sql("checking a claim"))?;
+    Ok(n > 0)
 }
 
 fn link_from_row(row: LinkRow) -> Result<Link, StoreError> {
@@ -227,6 +275,7 @@ fn link_from_row(row: LinkRow) -> Result<Link, StoreError> {
         last_event_ms,
         created_ms,
         updated_ms,
+        moving_until_ms,
     ) = row;
     Ok(Link {
         finding_id: finding_from_sql(finding_id)?,
@@ -236,6 +285,7 @@ fn link_from_row(row: LinkRow) -> Result<Link, StoreError> {
         state_in: state_from_sql(state_in)?,
         expected_statuses: statuses_from_sql(expected_statuses),
         last_event_ms,
+        moving_until_ms,
         created_ms,
         updated_ms,
     })
@@ -257,7 +307,9 @@ fn query_link(
     row.map(link_from_row).transpose()
 }
 
-type OpRow = (i64, String, i64, i64, Option<String>, i64);
+type OpRow = (i64, String, i64, i64, Option<String>, i64, i64);
+
+const OP_COLUMNS: &str = "id, op, attempts, due_ms, last_error, parked, version";
 
 fn read_op_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OpRow> {
     Ok((
@@ -267,23 +319,27 @@ fn read_op_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OpRow> {
         r.get(3)?,
         r.get(4)?,
         r.get(5)?,
+        r.get(6)?,
     ))
 }
 
 fn op_from_row(row: OpRow) -> Result<QueuedOp, StoreError> {
-    let (id, op, attempts, due_ms, last_error, parked) = row;
+    let (id, op, attempts, due_ms, last_error, parked, version) = row;
     let op: PendingOp = serde_json::from_str(&op).map_err(|e| StoreError::Corrupt {
         what: "queued operation",
         message: e.to_string(),
     })?;
-    Ok(QueuedOp {
-        id: OpId(id),
+    Ok(QueuedOp::new(
+        OpRef {
+            id: OpId(id),
+            version,
+        },
         op,
-        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        u32::try_from(attempts).unwrap_or(u32::MAX),
         due_ms,
         last_error,
-        parked: parked != 0,
-    })
+        parked != 0,
+    ))
 }
 
 fn query_ops(
@@ -314,35 +370,84 @@ impl SyncStore for SqliteStore {
         let finding = finding.clone();
         let owner = owner.to_string();
         self.with("claiming a finding", move |conn| {
+            const CTX: &str = "claiming a finding";
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sql("claiming a finding"))?;
+                .map_err(sql(CTX))?;
             if let Some(link) = query_link(&tx, "finding_id", finding.as_str())? {
                 return Ok(Claim::Linked(link));
             }
-            let until_ms = now_ms.saturating_add(lease_ms);
-            let existing: Option<(Option<String>, i64, i64)> = tx
+            let parked: Option<Option<String>> = tx
                 .query_row(
-                    "SELECT owner, until_ms, uncertain FROM claims WHERE finding_id = ?1",
+                    "SELECT last_error FROM ops WHERE op_key = ?1 AND parked = 1 AND op LIKE '{\"op\":\"recreate\"%' LIMIT 1",
+                    [format!("create:{}", finding.as_str())],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(sql(CTX))?;
+            if let Some(reason) = parked {
+                return Ok(Claim::Parked {
+                    reason: reason.unwrap_or_default(),
+                });
+            }
+            let until_ms = now_ms.saturating_add(lease_ms);
+            let existing: Option<(Option<String>, i64, Option<i64>)> = tx
+                .query_row(
+                    "SELECT owner, until_ms, doubt_since_ms FROM claims WHERE finding_id = ?1",
                     [finding.as_str()],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
                 )
                 .optional()
-                .map_err(sql("claiming a finding"))?;
-            let uncertain = match existing {
+                .map_err(sql(CTX))?;
+            let doubt = match existing {
                 // A live claim is exclusive, even against its own owner.
                 Some((Some(_), until, _)) if until > now_ms => return Ok(Claim::Busy),
-                Some((holder, _, uncertain)) => uncertain != 0 || holder.is_some(),
-                None => false,
+                // Expired while held: its holder may have acted until expiry.
+                Some((Some(_), until, doubt)) => Some(doubt.map_or(until, |d| d.max(until))),
+                Some((None, _, doubt)) => doubt,
+                None => None,
             };
+            let fence = Fence(next_counter(&tx, "fence", CTX)?);
             tx.execute(
-                "INSERT INTO claims (finding_id, owner, until_ms, uncertain) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT(finding_id) DO UPDATE SET owner = ?2, until_ms = ?3, uncertain = ?4",
-                params![finding.as_str(), owner, until_ms, i64::from(uncertain)],
+                "INSERT INTO claims (finding_id, owner, until_ms, uncertain, fence, doubt_since_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(finding_id) DO UPDATE SET owner = ?2, until_ms = ?3, uncertain = ?4,
+                 fence = ?5, doubt_since_ms = ?6",
+                params![
+                    finding.as_str(),
+                    owner,
+                    until_ms,
+                    i64::from(doubt.is_some()),
+                    fence.0,
+                    doubt
+                ],
             )
-            .map_err(sql("claiming a finding"))?;
-            tx.commit().map_err(sql("claiming a finding"))?;
-            Ok(Claim::Acquired { uncertain })
+            .map_err(sql(CTX))?;
+            tx.commit().map_err(sql(CTX))?;
+            Ok(Claim::Acquired {
+                fence,
+                doubt_since_ms: doubt,
+            })
+        })
+        .await
+    }
+
+    async fn renew(
+        &self,
+        finding: &FindingId,
+        fence: Fence,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let finding = finding.clone();
+        self.with("renewing a claim", move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE claims SET until_ms = ?3 WHERE finding_id = ?1 AND fence = ?2 AND owner IS NOT NULL",
+                    params![finding.as_str(), fence.0, now_ms.saturating_add(lease_ms)],
+                )
+                .map_err(sql("renewing a claim"))?;
+            Ok(n == 1)
         })
         .await
     }
@@ -350,44 +455,110 @@ impl SyncStore for SqliteStore {
     async fn release(
         &self,
         finding: &FindingId,
-        owner: &str,
-        ambiguous: bool,
-    ) -> Result<(), StoreError> {
+        fence: Fence,
+        doubt_since_ms: Option<i64>,
+    ) -> Result<bool, StoreError> {
         let finding = finding.clone();
-        let owner = owner.to_string();
         self.with("releasing a claim", move |conn| {
+            const CTX: &str = "releasing a claim";
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sql("releasing a claim"))?;
-            let uncertain: Option<i64> = tx
-                .query_row(
-                    "SELECT uncertain FROM claims WHERE finding_id = ?1 AND owner = ?2",
-                    params![finding.as_str(), owner],
-                    |r| r.get(0),
-                )
-                .optional()
-                .map_err(sql("releasing a claim"))?;
-            if let Some(uncertain) = uncertain {
-                if uncertain != 0 || ambiguous {
-                    tx.execute(
-                        "UPDATE claims SET owner = NULL, uncertain = 1 WHERE finding_id = ?1",
-                        [finding.as_str()],
-                    )
-                    .map_err(sql("releasing a claim"))?;
-                } else {
-                    tx.execute(
-                        "DELETE FROM claims WHERE finding_id = ?1",
-                        [finding.as_str()],
-                    )
-                    .map_err(sql("releasing a claim"))?;
-                }
+                .map_err(sql(CTX))?;
+            if !holds(&tx, finding.as_str(), fence)? {
+                return Ok(false);
             }
-            tx.commit().map_err(sql("releasing a claim"))
+            if let Some(doubt) = doubt_since_ms {
+                tx.execute(
+                    "UPDATE claims SET owner = NULL, uncertain = 1, doubt_since_ms = ?2 WHERE finding_id = ?1",
+                    params![finding.as_str(), doubt],
+                )
+                .map_err(sql(CTX))?;
+            } else {
+                tx.execute("DELETE FROM claims WHERE finding_id = ?1", [finding.as_str()])
+                    .map_err(sql(CTX))?;
+            }
+            tx.commit().map_err(sql(CTX))?;
+            Ok(true)
         })
         .await
     }
 
-    async fn insert_link(&self, link: &Link) -> Result<(), StoreError> {
+    async fn recover_orphans(&self, now_ms: i64) -> Result<Vec<FindingId>, StoreError> {
+        self.with("recovering orphaned claims", move |conn| {
+            const CTX: &str = "recovering orphaned claims";
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql(CTX))?;
+            let ids: Vec<String> = {
+                let mut stmt = tx
+                    .prepare(
+                        "SELECT c.finding_id FROM claims c
+                         WHERE (c.owner IS NULL OR c.until_ms <= ?1)
+                           AND NOT EXISTS (SELECT 1 FROM links l WHERE l.finding_id = c.finding_id)
+                           AND NOT EXISTS (SELECT 1 FROM ops o WHERE o.op_key = 'create:' || c.finding_id)
+                         ORDER BY c.finding_id",
+                    )
+                    .map_err(sql(CTX))?;
+                let rows = stmt
+                    .query_map([now_ms], |r| r.get::<_, String>(0))
+                    .map_err(sql(CTX))?;
+                rows.collect::<Result<_, _>>().map_err(sql(CTX))?
+            };
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                let finding = finding_from_sql(id)?;
+                let op = PendingOp::Create {
+                    finding: finding.clone(),
+                };
+                let json = serde_json::to_string(&op).map_err(|e| StoreError::Corrupt {
+                    what: "queued operation",
+                    message: e.to_string(),
+                })?;
+                let version = next_counter(&tx, "op_version", CTX)?;
+                tx.execute(
+                    "INSERT INTO ops (op_key, op, due_ms, last_error, version) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        op.key(),
+                        json,
+                        now_ms,
+                        "recovered: the process that started this create is gone",
+                        version
+                    ],
+                )
+                .map_err(sql(CTX))?;
+                out.push(finding);
+            }
+            tx.commit().map_err(sql(CTX))?;
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn claims(&self) -> Result<Vec<(FindingId, Option<String>, Option<i64>)>, StoreError> {
+        self.with("reading claims", move |conn| {
+            let mut stmt = conn
+                .prepare("SELECT finding_id, owner, doubt_since_ms FROM claims ORDER BY finding_id")
+                .map_err(sql("reading claims"))?;
+            let rows = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, Option<String>>(1)?,
+                        r.get::<_, Option<i64>>(2)?,
+                    ))
+                })
+                .map_err(sql("reading claims"))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (f, owner, doubt) = row.map_err(sql("reading claims"))?;
+                out.push((finding_from_sql(f)?, owner, doubt));
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn insert_link(&self, link: &Link, fence: Option<Fence>) -> Result<(), StoreError> {
         let link = link.clone();
         self.with("recording a link", move |conn| {
             let tx = conn
@@ -403,9 +574,17 @@ impl SyncStore for SqliteStore {
                 }
                 return Ok(());
             }
+            if let Some(fence) = fence
+                && !holds(&tx, link.finding_id.as_str(), fence)?
+            {
+                return Err(StoreError::Fenced {
+                    finding: link.finding_id.to_string(),
+                    fence,
+                });
+            }
             tx.execute(
                 &format!(
-                    "INSERT INTO links ({LINK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+                    "INSERT INTO links ({LINK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
                 ),
                 params![
                     link.finding_id.as_str(),
@@ -416,7 +595,8 @@ impl SyncStore for SqliteStore {
                     statuses_to_sql(&link.expected_statuses),
                     link.last_event_ms,
                     link.created_ms,
-                    link.updated_ms
+                    link.updated_ms,
+                    link.moving_until_ms
                 ],
             )
             .map_err(sql("recording a link"))?;
@@ -436,7 +616,7 @@ impl SyncStore for SqliteStore {
             let n = conn
                 .execute(
                     "UPDATE links SET issue_key = ?2, issue_id = ?3, state_out = ?4, state_in = ?5, expected_statuses = ?6,
-                     last_event_ms = ?7, updated_ms = ?8 WHERE finding_id = ?1",
+                     last_event_ms = ?7, updated_ms = ?8, moving_until_ms = ?9 WHERE finding_id = ?1",
                     params![
                         link.finding_id.as_str(),
                         link.issue_key,
@@ -445,7 +625,8 @@ impl SyncStore for SqliteStore {
                         state_to_sql(link.state_in),
                         statuses_to_sql(&link.expected_statuses),
                         link.last_event_ms,
-                        link.updated_ms
+                        link.updated_ms,
+                        link.moving_until_ms
                     ],
                 )
                 .map_err(sql("updating a link"))?;
@@ -510,7 +691,7 @@ impl SyncStore for SqliteStore {
         op: &PendingOp,
         due_ms: i64,
         last_error: Option<&str>,
-    ) -> Result<OpId, StoreError> {
+    ) -> Result<OpRef, StoreError> {
         let key = op.key();
         let json = serde_json::to_string(op).map_err(|e| StoreError::Corrupt {
             what: "queued operation",
@@ -529,26 +710,30 @@ impl SyncStore for SqliteStore {
                 )
                 .optional()
                 .map_err(sql("queueing an operation"))?;
+            let version = next_counter(&tx, "op_version", "queueing an operation")?;
             let id = match existing {
                 Some(id) => {
                     tx.execute(
-                        "UPDATE ops SET op = ?2, due_ms = ?3, last_error = ?4 WHERE id = ?1",
-                        params![id, json, due_ms, last_error],
+                        "UPDATE ops SET op = ?2, due_ms = ?3, last_error = ?4, version = ?5 WHERE id = ?1",
+                        params![id, json, due_ms, last_error, version],
                     )
                     .map_err(sql("queueing an operation"))?;
                     id
                 }
                 None => {
                     tx.execute(
-                        "INSERT INTO ops (op_key, op, due_ms, last_error) VALUES (?1, ?2, ?3, ?4)",
-                        params![key, json, due_ms, last_error],
+                        "INSERT INTO ops (op_key, op, due_ms, last_error, version) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![key, json, due_ms, last_error, version],
                     )
                     .map_err(sql("queueing an operation"))?;
                     tx.last_insert_rowid()
                 }
             };
             tx.commit().map_err(sql("queueing an operation"))?;
-            Ok(OpId(id))
+            Ok(OpRef {
+                id: OpId(id),
+                version,
+            })
         })
         .await
     }
@@ -558,52 +743,63 @@ impl SyncStore for SqliteStore {
         self.with("reading the queue", move |conn| {
             query_ops(
                 conn,
-                "SELECT id, op, attempts, due_ms, last_error, parked FROM ops
-                 WHERE parked = 0 AND due_ms <= ?1 ORDER BY due_ms, id LIMIT ?2",
+                &format!(
+                    "SELECT {OP_COLUMNS} FROM ops
+                     WHERE parked = 0 AND due_ms <= ?1 ORDER BY due_ms, id LIMIT ?2"
+                ),
                 params![now_ms, limit],
             )
         })
         .await
     }
 
-    async fn complete(&self, id: OpId) -> Result<(), StoreError> {
+    async fn complete(&self, op: OpRef) -> Result<bool, StoreError> {
         self.with("completing an operation", move |conn| {
-            conn.execute("DELETE FROM ops WHERE id = ?1", [id.0])
+            let n = conn
+                .execute(
+                    "DELETE FROM ops WHERE id = ?1 AND version = ?2",
+                    params![op.id.0, op.version],
+                )
                 .map_err(sql("completing an operation"))?;
-            Ok(())
+            Ok(n == 1)
         })
         .await
     }
 
-    async fn reschedule(&self, id: OpId, next_ms: i64, error: &str) -> Result<(), StoreError> {
+    async fn reschedule(&self, op: OpRef, next_ms: i64, error: &str) -> Result<(), StoreError> {
         let error = error.to_string();
         self.with("rescheduling an operation", move |conn| {
-            let n = conn
-                .execute(
-                    "UPDATE ops SET attempts = attempts + 1, due_ms = ?2, last_error = ?3 WHERE id = ?1",
-                    params![id.0, next_ms, error],
-                )
-                .map_err(sql("rescheduling an operation"))?;
-            if n == 0 {
-                return Err(StoreError::NotFound { what: "queued operation", key: id.to_string() });
-            }
+            conn.execute(
+                "UPDATE ops SET attempts = attempts + 1, due_ms = ?3, last_error = ?4 WHERE id = ?1 AND version = ?2",
+                params![op.id.0, op.version, next_ms, error],
+            )
+            .map_err(sql("rescheduling an operation"))?;
             Ok(())
         })
         .await
     }
 
-    async fn park(&self, id: OpId, error: &str) -> Result<(), StoreError> {
-        let error = error.to_string();
-        self.with("parking an operation", move |conn| {
+    async fn extend(&self, op: OpRef, due_ms: i64) -> Result<bool, StoreError> {
+        self.with("extending an operation", move |conn| {
             let n = conn
                 .execute(
-                    "UPDATE ops SET attempts = attempts + 1, parked = 1, last_error = ?2 WHERE id = ?1",
-                    params![id.0, error],
+                    "UPDATE ops SET due_ms = ?3 WHERE id = ?1 AND version = ?2",
+                    params![op.id.0, op.version, due_ms],
                 )
-                .map_err(sql("parking an operation"))?;
-            if n == 0 {
-                return Err(StoreError::NotFound { what: "queued operation", key: id.to_string() });
-            }
+                .map_err(sql("extending an operation"))?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn park(&self, op: OpRef, error: &str) -> Result<(), StoreError> {
+        let error = error.to_string();
+        self.with("parking an operation", move |conn| {
+            conn.execute(
+                "UPDATE ops SET attempts = attempts + 1, parked = 1, last_error = ?3 WHERE id = ?1 AND version = ?2",
+                params![op.id.0, op.version, error],
+            )
+            .map_err(sql("parking an operation"))?;
             Ok(())
         })
         .await
@@ -624,7 +820,7 @@ impl SyncStore for SqliteStore {
         self.with("reading the queue", move |conn| {
             query_ops(
                 conn,
-                "SELECT id, op, attempts, due_ms, last_error, parked FROM ops ORDER BY id",
+                &format!("SELECT {OP_COLUMNS} FROM ops ORDER BY id"),
                 [],
             )
         })

@@ -2,19 +2,121 @@ use penaxtra_mapping::{FindingId, FindingState};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+/// A fencing token: every claim taken gets a larger one than any before it
+/// in the store, and every write made on the strength of a claim carries
+/// it. A holder whose lease ran out (a paused or partitioned process) finds
+/// its token stale and its late writes refused, so it cannot overwrite the
+/// next holder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Fence(pub i64);
+
+impl std::fmt::Display for Fence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "fence#{}", self.0)
+    }
+}
+
 /// The answer to [`super::SyncStore::claim`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Claim {
     /// The caller holds the claim and may create the issue.
     Acquired {
-        /// An earlier attempt may have reached Jira: search before creating.
-        uncertain: bool,
+        /// The token every later write of this claim carries.
+        fence: Fence,
+        /// `Some(t)`: an earlier attempt may have created the issue in Jira,
+        /// and did so no later than `t` (epoch ms). Jira's search may not
+        /// show that issue until its consistency window after `t` has
+        /// passed, so the caller must not conclude "absent" from a search
+        /// made before then.
+        doubt_since_ms: Option<i64>,
     },
     /// Another owner holds an unexpired claim.
     Busy,
     /// The finding already has an issue.
     Linked(Link),
+    /// A create for this finding is parked for a person (for example its
+    /// issue was deleted in Jira and the settings say not to recreate it).
+    Parked {
+        /// The parked operation's last error, with its code and fix.
+        reason: String,
+    },
+}
+
+impl Claim {
+    /// A claim just acquired with no doubt; for host stores and tests.
+    pub fn acquired(fence: Fence, doubt_since_ms: Option<i64>) -> Self {
+        Claim::Acquired {
+            fence,
+            doubt_since_ms,
+        }
+    }
+}
+
+/// A Jira status (and, when it matters, resolution) that this integration
+/// moved or is moving an issue to: a Jira event or sweep that shows it is
+/// an echo of our own change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ExpectedStatus {
+    /// The status name.
+    pub status: String,
+    /// The resolution that goes with it; `None` for a status passed through
+    /// on the way (any resolution is ours there).
+    pub resolution: Option<String>,
+}
+
+impl ExpectedStatus {
+    /// A status passed through, any resolution.
+    pub fn passing(status: impl Into<String>) -> Self {
+        Self {
+            status: status.into(),
+            resolution: None,
+        }
+    }
+
+    /// A status to arrive in, with the resolution set there (`None` when the
+    /// target has no resolution: then the issue must have none).
+    pub fn arriving(status: impl Into<String>, resolution: Option<String>) -> Self {
+        Self {
+            status: status.into(),
+            resolution: Some(resolution.unwrap_or_default()),
+        }
+    }
+
+    /// Whether Jira showing `status` with `resolution` is this expectation.
+    /// Names compare as Jira compares them: trimmed, ignoring ASCII case.
+    pub fn matches(&self, status: &str, resolution: Option<&str>) -> bool {
+        if !self.status.trim().eq_ignore_ascii_case(status.trim()) {
+            return false;
+        }
+        match &self.resolution {
+            None => true,
+            Some(want) => want
+                .trim()
+                .eq_ignore_ascii_case(resolution.unwrap_or_default().trim()),
+        }
+    }
+
+    /// One line of text: `status` or `status<TAB>resolution` (names hold no
+    /// tab or newline); what [`ExpectedStatus::parse`] reads back.
+    pub fn to_line(&self) -> String {
+        match &self.resolution {
+            None => self.status.clone(),
+            Some(r) => format!("{}\t{r}", self.status),
+        }
+    }
+
+    /// Reads [`ExpectedStatus::to_line`].
+    pub fn parse(line: &str) -> Self {
+        match line.split_once('\t') {
+            None => Self::passing(line),
+            Some((s, r)) => Self {
+                status: s.to_string(),
+                resolution: Some(r.to_string()),
+            },
+        }
+    }
 }
 
 /// A finding linked to its Jira issue, with the sync bookkeeping.
@@ -33,12 +135,20 @@ pub struct Link {
     pub state_in: Option<FindingState>,
     /// The Jira statuses this integration's own moves put the issue in:
     /// while it walks an issue through several transitions, every status of
-    /// the walk; afterwards, the target. A Jira event or sweep that reports
-    /// one of these is our own echo. Cleared when a person's change applies.
-    pub expected_statuses: Vec<String>,
-    /// Jira's timestamp (epoch ms) of the last Jira event applied; older
-    /// events are stale.
+    /// the walk; afterwards, the target with its resolution. A Jira event or
+    /// sweep that reports one of these is our own echo. Cleared when a
+    /// person's change applies.
+    pub expected_statuses: Vec<ExpectedStatus>,
+    /// The newest Jira-side time (epoch ms, Jira's clock: a webhook's
+    /// `timestamp`, an issue's `updated`) this link has caught up with;
+    /// Jira events from before it are stale. Never the local clock.
     pub last_event_ms: Option<i64>,
+    /// While an outbound state change is being made (local epoch ms, a
+    /// lease renewed by the walk): Jira events arriving meanwhile cannot yet
+    /// be ordered against it, so they are answered "try again" and judged
+    /// once the walk has recorded Jira's time of its last move.
+    #[serde(default)]
+    pub moving_until_ms: Option<i64>,
     /// When the link was made (epoch ms).
     pub created_ms: i64,
     /// When the bookkeeping last changed (epoch ms).
@@ -46,12 +156,17 @@ pub struct Link {
 }
 
 impl Link {
-    /// Whether `status` is one this integration moved (or is moving) the
-    /// issue to.
-    pub fn expects(&self, status: &str) -> bool {
+    /// Whether `status` with `resolution` is where this integration moved
+    /// (or is moving) the issue.
+    pub fn expects(&self, status: &str, resolution: Option<&str>) -> bool {
         self.expected_statuses
             .iter()
-            .any(|s| s.trim().eq_ignore_ascii_case(status.trim()))
+            .any(|e| e.matches(status, resolution))
+    }
+
+    /// Records a Jira-side time this link has caught up with.
+    pub fn saw_jira_time(&mut self, jira_ms: i64) {
+        self.last_event_ms = Some(self.last_event_ms.map_or(jira_ms, |t| t.max(jira_ms)));
     }
 
     /// A fresh link for a just-created (or just-found) issue whose state in
@@ -71,6 +186,7 @@ impl Link {
             state_in: None,
             expected_statuses: Vec::new(),
             last_event_ms: None,
+            moving_until_ms: None,
             created_ms: now_ms,
             updated_ms: now_ms,
         }
@@ -97,6 +213,15 @@ pub enum PendingOp {
         /// The finding.
         finding: FindingId,
     },
+    /// The finding's issue was deleted in Jira: create a new one. Queued
+    /// parked when the settings leave that to a person; while it is parked,
+    /// the finding cannot be claimed ([`Claim::Parked`]).
+    Recreate {
+        /// The finding.
+        finding: FindingId,
+        /// The key of the deleted issue.
+        deleted_issue: String,
+    },
     /// Bring the finding's issue to the Jira state of `state`.
     SetState {
         /// The finding.
@@ -110,17 +235,38 @@ impl PendingOp {
     /// The finding the operation is about.
     pub fn finding(&self) -> &FindingId {
         match self {
-            PendingOp::Create { finding } | PendingOp::SetState { finding, .. } => finding,
+            PendingOp::Create { finding }
+            | PendingOp::Recreate { finding, .. }
+            | PendingOp::SetState { finding, .. } => finding,
         }
+    }
+
+    /// Whether it creates an issue.
+    pub fn is_create(&self) -> bool {
+        matches!(self, PendingOp::Create { .. } | PendingOp::Recreate { .. })
     }
 
     /// Operations with the same key replace each other in the queue.
     pub fn key(&self) -> String {
         match self {
-            PendingOp::Create { finding } => format!("create:{}", finding.as_str()),
+            PendingOp::Create { finding } | PendingOp::Recreate { finding, .. } => {
+                format!("create:{}", finding.as_str())
+            }
             PendingOp::SetState { finding, .. } => format!("state:{}", finding.as_str()),
         }
     }
+}
+
+/// One version of a queued operation. Enqueueing an equal operation again
+/// replaces it under the same id with a new version; completing,
+/// rescheduling or parking acts only on the version that ran, so a newer
+/// operation queued while an older one runs is never lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OpRef {
+    /// The queue row.
+    pub id: OpId,
+    /// Its version.
+    pub version: i64,
 }
 
 /// An operation in the queue.
@@ -129,6 +275,8 @@ impl PendingOp {
 pub struct QueuedOp {
     /// Its id.
     pub id: OpId,
+    /// Its version (see [`OpRef`]).
+    pub version: i64,
     /// The operation.
     pub op: PendingOp,
     /// Attempts made so far.
@@ -139,6 +287,36 @@ pub struct QueuedOp {
     pub last_error: Option<String>,
     /// Whether it waits for a person.
     pub parked: bool,
+}
+
+impl QueuedOp {
+    /// The version of this operation, to complete or reschedule.
+    pub fn op_ref(&self) -> OpRef {
+        OpRef {
+            id: self.id,
+            version: self.version,
+        }
+    }
+
+    /// A queued operation from its parts; for host stores and tests.
+    pub fn new(
+        op_ref: OpRef,
+        op: PendingOp,
+        attempts: u32,
+        due_ms: i64,
+        last_error: Option<String>,
+        parked: bool,
+    ) -> Self {
+        Self {
+            id: op_ref.id,
+            version: op_ref.version,
+            op,
+            attempts,
+            due_ms,
+            last_error,
+            parked,
+        }
+    }
 }
 
 /// Where reconciliation stopped.
@@ -169,6 +347,15 @@ pub enum StoreError {
         existing: String,
         /// The issue that was to be linked.
         attempted: String,
+    },
+    /// A write made on the strength of a claim whose lease ran out and was
+    /// taken by another holder (its fencing token is stale).
+    #[error("the claim on finding {finding} was lost ({fence} is no longer current)")]
+    Fenced {
+        /// The finding.
+        finding: String,
+        /// The stale token.
+        fence: Fence,
     },
     /// No such record.
     #[error("no {what} for {key}")]
@@ -209,11 +396,12 @@ impl StoreError {
         }
     }
 
-    /// A stable code: `store_conflict`, `store_not_found`, `store_corrupt`,
-    /// `store_backend`.
+    /// A stable code: `store_conflict`, `store_fenced`, `store_not_found`,
+    /// `store_corrupt`, `store_backend`.
     pub fn code(&self) -> &'static str {
         match self {
             StoreError::Conflict { .. } => "store_conflict",
+            StoreError::Fenced { .. } => "store_fenced",
             StoreError::NotFound { .. } => "store_not_found",
             StoreError::Corrupt { .. } => "store_corrupt",
             StoreError::Backend { .. } => "store_backend",

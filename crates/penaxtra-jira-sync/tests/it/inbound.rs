@@ -185,7 +185,10 @@ async fn linked_inbound(findings: Arc<dyn Findings>) -> (Inbound, Arc<MemoryStor
     let store = Arc::new(MemoryStore::new());
     let id = FindingId::new("fnd_t_000001").unwrap();
     store
-        .insert_link(&Link::new(id, "SEC-1", "10001", FindingState::Open, 0))
+        .insert_link(
+            &Link::new(id, "SEC-1", "10001", FindingState::Open, 0),
+            None,
+        )
         .await
         .unwrap();
     let inbound = Inbound::new(Arc::clone(&store) as Arc<dyn SyncStore>, findings, "SEC")
@@ -437,7 +440,10 @@ async fn cloud_datacenter_and_server_payloads_map_through_the_state_table() {
     let store = Arc::new(MemoryStore::new());
     for (f, key) in findings.iter().zip(["SEC-42", "SEC-43", "SEC-7", "SEC-3"]) {
         store
-            .insert_link(&Link::new(f.id.clone(), key, "", FindingState::Open, 0))
+            .insert_link(
+                &Link::new(f.id.clone(), key, "", FindingState::Open, 0),
+                None,
+            )
             .await
             .unwrap();
     }

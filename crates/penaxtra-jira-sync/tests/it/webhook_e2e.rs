@@ -78,7 +78,7 @@ async fn serve(gate: WebhookGate) -> Server {
     let host = Arc::new(MemoryFindings::with([f]));
     let store = Arc::new(MemoryStore::new());
     let link = Link::new(finding_id(), KEY, "10007", FindingState::Open, 1);
-    store.insert_link(&link).await.unwrap();
+    store.insert_link(&link, None).await.unwrap();
     let inbound = Inbound::new(
         Arc::clone(&store) as Arc<dyn SyncStore>,
         Arc::clone(&host) as _,

@@ -1,0 +1,92 @@
+//! Leases renewed while a Jira call is in flight.
+//!
+//! A claim (for a create) or a queued operation (for a state change) is a
+//! short lease in the store. While the engine works on it, a keeper renews
+//! it every third of the lease; when the process dies the renewals stop and
+//! the lease runs out within one lease, which is how other processes see
+//! that the holder is gone. A keeper stops renewing when dropped.
+
+use crate::engine::JiraSync;
+use crate::push::duration_ms;
+use crate::store::{Fence, OpRef};
+use penaxtra_mapping::FindingId;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// What a keeper renews.
+enum Held {
+    Claims(Vec<(FindingId, Fence)>),
+    Op(OpRef),
+}
+
+/// Renews a lease in the background until dropped.
+pub(crate) struct LeaseKeeper {
+    task: tokio::task::JoinHandle<()>,
+    lost: Arc<AtomicBool>,
+}
+
+impl LeaseKeeper {
+    /// Keeps these claims alive.
+    pub(crate) fn claims(sync: &JiraSync, claims: Vec<(FindingId, Fence)>) -> Self {
+        Self::spawn(sync, Held::Claims(claims))
+    }
+
+    /// Keeps an in-flight queued operation from falling due.
+    pub(crate) fn op(sync: &JiraSync, op: OpRef) -> Self {
+        Self::spawn(sync, Held::Op(op))
+    }
+
+    fn spawn(sync: &JiraSync, held: Held) -> Self {
+        let lost = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&lost);
+        let sync = sync.clone();
+        let task = tokio::spawn(async move {
+            let lease = sync.inner.settings.claim_lease;
+            let every = (lease / 3).max(std::time::Duration::from_millis(10));
+            loop {
+                tokio::time::sleep(every).await;
+                let now = sync.now_ms();
+                let lease_ms = duration_ms(lease);
+                let store = &sync.inner.store;
+                let held_all = match &held {
+                    Held::Claims(claims) => {
+                        let mut all = true;
+                        for (finding, fence) in claims {
+                            match store.renew(finding, *fence, now, lease_ms).await {
+                                Ok(true) => {}
+                                Ok(false) => all = false,
+                                Err(e) => {
+                                    tracing::warn!(finding = %finding, code = e.code(), "could not renew a claim");
+                                }
+                            }
+                        }
+                        all
+                    }
+                    Held::Op(op) => match store.extend(*op, now + lease_ms).await {
+                        Ok(held) => held,
+                        Err(e) => {
+                            tracing::warn!(op = %op.id, code = e.code(), "could not renew an operation in flight");
+                            true
+                        }
+                    },
+                };
+                if !held_all {
+                    flag.store(true, Ordering::SeqCst);
+                }
+            }
+        });
+        Self { task, lost }
+    }
+
+    /// Whether a renewal found a lease taken by someone else.
+    #[allow(dead_code)]
+    pub(crate) fn lost(&self) -> bool {
+        self.lost.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for LeaseKeeper {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
