@@ -212,7 +212,10 @@ async fn contract(store: &dyn SyncStore) {
         store.recover_orphans(3_050).await.unwrap().is_empty(),
         "still held"
     );
-    assert_eq!(store.recover_orphans(3_200).await.unwrap(), [h.clone()]);
+    assert_eq!(
+        store.recover_orphans(3_200).await.unwrap(),
+        std::slice::from_ref(&h)
+    );
     assert!(
         store.recover_orphans(3_300).await.unwrap().is_empty(),
         "queued once"
