@@ -27,6 +27,12 @@ pub struct ReconcileReport {
     /// was unlinked, and its finding's create queued or parked as
     /// [`crate::SyncSettings::on_deleted_issue`] says.
     pub deleted: Vec<String>,
+    /// Duplicate issues closed (the finding stays linked to its oldest
+    /// issue; see [`crate::DUPLICATE_LABEL`]).
+    pub healed: Vec<String>,
+    /// Duplicates that could not be closed this time (the next sweep tries
+    /// again).
+    pub heal_failed: Vec<String>,
 }
 
 impl JiraSync {
@@ -55,7 +61,7 @@ impl JiraSync {
         jql.push_str(" ORDER BY updated ASC");
 
         let mut report = ReconcileReport::default();
-        let mut fields = vec!["status", "resolution", "labels", "updated"];
+        let mut fields = vec!["status", "resolution", "labels", "updated", "created"];
         if let Some(f) = self.inner.template.finding_id_field() {
             fields.push(f.as_str());
         }
@@ -75,15 +81,45 @@ impl JiraSync {
                     Disposition::Failed => report.failed.push(outcome),
                     Disposition::Ignored => {}
                 }
+                self.heal_if_duplicate(&issue, &mut report).await?;
             }
         }
         if check_deleted {
             report.deleted = self.deleted_links().await?;
         }
-        if report.failed.is_empty() {
+        if report.failed.is_empty() && report.heal_failed.is_empty() {
             store.set_sweep_cursor(&SweepCursor::new(started)).await?;
         }
+        if !report.healed.is_empty() {
+            tracing::warn!(count = report.healed.len(), "closed duplicate issues");
+        }
         Ok(report)
+    }
+
+    /// Closes `issue` as a duplicate when it carries a finding's dedup label
+    /// but the finding is linked to another issue.
+    async fn heal_if_duplicate(
+        &self,
+        issue: &jira_model::Issue,
+        report: &mut ReconcileReport,
+    ) -> Result<(), SyncError> {
+        let Some(finding) = self.finding_of_issue(issue) else {
+            return Ok(());
+        };
+        let Some(link) = self.inner.store.link(&finding).await? else {
+            return Ok(());
+        };
+        if link.issue_key.eq_ignore_ascii_case(&issue.key) {
+            return Ok(());
+        }
+        match self.heal_duplicate(&link, issue).await {
+            Ok(closed) => report.healed.push(closed),
+            Err(e) => {
+                tracing::warn!(issue = %issue.key, code = e.code(), "could not close a duplicate; the next sweep tries again");
+                report.heal_failed.push(issue.key.clone());
+            }
+        }
+        Ok(())
     }
 
     /// Linked issues that Jira no longer lists.

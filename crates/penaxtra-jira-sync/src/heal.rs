@@ -1,0 +1,152 @@
+//! Duplicates heal themselves: when Jira holds more than one issue for a
+//! finding (a create whose answer was lost and that search did not show in
+//! time, or a store restored from an old backup), reconciliation keeps the
+//! oldest, links the finding to it, and closes the others as duplicates
+//! with a comment that says why. Nothing is deleted.
+
+use crate::engine::JiraSync;
+use crate::error::SyncError;
+use crate::store::{Link, PendingOp};
+use jira_model::{
+    AddCommentRequest, Description, EditIssueRequest, Flavor, Issue, StatusCategoryKey, adf, wiki,
+};
+use penaxtra_mapping::{DEDUP_LABEL_PREFIX, FindingId, FindingState, dedup_label};
+
+/// The label a healed duplicate carries instead of its finding's dedup label.
+pub const DUPLICATE_LABEL: &str = "penaxtra-duplicate";
+
+/// The resolution a healed duplicate is closed with where the scheme has it.
+const DUPLICATE_RESOLUTION: &str = "Duplicate";
+
+impl JiraSync {
+    /// The finding an issue was created for, by its finding-id field or its
+    /// dedup label; `None` for an issue that carries neither.
+    pub(crate) fn finding_of_issue(&self, issue: &Issue) -> Option<FindingId> {
+        if let Some(field) = self.inner.template.finding_id_field()
+            && let Ok(values) = issue.field_values(field)
+            && let Some(id) = values.iter().find_map(|v| FindingId::new(v.as_str()).ok())
+            && issue.fields.labels.contains(&dedup_label(&id))
+        {
+            return Some(id);
+        }
+        issue.fields.labels.iter().find_map(|label| {
+            let rest = label.strip_prefix(DEDUP_LABEL_PREFIX)?;
+            let id = FindingId::new(rest).ok()?;
+            (dedup_label(&id) == *label).then_some(id)
+        })
+    }
+
+    /// `issue` carries the dedup label of `link`'s finding but is not the
+    /// linked issue: keep the older of the two linked, close the other as
+    /// a duplicate. Returns the key of the issue closed. Each step is
+    /// idempotent, so a sweep after a crash finishes the job.
+    pub(crate) async fn heal_duplicate(
+        &self,
+        link: &Link,
+        issue: &Issue,
+    ) -> Result<String, SyncError> {
+        let client = &self.inner.client;
+        let linked = client
+            .get_issue(
+                &link.issue_key,
+                &["created", "status", "resolution", "labels"],
+            )
+            .await?;
+        let (keep, close) = if older(issue, &linked) {
+            (issue, &linked)
+        } else {
+            (&linked, issue)
+        };
+        if keep.key != link.issue_key {
+            self.relink(link, keep).await?;
+        }
+        let label = dedup_label(&link.finding_id);
+        tracing::warn!(finding = %link.finding_id, kept = %keep.key, duplicate = %close.key, "healing a duplicate issue");
+        let note = format!(
+            "Penaxtra created this issue more than once for finding {}. {} is the one kept and synced; this one is closed as its duplicate.",
+            link.finding_id, keep.key
+        );
+        let body = match client.flavor() {
+            Flavor::Cloud => Description::Adf(adf::doc(adf::paragraphs(&note))),
+            _ => Description::Wiki(wiki::escape(&note).into_string()),
+        };
+        client
+            .add_comment(&close.key, &AddCommentRequest::new(body))
+            .await?;
+        let status = client
+            .get_issue(&close.key, &["status", "resolution"])
+            .await?;
+        let at = status.fields.status.as_ref();
+        if at.map(|s| s.category_key()) != Some(StatusCategoryKey::Done) {
+            let mut target = self.inner.states.to_jira(FindingState::Resolved);
+            target.resolution = Some(DUPLICATE_RESOLUTION.to_string());
+            target.category = StatusCategoryKey::Done;
+            let from = at.map(|s| s.name.clone()).unwrap_or_default();
+            self.walk_to(&close.key, &from, &target, None).await?;
+        }
+        // Last: without its dedup label, no search takes it for the
+        // finding's issue again, and the next sweep leaves it alone.
+        let mut labels: Vec<String> = close
+            .fields
+            .labels
+            .iter()
+            .filter(|l| **l != label)
+            .cloned()
+            .collect();
+        if !labels.iter().any(|l| l == DUPLICATE_LABEL) {
+            labels.push(DUPLICATE_LABEL.to_string());
+        }
+        client
+            .edit_issue(
+                &close.key,
+                &EditIssueRequest::new().set("labels", serde_json::json!(labels)),
+            )
+            .await?;
+        Ok(close.key.clone())
+    }
+
+    /// Links the finding to `keep` instead, and queues the state change
+    /// that brings `keep` to where the finding is.
+    async fn relink(&self, link: &Link, keep: &Issue) -> Result<(), SyncError> {
+        let store = &self.inner.store;
+        let mut moved = link.clone();
+        moved.issue_key = keep.key.clone();
+        moved.issue_id = keep.id.clone();
+        moved.state_out = self.state_of_issue(keep);
+        moved.state_in = None;
+        moved.expected_statuses.clear();
+        moved.last_event_ms = None;
+        moved.moving_until_ms = None;
+        moved.updated_ms = self.now_ms();
+        // Queue first: the change survives a crash between the two writes.
+        if let Some(finding) = self.inner.findings.finding(&link.finding_id).await? {
+            store
+                .enqueue(
+                    &PendingOp::SetState {
+                        finding: finding.id.clone(),
+                        state: finding.state,
+                    },
+                    self.now_ms(),
+                    Some("healed a duplicate: the kept issue follows the finding"),
+                )
+                .await?;
+        }
+        store.update_link(&moved).await?;
+        Ok(())
+    }
+}
+
+/// Whether `a` was created before `b` (by Jira's `created`, then by id).
+fn older(a: &Issue, b: &Issue) -> bool {
+    let at = |i: &Issue| {
+        (
+            i.fields
+                .created
+                .as_deref()
+                .and_then(crate::jira_time::jira_time_ms)
+                .unwrap_or(i64::MAX),
+            i.id.parse::<i64>().unwrap_or(i64::MAX),
+        )
+    };
+    at(a) < at(b)
+}
