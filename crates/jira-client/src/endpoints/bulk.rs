@@ -41,6 +41,14 @@ impl JiraClient {
     /// `bulk_outcome_unknown` (it may exist). A chunk is not retried once it
     /// may have reached Jira. Elements whose description does not match the
     /// flavor get `invalid_input` and are not sent.
+    ///
+    /// Which elements failed is exact (Jira names them by
+    /// `failedElementNumber`). Which created issue belongs to which
+    /// successful element is **not**: Jira's `issues` list carries no
+    /// correlation id and its order is not promised, so the successes are
+    /// handed out in the order Jira listed them. A caller that must know
+    /// which issue is which reads them back and matches them by content
+    /// (a label, a field), as `penaxtra-jira-sync` does.
     pub async fn bulk_create(&self, requests: &[CreateIssueRequest]) -> Vec<Outcome> {
         let mut out: Vec<Option<Outcome>> = (0..requests.len()).map(|_| None).collect();
         let mut valid = Vec::with_capacity(requests.len());

@@ -119,6 +119,14 @@ pub(crate) fn bulk_create(c: &Call<'_>) -> (Response, bool) {
         }
     }
     c.app.publish(&events);
+    // Jira does not promise that `issues` follows the request's order (it
+    // carries no correlation id), so neither does the simulator: the
+    // created issues come back in an order of their ids' hashes.
+    issues.sort_by_key(|i| {
+        i.id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    });
     let committed = !issues.is_empty();
     let status = if committed { 201 } else { 400 };
     let resp = BulkCreateResponse::new(issues, errors);

@@ -317,7 +317,15 @@ async fn bulk_limits() {
     assert_eq!(a.status, 201);
     let r: jira_model::BulkCreateResponse = serde_json::from_value(a.json()).unwrap();
     assert_eq!(r.issues.len(), 50);
-    assert_eq!(r.issues[49].key, "SEC-50");
+    let mut keys: Vec<&str> = r.issues.iter().map(|i| i.key.as_str()).collect();
+    let listed = keys.clone();
+    keys.sort_by_key(|k| k[4..].parse::<u32>().unwrap());
+    assert_eq!(keys.first(), Some(&"SEC-1"));
+    assert_eq!(keys.last(), Some(&"SEC-50"));
+    assert_ne!(
+        listed, keys,
+        "like Jira, the created issues are not promised in request order"
+    );
     assert_eq!(
         api.post("issue/bulk", json!({"issueUpdates":[]}))
             .await

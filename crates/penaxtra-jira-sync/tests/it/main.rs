@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod convergence_bugs;
+mod crash;
 mod faults;
 mod inbound;
 mod inbound_props;

@@ -28,14 +28,30 @@ pub fn client(sim: &JiraSim) -> JiraClient {
 }
 
 pub fn client_as(sim: &JiraSim, email: &str, token: &str, pat: &str) -> JiraClient {
-    let builder = match sim.flavor() {
+    client_at(&sim.base_url(), sim.flavor(), email, token, pat)
+}
+
+/// A service-account client for a simulator at `base_url` (in another
+/// process).
+pub fn client_for(base_url: &str, flavor: Flavor) -> JiraClient {
+    client_at(
+        base_url,
+        flavor,
+        accounts::SERVICE_EMAIL,
+        accounts::SERVICE_API_TOKEN,
+        accounts::SERVICE_PAT,
+    )
+}
+
+fn client_at(base_url: &str, flavor: Flavor, email: &str, token: &str, pat: &str) -> JiraClient {
+    let builder = match flavor {
         Flavor::Cloud => JiraClient::builder(
-            &sim.base_url(),
+            base_url,
             Flavor::Cloud,
             ApiTokenAuth::new(email, token.to_string().into()),
         ),
         _ => JiraClient::builder(
-            &sim.base_url(),
+            base_url,
             Flavor::DataCenter,
             PatAuth::new(pat.to_string().into()),
         ),
