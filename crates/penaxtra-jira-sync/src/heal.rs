@@ -38,20 +38,23 @@ impl JiraSync {
 
     /// `issue` carries the dedup label of `link`'s finding but is not the
     /// linked issue: keep the older of the two linked, close the other as
-    /// a duplicate. Returns the key of the issue closed. Each step is
-    /// idempotent, so a sweep after a crash finishes the job.
+    /// a duplicate. Returns the key of the issue closed, `None` when it was
+    /// closed already. Each step is idempotent, so a sweep after a crash
+    /// finishes the job.
     pub(crate) async fn heal_duplicate(
         &self,
         link: &Link,
         issue: &Issue,
-    ) -> Result<String, SyncError> {
+    ) -> Result<Option<String>, SyncError> {
         let client = &self.inner.client;
-        let linked = client
-            .get_issue(
-                &link.issue_key,
-                &["created", "status", "resolution", "labels"],
-            )
-            .await?;
+        let fields = ["created", "status", "resolution", "labels"];
+        let linked = client.get_issue(&link.issue_key, &fields).await?;
+        // The sweep's copy may be stale (search lags): read it again.
+        let issue = &client.get_issue(&issue.key, &fields).await?;
+        let label = dedup_label(&link.finding_id);
+        if !issue.fields.labels.contains(&label) {
+            return Ok(None);
+        }
         let (keep, close) = if older(issue, &linked) {
             (issue, &linked)
         } else {
@@ -60,7 +63,6 @@ impl JiraSync {
         if keep.key != link.issue_key {
             self.relink(link, keep).await?;
         }
-        let label = dedup_label(&link.finding_id);
         tracing::warn!(finding = %link.finding_id, kept = %keep.key, duplicate = %close.key, "healing a duplicate issue");
         let note = format!(
             "Penaxtra created this issue more than once for finding {}. {} is the one kept and synced; this one is closed as its duplicate.",
@@ -102,7 +104,7 @@ impl JiraSync {
                 &EditIssueRequest::new().set("labels", serde_json::json!(labels)),
             )
             .await?;
-        Ok(close.key.clone())
+        Ok(Some(close.key.clone()))
     }
 
     /// Links the finding to `keep` instead, and queues the state change

@@ -113,7 +113,8 @@ impl JiraSync {
             return Ok(());
         }
         match self.heal_duplicate(&link, issue).await {
-            Ok(closed) => report.healed.push(closed),
+            Ok(Some(closed)) => report.healed.push(closed),
+            Ok(None) => {}
             Err(e) => {
                 tracing::warn!(issue = %issue.key, code = e.code(), "could not close a duplicate; the next sweep tries again");
                 report.heal_failed.push(issue.key.clone());

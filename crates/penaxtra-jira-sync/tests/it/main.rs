@@ -5,6 +5,7 @@
 
 mod convergence_bugs;
 mod crash;
+mod exactly_once;
 mod faults;
 mod inbound;
 mod inbound_props;
