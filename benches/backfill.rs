@@ -1,6 +1,6 @@
 //! Backfill: N findings into `jira-sim` with a rate limit and latency on,
-//! through the library's `push_many` (bulk creates of 50, one duplicate
-//! search per chunk, several chunks in flight), and, for comparison, a
+//! through the library's `push_many` (bulk creates of 50, a by-id
+//! read-back per chunk, several chunks in flight), and, for comparison, a
 //! naive loop of one create request per finding (DefectDojo's approach).
 //!
 //! ```sh
@@ -40,10 +40,13 @@
 //!
 //! Printed, last: a line starting `naive:`, then exactly one line
 //! `backfill: findings=N issues=I requests=R floor_s=F wall_s=W
-//! wall_over_floor=X duplicates=D lost=L peak_rss_mb=M`, where the floor is
-//! the requests the simulator served divided by the rate, duplicates are
-//! issues beyond one per matching finding and lost are matching findings
-//! without an issue.
+//! wall_over_floor=X duplicates=D lost=L peak_rss_mb=M searches=S
+//! searches_per_50=P`, where the floor is the requests the simulator served
+//! divided by the rate, duplicates are issues beyond one per matching
+//! finding, lost are matching findings without an issue, and searches are
+//! the JQL searches Jira served (per 50 matching findings): on a fresh
+//! backfill no duplicate search is made, only the one by-id read-back per
+//! bulk request that matches the created issues to their findings by label.
 //!
 //! The `*_detail` lines also count, from the client's debug events, the
 //! pauses it took because Jira said its quota was nearly spent and its
@@ -485,6 +488,9 @@ struct Figures {
     duplicates: usize,
     lost: usize,
     peak_rss_kb: u64,
+    /// Search requests (duplicate searches and the by-id read-back that
+    /// matches bulk-created issues to findings).
+    searches: u64,
 }
 
 impl Figures {
@@ -515,13 +521,19 @@ impl Figures {
             duplicates: jira.finding_ids.len() - covered,
             lost: matching.len() - covered,
             peak_rss_kb,
+            searches: serde_json::from_str::<BTreeMap<String, u64>>(&jira.by_path)
+                .unwrap_or_default()
+                .iter()
+                .filter(|(path, _)| path.contains("/search"))
+                .map(|(_, n)| n)
+                .sum(),
         }
     }
 
     fn line(&self) -> String {
         format!(
             "findings={} issues={} requests={} floor_s={:.2} wall_s={:.2} wall_over_floor={:.2} \
-             duplicates={} lost={} peak_rss_mb={:.1}",
+             duplicates={} lost={} peak_rss_mb={:.1} searches={} searches_per_50={:.2}",
             self.findings,
             self.issues,
             self.requests,
@@ -530,7 +542,9 @@ impl Figures {
             self.wall_s / self.floor_s,
             self.duplicates,
             self.lost,
-            mb(self.peak_rss_kb)
+            mb(self.peak_rss_kb),
+            self.searches,
+            self.searches as f64 * 50.0 / self.matching.max(1) as f64
         )
     }
 }

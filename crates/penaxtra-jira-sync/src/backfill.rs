@@ -333,10 +333,10 @@ impl JiraSync {
     }
 
     /// Matches the issues a bulk create made to the findings they were made
-    /// for, by reading their labels back: one search by id (Cloud, with
-    /// `reconcileIssues` so the index lag does not hide them) or a read of
-    /// each issue (Data Center, which has no `reconcileIssues`). A single
-    /// success needs no read.
+    /// for, by reading their labels back: one search by id (on Cloud with
+    /// `reconcileIssues`, so the index lag does not hide them; Data Center
+    /// reads its own writes on one node), then a read by id of any issue
+    /// the search did not return. A single success needs no read.
     async fn match_created(
         &self,
         findings: &[Claimed],
@@ -350,25 +350,17 @@ impl JiraSync {
             .map(|c| (dedup_label(&c.f.id), &c.f.id))
             .collect();
         let ids: Vec<&str> = created.iter().map(|c| c.id.as_str()).collect();
-        let issues: Vec<Issue> = match self.inner.client.flavor() {
-            Flavor::Cloud => {
-                let jql = format!("id in ({})", ids.join(", "));
-                self.inner
-                    .client
-                    .search(&jql, &["labels"])
-                    .reconcile(&ids)
-                    .page_size(100)
-                    .collect_all()
-                    .await?
+        let jql = format!("id in ({})", ids.join(", "));
+        let mut pages = self.inner.client.search(&jql, &["labels"]).page_size(100);
+        if self.inner.client.flavor() == Flavor::Cloud {
+            pages = pages.reconcile(&ids);
+        }
+        let mut issues: Vec<Issue> = pages.collect_all().await?;
+        for id in &ids {
+            if !issues.iter().any(|i| i.id == *id) {
+                issues.push(self.inner.client.get_issue(id, &["labels"]).await?);
             }
-            _ => {
-                let mut issues = Vec::with_capacity(ids.len());
-                for id in &ids {
-                    issues.push(self.inner.client.get_issue(id, &["labels"]).await?);
-                }
-                issues
-            }
-        };
+        }
         let mut out = HashMap::new();
         for issue in issues {
             let Some(made) = created.iter().find(|c| c.id == issue.id) else {
