@@ -62,7 +62,7 @@ use jira_client::{ApiTokenAuth, JiraClient, PatAuth, RateLimit};
 use jira_model::Flavor;
 use jira_sim::{JiraSim, SimConfig, SimRateLimit, accounts};
 use penaxtra_jira_sync::store::{MemoryStore, SqliteStore, SyncStore};
-use penaxtra_jira_sync::{JiraSync, MemoryFindings, PushOutcome, SyncSettings};
+use penaxtra_jira_sync::{JiraSync, MemoryFindings, PushKind, PushOutcome, SyncSettings};
 use penaxtra_mapping::{Finding, FindingId, FindingState, IssueTemplate, Rule, Severity};
 use std::collections::{BTreeMap, HashMap};
 use std::error::Error;
@@ -417,10 +417,10 @@ async fn library_run(
     Ok(LibraryRun {
         wall: pushed + drain_start.elapsed(),
         drain: drain_start.elapsed(),
-        created: report.count("created"),
-        recovered: report.count("recovered"),
+        created: report.count(PushKind::Created),
+        recovered: report.count(PushKind::Recovered),
         queued,
-        failed: report.count("failed"),
+        failed: report.count(PushKind::Failed),
     })
 }
 

@@ -17,7 +17,7 @@ use jira_model::{Flavor, TransitionRequest};
 use jira_sim::{JiraSim, SimConfig, accounts};
 use penaxtra_jira_sync::store::MemoryStore;
 use penaxtra_jira_sync::webhook::{IpAllowlist, WebhookGate, WebhookGateConfig};
-use penaxtra_jira_sync::{JiraSync, MemoryFindings, StateOutcome};
+use penaxtra_jira_sync::{JiraSync, MemoryFindings, PushKind, StateOutcome};
 use penaxtra_mapping::{Finding, FindingState};
 use std::sync::{Arc, Mutex};
 
@@ -191,8 +191,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "  finding issues in Jira: {} (created {}, skipped by the rule {})",
         issues.len(),
-        pushed.count("created"),
-        pushed.count("skipped")
+        pushed.count(PushKind::Created),
+        pushed.count(PushKind::Skipped)
     );
     println!("  {} via webhook: {}", accepted_id.as_str(), state.as_str());
     if state != FindingState::Accepted {

@@ -23,7 +23,7 @@ mod connection;
 
 use clap::Parser;
 use penaxtra_jira_sync::store::SqliteStore;
-use penaxtra_jira_sync::{JiraSync, MemoryFindings, Progress, SyncSettings, WorkLeft};
+use penaxtra_jira_sync::{JiraSync, MemoryFindings, Progress, PushKind, SyncSettings, WorkLeft};
 use penaxtra_mapping::Finding;
 use std::io::Write;
 use std::path::PathBuf;
@@ -121,9 +121,9 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     eprintln!();
     let healed = settled.reconcile.as_ref().map_or(0, |r| r.healed.len());
     let summary = serde_json::json!({
-        "created": report.count("created") + report.count("recovered"),
-        "already_linked": report.count("already_linked"),
-        "skipped": report.count("skipped"),
+        "created": report.count(PushKind::Created) + report.count(PushKind::Recovered),
+        "already_linked": report.count(PushKind::AlreadyLinked),
+        "skipped": report.count(PushKind::Skipped),
         "failed": settled.left.parked,
         "queued": settled.left.queued + settled.left.claims,
         "parked": settled.left.parked,

@@ -6,7 +6,7 @@
 use crate::engine::JiraSync;
 use crate::error::SyncError;
 use crate::lease::LeaseKeeper;
-use crate::push::{Progress, PushOutcome, duration_ms};
+use crate::push::{Progress, PushKind, PushOutcome, duration_ms};
 use crate::store::{Claim, Fence, PendingOp};
 use jira_model::{CreatedIssue, Flavor, Issue};
 use penaxtra_mapping::{Finding, FindingId, dedup_label};
@@ -22,7 +22,7 @@ pub struct BackfillReport {
 
 impl BackfillReport {
     /// How many outcomes are of this kind (see [`PushOutcome::kind`]).
-    pub fn count(&self, kind: &str) -> usize {
+    pub fn count(&self, kind: PushKind) -> usize {
         self.outcomes
             .iter()
             .filter(|(_, o)| o.kind() == kind)

@@ -7,6 +7,7 @@
 use crate::clock::Clock;
 use crate::engine::JiraSync;
 use crate::host::{Findings, StateCause};
+use crate::inbound_reason::InboundReason;
 use crate::store::{Link, SyncStore};
 use crate::webhook::VerifiedWebhook;
 use jira_model::Issue;
@@ -43,16 +44,8 @@ impl Disposition {
 pub struct InboundOutcome {
     /// Applied, ignored or failed.
     pub disposition: Disposition,
-    /// Why, as a stable code: `state_changed`, `duplicate_delivery`,
-    /// `issue_created`, `comment`, `not_an_issue_event`, `no_issue`, `other_project`,
-    /// `not_linked`, `no_state_change`, `stale`, `echo`, `unmapped_status`,
-    /// `policy_terminal_only`, `already_in_state`, `finding_gone`,
-    /// `issue_deleted`, `outbound_queued` (reconciliation: Jira is behind
-    /// the finding, the change is queued), `outbound_in_flight` (failed:
-    /// our own change to the issue is being made; Jira retries later),
-    /// `store_unavailable`,
-    /// `host_unavailable`.
-    pub reason: &'static str,
+    /// Why; [`InboundReason::code`] is its stable string.
+    pub reason: InboundReason,
     /// The issue key.
     pub issue: Option<String>,
     /// The finding.
@@ -64,7 +57,7 @@ pub struct InboundOutcome {
 }
 
 impl InboundOutcome {
-    fn new(disposition: Disposition, reason: &'static str) -> Self {
+    fn new(disposition: Disposition, reason: InboundReason) -> Self {
         Self {
             disposition,
             reason,
@@ -74,10 +67,10 @@ impl InboundOutcome {
             to: None,
         }
     }
-    fn ignored(reason: &'static str) -> Self {
+    fn ignored(reason: InboundReason) -> Self {
         Self::new(Disposition::Ignored, reason)
     }
-    fn failed(reason: &'static str) -> Self {
+    fn failed(reason: InboundReason) -> Self {
         Self::new(Disposition::Failed, reason)
     }
     fn issue(mut self, key: &str) -> Self {
@@ -257,12 +250,14 @@ impl Inbound {
                     Ok(true) => {}
                     Ok(false) => {
                         self.forget(&marks[..n]).await;
-                        return InboundOutcome::ignored("duplicate_delivery").with_issue(event);
+                        return InboundOutcome::ignored(InboundReason::DuplicateDelivery)
+                            .with_issue(event);
                     }
                     Err(e) => {
                         tracing::warn!(code = e.code(), "store unavailable for a webhook");
                         self.forget(&marks[..n]).await;
-                        return InboundOutcome::failed("store_unavailable").with_issue(event);
+                        return InboundOutcome::failed(InboundReason::StoreUnavailable)
+                            .with_issue(event);
                     }
                 }
             }
@@ -292,32 +287,36 @@ impl Inbound {
             WebhookEventKind::IssueUpdated => {}
             WebhookEventKind::IssueDeleted => {
                 let Some(issue) = &event.issue else {
-                    return InboundOutcome::ignored("no_issue");
+                    return InboundOutcome::ignored(InboundReason::NoIssue);
                 };
                 return match self.store.link_by_issue(&issue.key).await {
                     Ok(Some(link)) => {
                         tracing::warn!(issue = %issue.key, finding = %link.finding_id, "linked issue deleted in Jira");
-                        InboundOutcome::ignored("issue_deleted").link(&link)
+                        InboundOutcome::ignored(InboundReason::IssueDeleted).link(&link)
                     }
-                    Ok(None) => InboundOutcome::ignored("not_linked").issue(&issue.key),
-                    Err(_) => InboundOutcome::failed("store_unavailable").issue(&issue.key),
+                    Ok(None) => InboundOutcome::ignored(InboundReason::NotLinked).issue(&issue.key),
+                    Err(_) => {
+                        InboundOutcome::failed(InboundReason::StoreUnavailable).issue(&issue.key)
+                    }
                 };
             }
             WebhookEventKind::IssueCreated => {
-                return InboundOutcome::ignored("issue_created").with_issue(event);
+                return InboundOutcome::ignored(InboundReason::IssueCreated).with_issue(event);
             }
-            k if k.is_comment() => return InboundOutcome::ignored("comment").with_issue(event),
-            _ => return InboundOutcome::ignored("not_an_issue_event").with_issue(event),
+            k if k.is_comment() => {
+                return InboundOutcome::ignored(InboundReason::Comment).with_issue(event);
+            }
+            _ => return InboundOutcome::ignored(InboundReason::NotAnIssueEvent).with_issue(event),
         }
         let Some(issue) = &event.issue else {
-            return InboundOutcome::ignored("no_issue");
+            return InboundOutcome::ignored(InboundReason::NoIssue);
         };
         if !event
             .items()
             .iter()
             .any(|i| i.is_field("status") || i.is_field("resolution"))
         {
-            return InboundOutcome::ignored("no_state_change").issue(&issue.key);
+            return InboundOutcome::ignored(InboundReason::NoStateChange).issue(&issue.key);
         }
         let actor_is_us = match event.user.as_ref().and_then(|u| u.identity()) {
             Some(actor) => self.service_account.as_deref() == Some(actor),
@@ -346,12 +345,14 @@ impl Inbound {
     ) -> InboundOutcome {
         let store = &self.store;
         if !issue_in_project(&issue.key, &self.project_key) {
-            return InboundOutcome::ignored("other_project").issue(&issue.key);
+            return InboundOutcome::ignored(InboundReason::OtherProject).issue(&issue.key);
         }
         let mut link = match store.link_by_issue(&issue.key).await {
             Ok(Some(link)) => link,
-            Ok(None) => return InboundOutcome::ignored("not_linked").issue(&issue.key),
-            Err(_) => return InboundOutcome::failed("store_unavailable").issue(&issue.key),
+            Ok(None) => return InboundOutcome::ignored(InboundReason::NotLinked).issue(&issue.key),
+            Err(_) => {
+                return InboundOutcome::failed(InboundReason::StoreUnavailable).issue(&issue.key);
+            }
         };
         let status = issue.fields.status.as_ref();
         let status_name = status_override
@@ -363,9 +364,9 @@ impl Inbound {
             .unwrap_or(jira_model::StatusCategoryKey::Undefined);
         let resolution = issue.fields.resolution.as_ref().map(|r| r.name.as_str());
         let Some(wanted) = self.states.from_jira(&status_name, resolution, &category) else {
-            return InboundOutcome::ignored("unmapped_status").link(&link);
+            return InboundOutcome::ignored(InboundReason::UnmappedStatus).link(&link);
         };
-        let mut out = InboundOutcome::ignored("echo").link(&link);
+        let mut out = InboundOutcome::ignored(InboundReason::Echo).link(&link);
         out.to = Some(wanted);
 
         // Our own change coming back: by the acting account, or the status
@@ -387,13 +388,13 @@ impl Inbound {
             // Our own change is in flight: Jira tries again later, when this
             // event can be judged against the time of our last move.
             out.disposition = Disposition::Failed;
-            out.reason = "outbound_in_flight";
+            out.reason = InboundReason::OutboundInFlight;
             return out;
         }
         if let (Some(at), Some(last)) = (event_ms, link.last_event_ms)
             && at <= last
         {
-            out.reason = "stale";
+            out.reason = InboundReason::Stale;
             return out;
         }
         if source == Source::Reconciliation && link.state_out == Some(wanted) {
@@ -401,17 +402,17 @@ impl Inbound {
             // since, so the finding is the truth. When it moved on (a queued
             // change not yet made, or a change lost to a race), bring Jira
             // after it.
-            out.reason = "already_in_state";
+            out.reason = InboundReason::AlreadyInState;
             return self.repair_outbound(&link, wanted, out).await;
         }
         if !self.policy.allows(&self.states, wanted) {
-            out.reason = "policy_terminal_only";
+            out.reason = InboundReason::PolicyTerminalOnly;
             return out;
         }
         let finding = match self.findings.finding(&link.finding_id).await {
             Ok(Some(f)) => f,
             Ok(None) => {
-                out.reason = "finding_gone";
+                out.reason = InboundReason::FindingGone;
                 return out;
             }
             Err(e) => {
@@ -420,7 +421,7 @@ impl Inbound {
                 } else {
                     Disposition::Ignored
                 };
-                out.reason = "host_unavailable";
+                out.reason = InboundReason::HostUnavailable;
                 return out;
             }
         };
@@ -441,13 +442,13 @@ impl Inbound {
                 } else {
                     Disposition::Ignored
                 };
-                out.reason = "host_unavailable";
+                out.reason = InboundReason::HostUnavailable;
                 return out;
             }
             out.disposition = Disposition::Applied;
-            out.reason = "state_changed";
+            out.reason = InboundReason::StateChanged;
         } else {
-            out.reason = "already_in_state";
+            out.reason = InboundReason::AlreadyInState;
         }
         link.state_in = Some(wanted);
         link.state_out = Some(wanted);
@@ -459,7 +460,7 @@ impl Inbound {
         if store.update_link(&link).await.is_err() {
             // The host change is idempotent: let Jira deliver again.
             out.disposition = Disposition::Failed;
-            out.reason = "store_unavailable";
+            out.reason = InboundReason::StoreUnavailable;
         }
         out
     }
@@ -480,7 +481,7 @@ impl Inbound {
             Ok(None) => return out,
             Err(_) => {
                 out.disposition = Disposition::Failed;
-                out.reason = "host_unavailable";
+                out.reason = InboundReason::HostUnavailable;
                 return out;
             }
         };
@@ -503,11 +504,11 @@ impl Inbound {
         {
             Ok(_) => {
                 tracing::info!(issue = %link.issue_key, finding = %finding.id, state = %finding.state, "queued the change Jira is missing");
-                out.reason = "outbound_queued";
+                out.reason = InboundReason::OutboundQueued;
             }
             Err(_) => {
                 out.disposition = Disposition::Failed;
-                out.reason = "store_unavailable";
+                out.reason = InboundReason::StoreUnavailable;
             }
         }
         out

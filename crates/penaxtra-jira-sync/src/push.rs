@@ -62,18 +62,67 @@ pub enum PushOutcome {
     },
 }
 
-impl PushOutcome {
-    /// A short name: `created`, `recovered`, `already_linked`, `skipped`,
-    /// `parked`, `queued`, `failed`.
-    pub fn kind(&self) -> &'static str {
+/// The kind of a [`PushOutcome`], without its details: what
+/// [`crate::BackfillReport::count`] counts. [`PushKind::code`] is its
+/// stable string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PushKind {
+    /// `created`: a new issue was created.
+    Created,
+    /// `recovered`: an issue an earlier attempt made was found and linked.
+    Recovered,
+    /// `already_linked`: the finding had its issue.
+    AlreadyLinked,
+    /// `skipped`: the finding does not match the rule.
+    Skipped,
+    /// `parked`: a create for it is parked for a person.
+    Parked,
+    /// `queued`: kept in the queue, retried by the worker.
+    Queued,
+    /// `failed`: a person must act; the operation is parked.
+    Failed,
+}
+
+impl PushKind {
+    /// The stable code: `created`, `recovered`, `already_linked`,
+    /// `skipped`, `parked`, `queued`, `failed`.
+    pub fn code(self) -> &'static str {
         match self {
-            PushOutcome::Created { .. } => "created",
-            PushOutcome::Recovered { .. } => "recovered",
-            PushOutcome::AlreadyLinked { .. } => "already_linked",
-            PushOutcome::Skipped => "skipped",
-            PushOutcome::Parked { .. } => "parked",
-            PushOutcome::Queued { .. } => "queued",
-            PushOutcome::Failed { .. } => "failed",
+            PushKind::Created => "created",
+            PushKind::Recovered => "recovered",
+            PushKind::AlreadyLinked => "already_linked",
+            PushKind::Skipped => "skipped",
+            PushKind::Parked => "parked",
+            PushKind::Queued => "queued",
+            PushKind::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for PushKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.code())
+    }
+}
+
+impl PartialEq<&str> for PushKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.code() == *other
+    }
+}
+
+impl PushOutcome {
+    /// Its kind; `kind().code()` is a stable string.
+    pub fn kind(&self) -> PushKind {
+        match self {
+            PushOutcome::Created { .. } => PushKind::Created,
+            PushOutcome::Recovered { .. } => PushKind::Recovered,
+            PushOutcome::AlreadyLinked { .. } => PushKind::AlreadyLinked,
+            PushOutcome::Skipped => PushKind::Skipped,
+            PushOutcome::Parked { .. } => PushKind::Parked,
+            PushOutcome::Queued { .. } => PushKind::Queued,
+            PushOutcome::Failed { .. } => PushKind::Failed,
         }
     }
 

@@ -10,8 +10,8 @@ use penaxtra_jira_sync::store::{
 };
 use penaxtra_jira_sync::webhook::{WebhookRequest, sign_body};
 use penaxtra_jira_sync::{
-    Clock, DeletedIssue, Disposition, Inbound, JiraSync, MemoryFindings, PushOutcome, StateOutcome,
-    SyncSettings, SystemClock,
+    Clock, DeletedIssue, Disposition, Inbound, InboundReason, JiraSync, MemoryFindings, PushKind,
+    PushOutcome, StateOutcome, SyncSettings, SystemClock,
 };
 use penaxtra_mapping::{Finding, FindingId, FindingState, InboundPolicy, Severity};
 use secrecy::SecretString;
@@ -278,7 +278,7 @@ async fn staleness_is_judged_on_jiras_clock_not_ours() {
     let outcome = sync.handle_webhook(&verified(&body, "d-1")).await;
     assert_eq!(
         (outcome.disposition, outcome.reason),
-        (Disposition::Applied, "state_changed"),
+        (Disposition::Applied, InboundReason::StateChanged),
         "{outcome:?}"
     );
     assert_eq!(host.get(&f.id).unwrap().state, FindingState::Resolved);
@@ -342,7 +342,7 @@ async fn a_resolution_only_change_is_not_an_echo() {
         .await;
     assert_eq!(
         (out.disposition, out.reason),
-        (Disposition::Applied, "state_changed"),
+        (Disposition::Applied, InboundReason::StateChanged),
         "{out:?}"
     );
     assert_eq!(host.get(&f.id).unwrap().state, FindingState::Accepted);
@@ -367,7 +367,7 @@ async fn bulk_results_are_matched_by_label_not_position() {
             settings(2_000, 60_000),
         );
         let report = sync.push_many(&findings, |_| {}).await.unwrap();
-        assert_eq!(report.count("created"), 60, "{flavor}: {report:?}");
+        assert_eq!(report.count(PushKind::Created), 60, "{flavor}: {report:?}");
         for f in &findings {
             let link = sync.store().link(&f.id).await.unwrap().unwrap();
             let issue = sim.issue(&link.issue_key).unwrap();

@@ -11,7 +11,7 @@ use jira_sim::{JiraSim, SimConfig};
 use penaxtra_jira_sync::store::{Link, MemoryStore, SyncStore};
 use penaxtra_jira_sync::webhook::{VerifiedWebhook, WebhookGate, WebhookRequest, sign_body};
 use penaxtra_jira_sync::{
-    Disposition, Findings, HostError, Inbound, JiraSync, MemoryFindings, StateCause,
+    Disposition, Findings, HostError, Inbound, InboundReason, JiraSync, MemoryFindings, StateCause,
 };
 use penaxtra_mapping::{Finding, FindingId, FindingState, InboundPolicy, Severity};
 use secrecy::SecretString;
@@ -209,12 +209,12 @@ async fn duplicate_deliveries_apply_once() {
     let first = inbound.handle_webhook(&verify(&gate, &body, "d-1")).await;
     assert_eq!(
         (first.disposition, first.reason),
-        (Disposition::Applied, "state_changed")
+        (Disposition::Applied, InboundReason::StateChanged)
     );
     let again = inbound.handle_webhook(&verify(&gate, &body, "d-1")).await;
     assert_eq!(
         (again.disposition, again.reason, again.http_status()),
-        (Disposition::Ignored, "duplicate_delivery", 200)
+        (Disposition::Ignored, InboundReason::DuplicateDelivery, 200)
     );
     // The same change under another delivery id (a replayed event) is a duplicate too.
     let replay = inbound.handle_webhook(&verify(&gate, &body, "d-2")).await;
@@ -251,7 +251,7 @@ async fn out_of_order_deliveries_never_roll_back() {
     let late = inbound.handle_webhook(&verify(&gate, &older, "o")).await;
     assert_eq!(
         (late.disposition, late.reason),
-        (Disposition::Ignored, "stale")
+        (Disposition::Ignored, InboundReason::Stale)
     );
     assert_eq!(
         host.get(&FindingId::new("fnd_t_000001").unwrap())

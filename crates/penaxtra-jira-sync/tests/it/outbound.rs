@@ -5,7 +5,7 @@ use crate::support::*;
 use jira_model::Flavor;
 use jira_sim::{DropMode, FaultConfig, SimConfig, StormConfig, Workflow, accounts};
 use penaxtra_jira_sync::store::{MemoryStore, SqliteStore, SyncStore};
-use penaxtra_jira_sync::{JiraSync, MemoryFindings, PushOutcome, StateOutcome};
+use penaxtra_jira_sync::{JiraSync, MemoryFindings, PushKind, PushOutcome, StateOutcome};
 use penaxtra_mapping::{FindingState, Severity};
 use std::sync::Arc;
 use std::time::Duration;
@@ -117,7 +117,7 @@ async fn backfill_under_faults_makes_exactly_one_issue_each() {
     let sync = engine(client(&sim), Arc::new(MemoryStore::new()), host);
     let report = sync.push_many(&findings, |_| {}).await.unwrap();
     assert_eq!(report.outcomes.len(), findings.len());
-    assert_eq!(report.count("skipped"), 80);
+    assert_eq!(report.count(PushKind::Skipped), 80);
     sim.set_faults(FaultConfig::new(42)).unwrap();
     drain(&sync, 100).await;
     assert!(
@@ -141,7 +141,7 @@ async fn backfill_uses_bulk_create_and_one_search_per_chunk() {
         .push_many(&findings, |p| progress.lock().unwrap().push(p.done))
         .await
         .unwrap();
-    assert_eq!(report.count("created"), 120);
+    assert_eq!(report.count(PushKind::Created), 120);
     let counts = sim.request_counts();
     assert_eq!(
         counts.get("POST /rest/api/2/issue/bulk").copied(),
