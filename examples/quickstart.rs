@@ -110,7 +110,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             f.severity.as_str(),
             f.state.as_str(),
             outcome.kind(),
-            outcome.issue_key().unwrap_or("")
+            outcome.issue_key().map_or("", |k| k.as_str())
         );
     }
     sync.run_due().await?;

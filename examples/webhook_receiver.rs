@@ -98,7 +98,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             for l in lines {
                 let link = Link::new(
                     FindingId::new(l.finding_id)?,
-                    l.issue_key,
+                    jira_model::IssueKey::new(l.issue_key)?,
                     String::new(),
                     l.state,
                     0,

@@ -4,6 +4,9 @@ use std::fmt;
 
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident, $kind:literal, $check:expr) => {
+        string_id!($(#[$doc])* $name, $kind, $check, |s: String| s);
+    };
+    ($(#[$doc:meta])* $name:ident, $kind:literal, $check:expr, $normalize:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
         #[serde(transparent)]
@@ -15,7 +18,8 @@ macro_rules! string_id {
             /// # Errors
             /// [`ModelError::InvalidId`] when the value is malformed.
             pub fn new(value: impl Into<String>) -> Result<Self, ModelError> {
-                let value = value.into();
+                let normalize: fn(String) -> String = $normalize;
+                let value = normalize(value.into());
                 let check: fn(&str) -> Result<(), &'static str> = $check;
                 match check(&value) {
                     Ok(()) => Ok(Self(value)),
@@ -109,10 +113,13 @@ string_id!(
     check_project_key
 );
 string_id!(
-    /// A Jira issue key such as `SEC-42`.
+    /// A Jira issue key such as `SEC-42`. Jira compares keys ignoring case
+    /// (`sec-42` finds `SEC-42`), so a key is kept in upper case and two
+    /// keys are equal exactly when Jira would take them for one issue.
     IssueKey,
     "issue key",
-    check_issue_key
+    check_issue_key,
+    |s: String| s.to_ascii_uppercase()
 );
 string_id!(
     /// A Jira field id: a system field (`summary`, `labels`) or a custom field
@@ -121,6 +128,26 @@ string_id!(
     "field id",
     check_field_id
 );
+
+/// A key equals a string that Jira would take for the same issue (`SEC-1`,
+/// `sec-1`).
+impl PartialEq<str> for IssueKey {
+    fn eq(&self, other: &str) -> bool {
+        self.0.eq_ignore_ascii_case(other)
+    }
+}
+
+impl PartialEq<&str> for IssueKey {
+    fn eq(&self, other: &&str) -> bool {
+        self.0.eq_ignore_ascii_case(other)
+    }
+}
+
+impl PartialEq<String> for IssueKey {
+    fn eq(&self, other: &String) -> bool {
+        self.0.eq_ignore_ascii_case(other)
+    }
+}
 
 impl IssueKey {
     /// The project part of the key: `SEC` of `SEC-42`.
@@ -154,11 +181,15 @@ mod tests {
     fn issue_keys() {
         assert_eq!(IssueKey::new("SEC-42").unwrap().project(), "SEC");
         assert!(IssueKey::new("A_B2-1").is_ok());
-        for bad in [
-            "", "SEC", "SEC-", "sec-1", "SEC-1a", "-1", "SEC 1", "SEC-1 ",
-        ] {
+        for bad in ["", "SEC", "SEC-", "SEC-1a", "-1", "SEC 1", "SEC-1 "] {
             assert!(IssueKey::new(bad).is_err(), "{bad:?} accepted");
         }
+        // Jira takes `sec-1` for `SEC-1`; so does equality.
+        assert_eq!(
+            IssueKey::new("sec-1").unwrap(),
+            IssueKey::new("SEC-1").unwrap()
+        );
+        assert_eq!(IssueKey::new("sec-1").unwrap().as_str(), "SEC-1");
     }
 
     #[test]

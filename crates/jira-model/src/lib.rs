@@ -35,6 +35,7 @@ pub mod limits;
 mod project;
 mod search;
 mod status;
+mod status_name;
 pub mod text;
 mod transition;
 mod user;
@@ -60,5 +61,6 @@ pub use search::{
     CloudSearchPage, CloudSearchRequest, DataCenterSearchPage, DataCenterSearchRequest,
 };
 pub use status::{Status, StatusCategory, StatusCategoryKey};
+pub use status_name::StatusName;
 pub use transition::{Transition, TransitionField, TransitionRef, TransitionRequest, Transitions};
 pub use user::User;

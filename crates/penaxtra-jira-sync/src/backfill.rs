@@ -8,7 +8,7 @@ use crate::error::SyncError;
 use crate::lease::LeaseKeeper;
 use crate::push::{Progress, PushKind, PushOutcome, duration_ms};
 use crate::store::{Claim, Fence, PendingOp};
-use jira_model::{CreatedIssue, Flavor, Issue};
+use jira_model::{CreatedIssue, Flavor, Issue, IssueKey};
 use penaxtra_mapping::{Finding, FindingId, dedup_label};
 use std::collections::HashMap;
 
@@ -204,7 +204,7 @@ impl JiraSync {
                                 Ok(()) => out.push((
                                     c.i,
                                     PushOutcome::Recovered {
-                                        issue_key: issue.key.clone(),
+                                        issue_key: IssueKey::new(&issue.key)?,
                                     },
                                 )),
                                 Err(e) => {
@@ -316,7 +316,7 @@ impl JiraSync {
                     Ok(()) => out.push((
                         c.i,
                         PushOutcome::Created {
-                            issue_key: issue.key.clone(),
+                            issue_key: IssueKey::new(&issue.key)?,
                         },
                     )),
                     Err(e) => out.push((c.i, self.fail_claimed(&c, e, Some(created_at)).await?)),

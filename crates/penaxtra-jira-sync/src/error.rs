@@ -24,6 +24,9 @@ pub enum SyncError {
     /// The configuration is invalid.
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// Jira sent a value its model rejects (an issue key that is not one).
+    #[error(transparent)]
+    Model(#[from] jira_model::ModelError),
     /// The finding has no Jira issue.
     #[error("finding {finding} has no Jira issue yet")]
     NotLinked {
@@ -96,6 +99,7 @@ impl SyncError {
             SyncError::Host(_) => "host",
             SyncError::Mapping(_) => "mapping",
             SyncError::Config(_) => "config",
+            SyncError::Model(_) => "model",
             SyncError::NotLinked { .. } => "not_linked",
             SyncError::UnknownFinding { .. } => "unknown_finding",
             SyncError::NoTransitionPath { .. } => "no_transition_path",

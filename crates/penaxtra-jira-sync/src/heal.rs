@@ -8,7 +8,8 @@ use crate::engine::JiraSync;
 use crate::error::SyncError;
 use crate::store::{Link, PendingOp};
 use jira_model::{
-    AddCommentRequest, Description, EditIssueRequest, Flavor, Issue, StatusCategoryKey, adf, wiki,
+    AddCommentRequest, Description, EditIssueRequest, Flavor, Issue, IssueKey, StatusCategoryKey,
+    adf, wiki,
 };
 use penaxtra_mapping::{DEDUP_LABEL_PREFIX, FindingId, FindingState, dedup_label};
 
@@ -45,10 +46,10 @@ impl JiraSync {
         &self,
         link: &Link,
         issue: &Issue,
-    ) -> Result<Option<String>, SyncError> {
+    ) -> Result<Option<IssueKey>, SyncError> {
         let client = &self.inner.client;
         let fields = ["created", "status", "resolution", "labels"];
-        let linked = client.get_issue(&link.issue_key, &fields).await?;
+        let linked = client.get_issue(link.issue_key.as_str(), &fields).await?;
         // The sweep's copy may be stale (search lags): read it again.
         let issue = &client.get_issue(&issue.key, &fields).await?;
         let label = dedup_label(&link.finding_id);
@@ -60,7 +61,7 @@ impl JiraSync {
         } else {
             (&linked, issue)
         };
-        if keep.key != link.issue_key {
+        if keep.key != link.issue_key.as_str() {
             self.relink(link, keep).await?;
         }
         tracing::warn!(finding = %link.finding_id, kept = %keep.key, duplicate = %close.key, "healing a duplicate issue");
@@ -104,7 +105,7 @@ impl JiraSync {
                 &EditIssueRequest::new().set("labels", serde_json::json!(labels)),
             )
             .await?;
-        Ok(Some(close.key.clone()))
+        Ok(Some(IssueKey::new(&close.key)?))
     }
 
     /// Links the finding to `keep` instead, and queues the state change
@@ -112,7 +113,7 @@ impl JiraSync {
     async fn relink(&self, link: &Link, keep: &Issue) -> Result<(), SyncError> {
         let store = &self.inner.store;
         let mut moved = link.clone();
-        moved.issue_key = keep.key.clone();
+        moved.issue_key = IssueKey::new(&keep.key)?;
         moved.issue_id = keep.id.clone();
         moved.state_out = self.state_of_issue(keep);
         moved.state_in = None;

@@ -12,14 +12,14 @@ pub enum StateCause {
     /// A verified Jira webhook about the linked issue.
     JiraWebhook {
         /// The issue.
-        issue_key: String,
+        issue_key: jira_model::IssueKey,
         /// `X-Atlassian-Webhook-Identifier`, when Jira sent one.
         delivery_id: Option<String>,
     },
     /// Reconciliation found the issue in this state (a webhook was lost).
     Reconciliation {
         /// The issue.
-        issue_key: String,
+        issue_key: jira_model::IssueKey,
     },
 }
 

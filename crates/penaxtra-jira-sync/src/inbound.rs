@@ -10,8 +10,8 @@ use crate::host::{Findings, StateCause};
 use crate::inbound_reason::InboundReason;
 use crate::store::{Link, SyncStore};
 use crate::webhook::VerifiedWebhook;
-use jira_model::Issue;
 use jira_model::webhook::{WebhookEvent, WebhookEventKind};
+use jira_model::{Issue, IssueKey, StatusName};
 use penaxtra_mapping::{FindingId, FindingState, InboundPolicy, StateTable};
 use std::sync::Arc;
 
@@ -47,7 +47,7 @@ pub struct InboundOutcome {
     /// Why; [`InboundReason::code`] is its stable string.
     pub reason: InboundReason,
     /// The issue key.
-    pub issue: Option<String>,
+    pub issue: Option<IssueKey>,
     /// The finding.
     pub finding: Option<FindingId>,
     /// The finding's state before.
@@ -73,8 +73,9 @@ impl InboundOutcome {
     fn failed(reason: InboundReason) -> Self {
         Self::new(Disposition::Failed, reason)
     }
+    /// With the issue, when Jira's key is one.
     fn issue(mut self, key: &str) -> Self {
-        self.issue = Some(key.to_string());
+        self.issue = IssueKey::new(key).ok();
         self
     }
     fn link(mut self, link: &Link) -> Self {
@@ -289,7 +290,10 @@ impl Inbound {
                 let Some(issue) = &event.issue else {
                     return InboundOutcome::ignored(InboundReason::NoIssue);
                 };
-                return match self.store.link_by_issue(&issue.key).await {
+                let Ok(key) = IssueKey::new(&issue.key) else {
+                    return InboundOutcome::ignored(InboundReason::NoIssue);
+                };
+                return match self.store.link_by_issue(&key).await {
                     Ok(Some(link)) => {
                         tracing::warn!(issue = %issue.key, finding = %link.finding_id, "linked issue deleted in Jira");
                         InboundOutcome::ignored(InboundReason::IssueDeleted).link(&link)
@@ -347,7 +351,10 @@ impl Inbound {
         if !issue_in_project(&issue.key, &self.project_key) {
             return InboundOutcome::ignored(InboundReason::OtherProject).issue(&issue.key);
         }
-        let mut link = match store.link_by_issue(&issue.key).await {
+        let Ok(key) = IssueKey::new(&issue.key) else {
+            return InboundOutcome::ignored(InboundReason::NoIssue);
+        };
+        let mut link = match store.link_by_issue(&key).await {
             Ok(Some(link)) => link,
             Ok(None) => return InboundOutcome::ignored(InboundReason::NotLinked).issue(&issue.key),
             Err(_) => {
@@ -355,15 +362,20 @@ impl Inbound {
             }
         };
         let status = issue.fields.status.as_ref();
-        let status_name = status_override
-            .or_else(|| status.map(|s| s.name.clone()))
-            .unwrap_or_default();
+        let status_name = StatusName::new(
+            status_override
+                .or_else(|| status.map(|s| s.name.clone()))
+                .unwrap_or_default(),
+        );
         let category = status
-            .filter(|s| s.name.eq_ignore_ascii_case(&status_name))
+            .filter(|s| status_name.is(&s.name))
             .map(|s| s.category_key())
             .unwrap_or(jira_model::StatusCategoryKey::Undefined);
         let resolution = issue.fields.resolution.as_ref().map(|r| r.name.as_str());
-        let Some(wanted) = self.states.from_jira(&status_name, resolution, &category) else {
+        let Some(wanted) = self
+            .states
+            .from_jira(status_name.as_str(), resolution, &category)
+        else {
             return InboundOutcome::ignored(InboundReason::UnmappedStatus).link(&link);
         };
         let mut out = InboundOutcome::ignored(InboundReason::Echo).link(&link);

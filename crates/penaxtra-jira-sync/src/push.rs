@@ -15,7 +15,7 @@ use crate::engine::JiraSync;
 use crate::error::SyncError;
 use crate::lease::LeaseKeeper;
 use crate::store::{Claim, Fence, Link, PendingOp};
-use jira_model::Issue;
+use jira_model::{Issue, IssueKey};
 use penaxtra_mapping::{Finding, FindingId, FindingState, dedup_label};
 use std::collections::HashMap;
 
@@ -26,18 +26,18 @@ pub enum PushOutcome {
     /// A new issue was created.
     Created {
         /// Its key.
-        issue_key: String,
+        issue_key: IssueKey,
     },
     /// The issue already existed in Jira (an earlier attempt reached it) and
     /// is now linked.
     Recovered {
         /// Its key.
-        issue_key: String,
+        issue_key: IssueKey,
     },
     /// The finding was already linked.
     AlreadyLinked {
         /// Its key.
-        issue_key: String,
+        issue_key: IssueKey,
     },
     /// The finding does not match the rule.
     Skipped,
@@ -127,7 +127,7 @@ impl PushOutcome {
     }
 
     /// The issue key, when the finding has an issue.
-    pub fn issue_key(&self) -> Option<&str> {
+    pub fn issue_key(&self) -> Option<&IssueKey> {
         match self {
             PushOutcome::Created { issue_key }
             | PushOutcome::Recovered { issue_key }
@@ -329,7 +329,7 @@ impl JiraSync {
                 self.record_link(finding, &issue.key, &issue.id, Some(issue), fence)
                     .await?;
                 return Ok(PushOutcome::Recovered {
-                    issue_key: issue.key.clone(),
+                    issue_key: IssueKey::new(&issue.key)?,
                 });
             }
             if let Some(since) = *doubt {
@@ -357,7 +357,7 @@ impl JiraSync {
         self.record_link(finding, &created.key, &created.id, None, fence)
             .await?;
         Ok(PushOutcome::Created {
-            issue_key: created.key,
+            issue_key: IssueKey::new(created.key)?,
         })
     }
 
@@ -378,7 +378,13 @@ impl JiraSync {
             None => Some(FindingState::Open),
             Some(issue) => self.state_of_issue(issue),
         };
-        let mut link = Link::new(finding.id.clone(), issue_key, issue_id, finding.state, now);
+        let mut link = Link::new(
+            finding.id.clone(),
+            IssueKey::new(issue_key)?,
+            issue_id,
+            finding.state,
+            now,
+        );
         link.state_out = jira_state;
         self.inner.store.insert_link(&link, Some(fence)).await?;
         if jira_state != Some(finding.state) {

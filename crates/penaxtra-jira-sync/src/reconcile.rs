@@ -8,6 +8,7 @@ use crate::inbound::{Disposition, InboundOutcome, Source};
 use crate::jira_time::jira_time_ms;
 use crate::push::{duration_ms, jql_string};
 use crate::store::{PendingOp, SweepCursor};
+use jira_model::IssueKey;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -26,13 +27,13 @@ pub struct ReconcileReport {
     /// Linked issues Jira no longer has (only with `check_deleted`); each
     /// was unlinked, and its finding's create queued or parked as
     /// [`crate::SyncSettings::on_deleted_issue`] says.
-    pub deleted: Vec<String>,
+    pub deleted: Vec<IssueKey>,
     /// Duplicate issues closed (the finding stays linked to its oldest
     /// issue; see [`crate::DUPLICATE_LABEL`]).
-    pub healed: Vec<String>,
+    pub healed: Vec<IssueKey>,
     /// Duplicates that could not be closed this time (the next sweep tries
     /// again).
-    pub heal_failed: Vec<String>,
+    pub heal_failed: Vec<IssueKey>,
 }
 
 impl JiraSync {
@@ -109,7 +110,7 @@ impl JiraSync {
         let Some(link) = self.inner.store.link(&finding).await? else {
             return Ok(());
         };
-        if link.issue_key.eq_ignore_ascii_case(&issue.key) {
+        if link.issue_key.as_str().eq_ignore_ascii_case(&issue.key) {
             return Ok(());
         }
         match self.heal_duplicate(&link, issue).await {
@@ -117,14 +118,16 @@ impl JiraSync {
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(issue = %issue.key, code = e.code(), "could not close a duplicate; the next sweep tries again");
-                report.heal_failed.push(issue.key.clone());
+                if let Ok(key) = IssueKey::new(&issue.key) {
+                    report.heal_failed.push(key);
+                }
             }
         }
         Ok(())
     }
 
     /// Linked issues that Jira no longer lists.
-    async fn deleted_links(&self) -> Result<Vec<String>, SyncError> {
+    async fn deleted_links(&self) -> Result<Vec<IssueKey>, SyncError> {
         let project = jql_string(self.inner.template.project_key());
         let jql = format!(
             "project = {project} AND labels = {} ORDER BY key ASC",
@@ -141,12 +144,12 @@ impl JiraSync {
         let mut gone = Vec::new();
         let store = &self.inner.store;
         for link in store.links().await? {
-            if !present.contains(&link.issue_key) {
+            if !present.contains(link.issue_key.as_str()) {
                 // Confirm one by one: search can lag behind a create.
                 match self
                     .inner
                     .client
-                    .get_issue(&link.issue_key, &["status"])
+                    .get_issue(link.issue_key.as_str(), &["status"])
                     .await
                 {
                     Err(e) if e.status() == Some(404) => {

@@ -9,7 +9,7 @@ use crate::lease::LeaseKeeper;
 use crate::push::duration_ms;
 use crate::store::{ExpectedStatus, Link, PendingOp};
 use crate::workflow::{choose, same_status, visit};
-use jira_model::TransitionRequest;
+use jira_model::{IssueKey, StatusName, TransitionRequest};
 #[cfg(test)]
 use penaxtra_mapping::StateTable;
 use penaxtra_mapping::{FindingId, FindingState, JiraTarget};
@@ -22,18 +22,18 @@ pub enum StateOutcome {
     /// The issue was moved.
     Transitioned {
         /// The issue.
-        issue_key: String,
+        issue_key: IssueKey,
         /// Its status before.
-        from: String,
+        from: StatusName,
         /// Its status now.
-        to: String,
+        to: StatusName,
         /// The transitions taken, by name, in order.
         via: Vec<String>,
     },
     /// The issue was already in the target status: no call was made.
     AlreadyThere {
         /// The issue.
-        issue_key: String,
+        issue_key: IssueKey,
     },
     /// The finding has no issue.
     NotLinked,
@@ -142,10 +142,10 @@ impl JiraSync {
         &self,
         finding: &FindingId,
         state: FindingState,
-        key: &str,
+        issue_key: &IssueKey,
         target: &JiraTarget,
     ) -> Result<StateOutcome, SyncError> {
-        let key = key.to_string();
+        let key = issue_key.as_str().to_string();
         let issue = self
             .inner
             .client
@@ -168,7 +168,9 @@ impl JiraSync {
                 }
             })
             .await?;
-            return Ok(StateOutcome::AlreadyThere { issue_key: key });
+            return Ok(StateOutcome::AlreadyThere {
+                issue_key: issue_key.clone(),
+            });
         }
         if let Some(t) = seen {
             self.note_out(finding, move |l| l.saw_jira_time(t)).await?;
@@ -199,9 +201,9 @@ impl JiraSync {
         .await?;
         tracing::info!(issue = %key, from = %start, to = %to, steps = via.len(), "issue moved");
         Ok(StateOutcome::Transitioned {
-            issue_key: key,
-            from: start,
-            to,
+            issue_key: issue_key.clone(),
+            from: start.into(),
+            to: to.into(),
             via,
         })
     }
@@ -296,7 +298,7 @@ impl JiraSync {
                 // and the sweeps that see them as ours.
                 let (from, to) = (current.clone(), transition.to.name.clone());
                 self.note_out(finding, move |l| {
-                    for status in [from, to] {
+                    for status in [StatusName::new(from), StatusName::new(to)] {
                         if !l
                             .expected_statuses
                             .iter()

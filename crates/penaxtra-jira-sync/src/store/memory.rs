@@ -2,6 +2,7 @@ use super::{
     Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, StoreError, SweepCursor, SyncStore,
 };
 use async_trait::async_trait;
+use jira_model::IssueKey;
 use penaxtra_mapping::FindingId;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -254,12 +255,12 @@ impl SyncStore for MemoryStore {
         Ok(self.lock().links.get(finding).cloned())
     }
 
-    async fn link_by_issue(&self, issue_key: &str) -> Result<Option<Link>, StoreError> {
+    async fn link_by_issue(&self, issue_key: &IssueKey) -> Result<Option<Link>, StoreError> {
         Ok(self
             .lock()
             .links
             .values()
-            .find(|l| l.issue_key.eq_ignore_ascii_case(issue_key))
+            .find(|l| l.issue_key == *issue_key)
             .cloned())
     }
 

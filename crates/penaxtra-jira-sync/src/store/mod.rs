@@ -45,6 +45,7 @@ pub use types::{
 };
 
 use async_trait::async_trait;
+use jira_model::IssueKey;
 use penaxtra_mapping::FindingId;
 
 /// Durable state of the integration. See the [module docs](self).
@@ -152,12 +153,12 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
     /// [`StoreError`] when the backend fails.
     async fn link(&self, finding: &FindingId) -> Result<Option<Link>, StoreError>;
 
-    /// The link of an issue, by key, ignoring ASCII case (`sec-1` is
-    /// `SEC-1`, as in Jira).
+    /// The link of an issue, by key ([`IssueKey`]s are upper case, so
+    /// `sec-1` is `SEC-1`, as in Jira).
     ///
     /// # Errors
     /// [`StoreError`] when the backend fails.
-    async fn link_by_issue(&self, issue_key: &str) -> Result<Option<Link>, StoreError>;
+    async fn link_by_issue(&self, issue_key: &IssueKey) -> Result<Option<Link>, StoreError>;
 
     /// Every link.
     ///

@@ -3,6 +3,7 @@ use super::{
     SyncStore,
 };
 use async_trait::async_trait;
+use jira_model::IssueKey;
 use penaxtra_mapping::{FindingId, FindingState};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::{Path, PathBuf};
@@ -279,7 +280,10 @@ fn link_from_row(row: LinkRow) -> Result<Link, StoreError> {
     ) = row;
     Ok(Link {
         finding_id: finding_from_sql(finding_id)?,
-        issue_key,
+        issue_key: IssueKey::new(issue_key).map_err(|e| StoreError::Corrupt {
+            what: "issue key",
+            message: e.to_string(),
+        })?,
         issue_id,
         state_out: state_from_sql(state_out)?,
         state_in: state_from_sql(state_in)?,
@@ -569,7 +573,7 @@ impl SyncStore for SqliteStore {
                     return Err(StoreError::Conflict {
                         finding: link.finding_id.to_string(),
                         existing: existing.issue_key,
-                        attempted: link.issue_key,
+                        attempted: link.issue_key.clone(),
                     });
                 }
                 return Ok(());
@@ -588,7 +592,7 @@ impl SyncStore for SqliteStore {
                 ),
                 params![
                     link.finding_id.as_str(),
-                    link.issue_key,
+                    link.issue_key.as_str(),
                     link.issue_id,
                     state_to_sql(link.state_out),
                     state_to_sql(link.state_in),
@@ -619,7 +623,7 @@ impl SyncStore for SqliteStore {
                      last_event_ms = ?7, updated_ms = ?8, moving_until_ms = ?9 WHERE finding_id = ?1",
                     params![
                         link.finding_id.as_str(),
-                        link.issue_key,
+                        link.issue_key.as_str(),
                         link.issue_id,
                         state_to_sql(link.state_out),
                         state_to_sql(link.state_in),
@@ -659,8 +663,8 @@ impl SyncStore for SqliteStore {
         .await
     }
 
-    async fn link_by_issue(&self, issue_key: &str) -> Result<Option<Link>, StoreError> {
-        let key = issue_key.to_string();
+    async fn link_by_issue(&self, issue_key: &IssueKey) -> Result<Option<Link>, StoreError> {
+        let key = issue_key.as_str().to_string();
         self.with("reading a link", move |conn| {
             query_link(conn, "issue_key COLLATE NOCASE", &key)
         })

@@ -1,3 +1,4 @@
+use jira_model::{IssueKey, StatusName};
 use penaxtra_mapping::{FindingId, FindingState};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -60,7 +61,7 @@ impl Claim {
 #[non_exhaustive]
 pub struct ExpectedStatus {
     /// The status name.
-    pub status: String,
+    pub status: StatusName,
     /// The resolution that goes with it; `None` for a status passed through
     /// on the way (any resolution is ours there).
     pub resolution: Option<String>,
@@ -68,7 +69,7 @@ pub struct ExpectedStatus {
 
 impl ExpectedStatus {
     /// A status passed through, any resolution.
-    pub fn passing(status: impl Into<String>) -> Self {
+    pub fn passing(status: impl Into<StatusName>) -> Self {
         Self {
             status: status.into(),
             resolution: None,
@@ -77,7 +78,7 @@ impl ExpectedStatus {
 
     /// A status to arrive in, with the resolution set there (`None` when the
     /// target has no resolution: then the issue must have none).
-    pub fn arriving(status: impl Into<String>, resolution: Option<String>) -> Self {
+    pub fn arriving(status: impl Into<StatusName>, resolution: Option<String>) -> Self {
         Self {
             status: status.into(),
             resolution: Some(resolution.unwrap_or_default()),
@@ -85,9 +86,9 @@ impl ExpectedStatus {
     }
 
     /// Whether Jira showing `status` with `resolution` is this expectation.
-    /// Names compare as Jira compares them: trimmed, ignoring ASCII case.
-    pub fn matches(&self, status: &str, resolution: Option<&str>) -> bool {
-        if !self.status.trim().eq_ignore_ascii_case(status.trim()) {
+    /// Names compare as Jira compares them ([`StatusName`]).
+    pub fn matches(&self, status: &StatusName, resolution: Option<&str>) -> bool {
+        if self.status != *status {
             return false;
         }
         match &self.resolution {
@@ -102,7 +103,7 @@ impl ExpectedStatus {
     /// tab or newline); what [`ExpectedStatus::parse`] reads back.
     pub fn to_line(&self) -> String {
         match &self.resolution {
-            None => self.status.clone(),
+            None => self.status.as_str().to_string(),
             Some(r) => format!("{}\t{r}", self.status),
         }
     }
@@ -112,7 +113,7 @@ impl ExpectedStatus {
         match line.split_once('\t') {
             None => Self::passing(line),
             Some((s, r)) => Self {
-                status: s.to_string(),
+                status: StatusName::new(s),
                 resolution: Some(r.to_string()),
             },
         }
@@ -126,7 +127,7 @@ pub struct Link {
     /// The finding.
     pub finding_id: FindingId,
     /// The issue key, e.g. `SEC-42`.
-    pub issue_key: String,
+    pub issue_key: IssueKey,
     /// The issue id.
     pub issue_id: String,
     /// The last finding state pushed to Jira.
@@ -158,7 +159,7 @@ pub struct Link {
 impl Link {
     /// Whether `status` with `resolution` is where this integration moved
     /// (or is moving) the issue.
-    pub fn expects(&self, status: &str, resolution: Option<&str>) -> bool {
+    pub fn expects(&self, status: &StatusName, resolution: Option<&str>) -> bool {
         self.expected_statuses
             .iter()
             .any(|e| e.matches(status, resolution))
@@ -173,14 +174,14 @@ impl Link {
     /// Jira corresponds to `state`.
     pub fn new(
         finding_id: FindingId,
-        issue_key: impl Into<String>,
+        issue_key: IssueKey,
         issue_id: impl Into<String>,
         state: FindingState,
         now_ms: i64,
     ) -> Self {
         Self {
             finding_id,
-            issue_key: issue_key.into(),
+            issue_key,
             issue_id: issue_id.into(),
             state_out: Some(state),
             state_in: None,
@@ -220,7 +221,7 @@ pub enum PendingOp {
         /// The finding.
         finding: FindingId,
         /// The key of the deleted issue.
-        deleted_issue: String,
+        deleted_issue: IssueKey,
     },
     /// Bring the finding's issue to the Jira state of `state`.
     SetState {
@@ -344,9 +345,9 @@ pub enum StoreError {
         /// The finding.
         finding: String,
         /// Its issue.
-        existing: String,
+        existing: IssueKey,
         /// The issue that was to be linked.
-        attempted: String,
+        attempted: IssueKey,
     },
     /// A write made on the strength of a claim whose lease ran out and was
     /// taken by another holder (its fencing token is stale).

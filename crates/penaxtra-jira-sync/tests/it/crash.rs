@@ -329,7 +329,7 @@ async fn crash_suite(flavor: Flavor) {
         .await
         .unwrap()
         .into_iter()
-        .map(|l| (l.finding_id.to_string(), l.issue_key))
+        .map(|l| (l.finding_id.to_string(), l.issue_key.to_string()))
         .collect();
     let per = issues_per_finding(&sim);
     let states = StateTable::default();

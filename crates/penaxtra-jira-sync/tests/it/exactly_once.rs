@@ -89,7 +89,7 @@ async fn a_claim_outlives_a_create_slower_than_its_lease() {
         panic!("expired claims are taken over")
     };
     assert_eq!(doubt_since_ms, Some(10));
-    let late = Link::new(g.clone(), "SEC-99", "10099", FindingState::Open, 25);
+    let late = Link::new(g.clone(), key("SEC-99"), "10099", FindingState::Open, 25);
     assert_eq!(
         store
             .insert_link(&late, Some(old))
@@ -309,7 +309,13 @@ async fn a_resolution_only_change_is_not_an_echo() {
     let f = finding(1, Severity::High, FindingState::Resolved);
     let host = Arc::new(MemoryFindings::with([f.clone()]));
     let store = Arc::new(MemoryStore::new());
-    let mut link = Link::new(f.id.clone(), "SEC-1", "10001", FindingState::Resolved, 0);
+    let mut link = Link::new(
+        f.id.clone(),
+        key("SEC-1"),
+        "10001",
+        FindingState::Resolved,
+        0,
+    );
     // Where our own walk left it: Done, resolution Done.
     link.expected_statuses = vec![ExpectedStatus::arriving("Done", Some("Done".into()))];
     store.insert_link(&link, None).await.unwrap();
@@ -370,7 +376,7 @@ async fn bulk_results_are_matched_by_label_not_position() {
         assert_eq!(report.count(PushKind::Created), 60, "{flavor}: {report:?}");
         for f in &findings {
             let link = sync.store().link(&f.id).await.unwrap().unwrap();
-            let issue = sim.issue(&link.issue_key).unwrap();
+            let issue = sim.issue(link.issue_key.as_str()).unwrap();
             assert_eq!(
                 issue.finding_id(),
                 Some(f.id.as_str()),

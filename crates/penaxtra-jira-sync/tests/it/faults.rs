@@ -337,7 +337,7 @@ async fn person_moves(world: &World, sync: &JiraSync, i: usize, status: &str) ->
         return format!("person {status}: not linked");
     };
     let alex = alex(&world.sim);
-    let transitions = match alex.transitions(&link.issue_key).await {
+    let transitions = match alex.transitions(link.issue_key.as_str()).await {
         Ok(t) => t,
         Err(e) => return format!("person {status}: {}", e.code()),
     };
@@ -352,7 +352,7 @@ async fn person_moves(world: &World, sync: &JiraSync, i: usize, status: &str) ->
     if t.has_field("resolution") {
         request = request.with_resolution(resolution_for(&t.to.name));
     }
-    let r = alex.transition(&link.issue_key, &request).await;
+    let r = alex.transition(link.issue_key.as_str(), &request).await;
     format!(
         "person moves {} to {}: {}",
         link.issue_key,
@@ -433,7 +433,7 @@ async fn run_action(world: &World, sync: &JiraSync, action: &Action) {
         }
         Action::Delete(i) => {
             if let Ok(Some(link)) = sync.store().link(&world.ids[*i]).await {
-                let r = alex(&world.sim).delete_issue(&link.issue_key).await;
+                let r = alex(&world.sim).delete_issue(link.issue_key.as_str()).await;
                 world.note(
                     *i,
                     format!("person deletes {}: {}", link.issue_key, r.is_ok()),
@@ -681,7 +681,7 @@ async fn fault_suite(flavor: Flavor, profile: Profile) {
     );
 }
 
-async fn check_invariants(world: &World, sync: &JiraSync, deleted_seen: &[String]) {
+async fn check_invariants(world: &World, sync: &JiraSync, deleted_seen: &[jira_model::IssueKey]) {
     let states = sync.states();
     let store = sync.store();
     let live = issues_per_finding(&world.sim);
@@ -756,7 +756,7 @@ async fn check_invariants(world: &World, sync: &JiraSync, deleted_seen: &[String
         .map(|i| i.key)
         .collect();
     for key in deleted_seen {
-        if !deleted_keys.contains(key) {
+        if !deleted_keys.contains(key.as_str()) {
             problems.push(format!(
                 "reconciliation reported {key} deleted, but it is not"
             ));

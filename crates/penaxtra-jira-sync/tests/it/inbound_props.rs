@@ -175,7 +175,13 @@ async fn case() -> Case {
     )
     .unwrap()]));
     let store = Arc::new(MemoryStore::new());
-    let link = Link::new(id, "SEC-1", "10001", FindingState::Open, 0);
+    let link = Link::new(
+        id,
+        crate::support::key("SEC-1"),
+        "10001",
+        FindingState::Open,
+        0,
+    );
     store.insert_link(&link, None).await.unwrap();
     let inbound = Inbound::new(
         Arc::clone(&store) as Arc<dyn SyncStore>,

@@ -30,7 +30,7 @@ async fn push_creates_one_issue_and_only_for_matching_findings() {
         assert_eq!(sync.push(&findings[1]).await.unwrap().kind(), "skipped");
         assert_eq!(sync.push(&findings[2]).await.unwrap().kind(), "skipped");
         assert_exactly_one_issue_each(&sim, &findings);
-        let issue = sim.issue(first.issue_key().unwrap()).unwrap();
+        let issue = sim.issue(first.issue_key().unwrap().as_str()).unwrap();
         assert!(
             issue.summary.starts_with("[Penaxtra] "),
             "{}",

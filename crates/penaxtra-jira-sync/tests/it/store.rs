@@ -1,6 +1,7 @@
 //! The store contract, run against both shipped stores; and the SQLite
 //! store's durability and cross-process atomicity.
 
+use crate::support::key;
 use penaxtra_jira_sync::store::{
     Claim, ExpectedStatus, Fence, Link, MemoryStore, PendingOp, SqliteStore, SweepCursor, SyncStore,
 };
@@ -45,7 +46,7 @@ async fn contract(store: &dyn SyncStore) {
     // The old holder is fenced out of every write.
     assert!(!store.renew(&f, fa, 1_210, 100).await.unwrap());
     assert!(!store.release(&f, fa, None).await.unwrap());
-    let stale = Link::new(f.clone(), "SEC-7", "10007", FindingState::Open, 1_210);
+    let stale = Link::new(f.clone(), key("SEC-7"), "10007", FindingState::Open, 1_210);
     assert_eq!(
         store
             .insert_link(&stale, Some(fa))
@@ -76,10 +77,10 @@ async fn contract(store: &dyn SyncStore) {
     assert!(store.release(&g, fg2, None).await.unwrap());
 
     // Links end claims, are idempotent, and conflict on another issue.
-    let link = Link::new(f.clone(), "SEC-1", "10001", FindingState::Open, 2_000);
+    let link = Link::new(f.clone(), key("SEC-1"), "10001", FindingState::Open, 2_000);
     store.insert_link(&link, Some(fc)).await.unwrap();
     store.insert_link(&link, Some(fc)).await.unwrap();
-    let other = Link::new(f.clone(), "SEC-2", "10002", FindingState::Open, 2_000);
+    let other = Link::new(f.clone(), key("SEC-2"), "10002", FindingState::Open, 2_000);
     assert_eq!(
         store.insert_link(&other, None).await.unwrap_err().code(),
         "store_conflict"
@@ -106,16 +107,16 @@ async fn contract(store: &dyn SyncStore) {
     updated.last_event_ms = Some(5);
     store.update_link(&updated).await.unwrap();
     assert_eq!(
-        store.link_by_issue("SEC-1").await.unwrap().unwrap(),
+        store.link_by_issue(&key("SEC-1")).await.unwrap().unwrap(),
         updated
     );
     assert_eq!(
-        store.link_by_issue("sec-1").await.unwrap().unwrap(),
+        store.link_by_issue(&key("sec-1")).await.unwrap().unwrap(),
         updated,
         "issue keys ignore case, as in Jira"
     );
     assert_eq!(store.links().await.unwrap().len(), 1);
-    let missing = Link::new(fid("fnd_9"), "SEC-9", "9", FindingState::Open, 0);
+    let missing = Link::new(fid("fnd_9"), key("SEC-9"), "9", FindingState::Open, 0);
     assert_eq!(
         store.update_link(&missing).await.unwrap_err().code(),
         "store_not_found"
@@ -232,7 +233,7 @@ async fn contract(store: &dyn SyncStore) {
     let k = fid("fnd_4");
     let rec = PendingOp::Recreate {
         finding: k.clone(),
-        deleted_issue: "SEC-4".into(),
+        deleted_issue: key("SEC-4"),
     };
     let rr = store.enqueue(&rec, 1, None).await.unwrap();
     store.park(rr, "issue_deleted: SEC-4").await.unwrap();
@@ -279,7 +280,7 @@ async fn sqlite_store_survives_reopening() {
         let store = SqliteStore::open(&path).unwrap();
         store
             .insert_link(
-                &Link::new(fid("fnd_1"), "SEC-1", "1", FindingState::Open, 1),
+                &Link::new(fid("fnd_1"), key("SEC-1"), "1", FindingState::Open, 1),
                 None,
             )
             .await

@@ -181,3 +181,8 @@ pub async fn push_key(sync: &JiraSync, f: &Finding) -> String {
         .unwrap_or_else(|| panic!("{} got no issue: {outcome:?}", f.id))
         .to_string()
 }
+
+/// An issue key, for tests.
+pub fn key(s: &str) -> jira_model::IssueKey {
+    jira_model::IssueKey::new(s).unwrap()
+}

@@ -77,7 +77,13 @@ async fn serve(gate: WebhookGate) -> Server {
     .unwrap();
     let host = Arc::new(MemoryFindings::with([f]));
     let store = Arc::new(MemoryStore::new());
-    let link = Link::new(finding_id(), KEY, "10007", FindingState::Open, 1);
+    let link = Link::new(
+        finding_id(),
+        crate::support::key(KEY),
+        "10007",
+        FindingState::Open,
+        1,
+    );
     store.insert_link(&link, None).await.unwrap();
     let inbound = Inbound::new(
         Arc::clone(&store) as Arc<dyn SyncStore>,
