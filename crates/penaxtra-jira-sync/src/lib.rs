@@ -48,6 +48,14 @@
 //! # Ok(()) }
 //! ```
 
+/// The Jira REST client layer (`jira-client`), re-exported so a host depends
+/// on this crate alone.
+pub use jira_client as client;
+/// Jira's payload types (`jira-model`).
+pub use jira_model as model;
+/// Penaxtra's findings, rule, template and state table (`penaxtra-mapping`).
+pub use penaxtra_mapping as mapping;
+
 mod backfill;
 mod clock;
 pub mod config;
