@@ -1,28 +1,28 @@
-//! Test connection against any Jira:
+//! Test connection against any Jira, as one configuration file describes it
+//! (see `examples/penaxtra-jira.sim.toml` and the README's configuration
+//! reference):
 //!
 //! ```sh
-//! JIRA_API_TOKEN=… cargo run --example connect -- --url https://acme.atlassian.net \
-//!     --flavor cloud --email penaxtra-bot@acme.example --project SEC --issue-type Bug
-//! JIRA_PAT=… cargo run --example connect -- --url https://jira.corp.example --flavor datacenter
+//! JIRA_API_TOKEN=… cargo run --example connect -- --config penaxtra-jira.toml
 //! ```
 //!
 //! One line per step; exit code 0 only when every step passed; on failure
-//! the error code and its fix.
-
-#[path = "support/connection.rs"]
-mod connection;
+//! the error code and its fix; 2 when the configuration is wrong.
 
 use clap::Parser;
+use penaxtra_jira_sync::config::SyncConfig;
 use penaxtra_jira_sync::store::MemoryStore;
 use penaxtra_jira_sync::{JiraSync, MemoryFindings};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Debug, Parser)]
 #[command(about = "Test the connection to a Jira: create a synthetic issue and close it at once")]
 struct Cli {
-    #[command(flatten)]
-    connection: connection::ConnectionArgs,
+    /// The configuration file (TOML).
+    #[arg(long)]
+    config: PathBuf,
 }
 
 #[tokio::main]
@@ -69,13 +69,10 @@ async fn main() -> ExitCode {
 }
 
 fn build(cli: &Cli) -> Result<JiraSync, Box<dyn std::error::Error>> {
-    let client = cli.connection.client()?;
-    let template = cli.connection.template()?;
-    Ok(JiraSync::builder(
-        client,
+    let config = SyncConfig::from_toml_file(&cli.config)?;
+    Ok(JiraSync::from_config(
+        &config,
         Arc::new(MemoryStore::new()),
         Arc::new(MemoryFindings::new()),
-    )
-    .template(template)
-    .build()?)
+    )?)
 }

@@ -3,9 +3,12 @@
 //!
 //! ```sh
 //! cargo run -p jira-sim -- --listen 127.0.0.1:8080 --flavor cloud &
-//! JIRA_API_TOKEN=sim-api-token cargo run --example sync -- --url http://127.0.0.1:8080 \
-//!     --email penaxtra-bot@sim.example --store sync.sqlite examples/findings.sample.json
+//! JIRA_API_TOKEN=sim-api-token cargo run --example sync -- --config examples/penaxtra-jira.sim.toml \
+//!     --store sync.sqlite examples/findings.sample.json
 //! ```
+//!
+//! The configuration file (see the README's configuration reference) sets
+//! the connection, the mapping and the engine's `[settings]`.
 //!
 //! Kill it whenever you like (SIGKILL included) and run it again: every
 //! matching finding ends with exactly one issue, and the run that is started
@@ -18,12 +21,10 @@
 //! (`queued`: operations still waiting; `failed`: findings parked for a
 //! person). Exit code 0 when nothing failed and nothing is left.
 
-#[path = "support/connection.rs"]
-mod connection;
-
 use clap::Parser;
+use penaxtra_jira_sync::config::{SyncConfig, parse_duration};
 use penaxtra_jira_sync::store::SqliteStore;
-use penaxtra_jira_sync::{JiraSync, MemoryFindings, Progress, PushKind, SyncSettings, WorkLeft};
+use penaxtra_jira_sync::{JiraSync, MemoryFindings, Progress, PushKind, WorkLeft};
 use penaxtra_mapping::Finding;
 use std::io::Write;
 use std::path::PathBuf;
@@ -34,8 +35,9 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(about = "Push findings to Jira with a durable, resumable SQLite store")]
 struct Cli {
-    #[command(flatten)]
-    connection: connection::ConnectionArgs,
+    /// The configuration file (TOML).
+    #[arg(long)]
+    config: PathBuf,
     /// The SQLite store (created when missing).
     #[arg(long)]
     store: PathBuf,
@@ -43,39 +45,8 @@ struct Cli {
     file: PathBuf,
     /// How long to wait for work left (retries, claims of a killed run):
     /// e.g. 300s, 5m, 1500ms.
-    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    #[arg(long, default_value = "5m", value_parser = |s: &str| parse_duration("--max-wait", s).map_err(|e| e.to_string()))]
     max_wait: Duration,
-    /// How long a claim holds without renewal (default 30s).
-    #[arg(long, value_parser = parse_duration)]
-    claim_lease: Option<Duration>,
-    /// How long Jira's search may lag behind a create (default 60s for
-    /// Cloud, 2s for Data Center).
-    #[arg(long, value_parser = parse_duration)]
-    search_consistency_window: Option<Duration>,
-    /// First retry delay (default 5s).
-    #[arg(long, value_parser = parse_duration)]
-    retry_base: Option<Duration>,
-    /// Longest retry delay (default 15m).
-    #[arg(long, value_parser = parse_duration)]
-    retry_max: Option<Duration>,
-}
-
-/// `1500ms`, `30s`, `5m` or plain seconds.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (number, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => s.split_at(i),
-        None => (s, "s"),
-    };
-    let n: u64 = number
-        .parse()
-        .map_err(|_| format!("{s:?} is not a duration such as 1500ms, 30s or 5m"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("{s:?}: the unit must be ms, s or m")),
-    }
 }
 
 #[tokio::main]
@@ -94,23 +65,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot read {}: {e}", cli.file.display()))?;
     let findings: Vec<Finding> = serde_json::from_str(&text)
         .map_err(|e| format!("{}: not a JSON array of findings: {e}", cli.file.display()))?;
+    let config = SyncConfig::from_toml_file(&cli.config)?;
     let store = Arc::new(SqliteStore::open(&cli.store)?);
     let host = Arc::new(MemoryFindings::with(findings.clone()));
-    let mut settings = SyncSettings::default();
-    if let Some(d) = cli.claim_lease {
-        settings.claim_lease = d;
-    }
-    settings.search_consistency_window = cli.search_consistency_window;
-    if let Some(d) = cli.retry_base {
-        settings.retry_base = d;
-    }
-    if let Some(d) = cli.retry_max {
-        settings.retry_max = d;
-    }
-    let sync = JiraSync::builder(cli.connection.client()?, store, host)
-        .template(cli.connection.template()?)
-        .settings(settings)
-        .build()?;
+    let sync = JiraSync::from_config(&config, store, host)?;
 
     // Work left by an earlier run first (its creates are recovered once
     // their claims expire), then the file, then whatever is left.

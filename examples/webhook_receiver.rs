@@ -1,9 +1,14 @@
 //! Serve inbound Jira webhooks:
 //!
 //! ```sh
-//! cargo run --example webhook_receiver -- --listen 127.0.0.1:8081 --secret S \
-//!     --hmac-secret H --allow-ip 127.0.0.0/8 --links links.json
+//! cargo run --example webhook_receiver -- --config examples/penaxtra-jira.sim.toml \
+//!     --listen 127.0.0.1:8081 --links links.json
 //! ```
+//!
+//! The configuration file's `[webhook]` section sets the gate (allowlist,
+//! URL secrets, signing secrets); its mapping sets the project, state table
+//! and inbound policy; `service_account` the identity whose changes are
+//! echoes.
 //!
 //! Mounted at `/webhooks/jira/<secret>` and `/webhooks/jira?secret=<secret>`.
 //! Prints one JSON line per request:
@@ -16,8 +21,9 @@
 mod receiver;
 
 use clap::Parser;
+use penaxtra_jira_sync::config::SyncConfig;
 use penaxtra_jira_sync::store::{Link, MemoryStore, SqliteStore, SyncStore};
-use penaxtra_jira_sync::webhook::{IpAllowlist, WebhookGate, WebhookGateConfig};
+use penaxtra_jira_sync::webhook::WebhookGate;
 use penaxtra_jira_sync::{Inbound, MemoryFindings};
 use penaxtra_mapping::{Finding, FindingId, FindingState};
 use std::net::SocketAddr;
@@ -28,21 +34,12 @@ use std::sync::Arc;
 #[derive(Debug, Parser)]
 #[command(about = "Receive Jira webhooks, verify them and apply them to findings")]
 struct Cli {
+    /// The configuration file (TOML) with a `[webhook]` section.
+    #[arg(long)]
+    config: PathBuf,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
-    /// The shared secret in the webhook URL (give twice while rotating).
-    #[arg(long = "secret", required = true)]
-    secrets: Vec<String>,
-    /// The X-Hub-Signature signing secret (give twice while rotating).
-    #[arg(long = "hmac-secret")]
-    hmac_secrets: Vec<String>,
-    /// Source networks allowed (repeatable), e.g. 127.0.0.0/8.
-    #[arg(long = "allow-ip", required = true)]
-    allow_ip: Vec<String>,
-    /// Project key of the linked issues.
-    #[arg(long, default_value = "SEC")]
-    project: String,
     /// The sync store the `sync` example wrote.
     #[arg(long, conflicts_with = "links")]
     store: Option<PathBuf>,
@@ -70,17 +67,14 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    let allowlist = IpAllowlist::from_cidrs(&cli.allow_ip)?;
-    let mut secrets = cli.secrets.into_iter();
-    let first = secrets.next().ok_or("--secret is required")?;
-    let mut config = WebhookGateConfig::builder(allowlist, first.into());
-    for s in secrets {
-        config = config.url_secret(s.into());
-    }
-    for s in cli.hmac_secrets {
-        config = config.hmac_secret(s.into());
-    }
-    let gate = WebhookGate::new(config.build()?)?;
+    let config = SyncConfig::from_toml_file(&cli.config)?;
+    let gate_config = config.webhook.clone().ok_or_else(|| {
+        format!(
+            "{}: a [webhook] section (allowlist, url_secrets, hmac_secrets) is required",
+            cli.config.display()
+        )
+    })?;
+    let gate = WebhookGate::new(gate_config)?;
 
     let (store, links): (Arc<dyn SyncStore>, Vec<Link>) = match (&cli.store, &cli.links) {
         (Some(path), None) => {
@@ -114,7 +108,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     for link in &links {
         findings.insert(placeholder_finding(link)?);
     }
-    let inbound = Inbound::new(store, Arc::new(findings), cli.project);
+    let inbound = Inbound::from_config(&config, store, Arc::new(findings))?;
 
     let listener = tokio::net::TcpListener::bind(cli.listen).await?;
     eprintln!(

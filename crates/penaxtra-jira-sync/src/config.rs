@@ -18,11 +18,23 @@
 //! min_severity = "high"
 //!
 //! inbound = "terminal_only"                # or "all"
+//! service_account = "5f5e1a0c0000000000000001"   # optional, see below
+//!
+//! [settings]                               # engine tunables, all optional
+//! claim_lease = "30s"
 //! ```
+//!
+//! One file builds the whole engine ([`crate::JiraSync::from_config`]) and a
+//! webhook receiver that has no Jira client ([`crate::Inbound::from_config`]).
+//! The mapping sections (`rule`, `template`, `states`, `inbound`) are
+//! [`MappingConfig`]; the README lists every key with its default.
 
+use crate::engine::{DeletedIssue, SyncSettings};
 use jira_client::{ApiTokenAuth, JiraClient, PatAuth, RateLimit};
 use jira_model::Flavor;
-use penaxtra_mapping::{InboundPolicy, IssueTemplate, Rule, StateTable, TemplateConfig};
+use penaxtra_mapping::{
+    InboundPolicy, IssueTemplate, Mapping, MappingConfig, Rule, StateTable, TemplateConfig,
+};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::num::NonZeroU32;
@@ -51,25 +63,172 @@ impl ConfigError {
     }
 }
 
-/// The whole configuration of the integration.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// The whole configuration of the integration: one file builds the engine,
+/// inbound processing included.
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SyncConfig {
     /// How to reach Jira.
     pub jira: JiraConfig,
-    /// Project, issue type, custom fields, link base: the issue template.
+    /// Rule, issue template, state table and inbound policy (the
+    /// top-level `rule`, `template`, `states` and `inbound` keys).
+    pub mapping: MappingConfig,
+    /// Engine tunables (`[settings]`).
+    pub settings: SettingsConfig,
+    /// The identity (Cloud account id, Data Center user key or name) of the
+    /// integration's own Jira account: its changes are echoes. Optional for
+    /// the engine, which asks Jira (`/myself`); a webhook receiver without a
+    /// Jira client needs it to drop echoes by actor (it drops them by
+    /// expected status either way).
+    pub service_account: Option<String>,
+    /// The webhook gate (`[webhook]`), for a host that receives webhooks;
+    /// see [`crate::webhook::WebhookGateConfig`] for its keys.
+    pub webhook: Option<crate::webhook::WebhookGateConfig>,
+}
+
+/// The file's shape; [`SyncConfig`] gathers the mapping keys into one value.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSyncConfig {
+    jira: JiraConfig,
     #[serde(default)]
-    pub template: TemplateConfig,
-    /// Which findings open issues.
+    template: TemplateConfig,
     #[serde(default)]
-    pub rule: Rule,
-    /// Finding state ↔ Jira status.
+    rule: Rule,
     #[serde(default)]
-    pub states: StateTable,
-    /// Which Jira changes come back.
+    states: StateTable,
     #[serde(default)]
-    pub inbound: InboundPolicy,
+    inbound: InboundPolicy,
+    #[serde(default)]
+    settings: SettingsConfig,
+    #[serde(default)]
+    service_account: Option<String>,
+    #[serde(default)]
+    webhook: Option<crate::webhook::WebhookGateConfig>,
+}
+
+impl<'de> Deserialize<'de> for SyncConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = RawSyncConfig::deserialize(d)?;
+        let mut mapping = MappingConfig::default();
+        mapping.rule = raw.rule;
+        mapping.template = raw.template;
+        mapping.states = raw.states;
+        mapping.inbound = raw.inbound;
+        Ok(SyncConfig {
+            jira: raw.jira,
+            mapping,
+            settings: raw.settings,
+            service_account: raw.service_account.filter(|s| !s.trim().is_empty()),
+            webhook: raw.webhook,
+        })
+    }
+}
+
+/// Engine tunables as a file writes them: durations as `"500ms"`, `"30s"`
+/// or `"5m"`. Every key is optional; [`SyncSettings`] documents the
+/// defaults.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SettingsConfig {
+    /// [`SyncSettings::claim_lease`] (default `"30s"`).
+    pub claim_lease: Option<String>,
+    /// [`SyncSettings::always_check_jira`] (default false).
+    pub always_check_jira: Option<bool>,
+    /// [`SyncSettings::search_consistency_window`] (default `"60s"` Cloud,
+    /// `"2s"` Data Center).
+    pub search_consistency_window: Option<String>,
+    /// [`SyncSettings::on_deleted_issue`]: `"park"` (default) or `"recreate"`.
+    pub on_deleted_issue: Option<DeletedIssue>,
+    /// [`SyncSettings::chunk_size`] (default 50, at most 50).
+    pub chunk_size: Option<usize>,
+    /// [`SyncSettings::concurrency`] (default 4).
+    pub concurrency: Option<usize>,
+    /// [`SyncSettings::retry_base`] (default `"5s"`).
+    pub retry_base: Option<String>,
+    /// [`SyncSettings::retry_max`] (default `"15m"`).
+    pub retry_max: Option<String>,
+    /// [`SyncSettings::max_transition_steps`] (default 6).
+    pub max_transition_steps: Option<usize>,
+    /// [`SyncSettings::worker_batch`] (default 200).
+    pub worker_batch: Option<usize>,
+    /// [`SyncSettings::sweep_overlap`] (default `"5m"`).
+    pub sweep_overlap: Option<String>,
+}
+
+/// Reads `"1500ms"`, `"30s"`, `"5m"` or `"1h"`.
+///
+/// # Errors
+/// [`ConfigError`] naming `setting` when the text is not such a duration.
+pub fn parse_duration(setting: &str, text: &str) -> Result<Duration, ConfigError> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let bad = || {
+        ConfigError::invalid(
+            setting,
+            format!("{text:?} is not a duration such as \"500ms\", \"30s\", \"5m\" or \"1h\""),
+        )
+    };
+    let n: u64 = number.parse().map_err(|_| bad())?;
+    match unit.trim() {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
+        "h" => Ok(Duration::from_secs(n.saturating_mul(3600))),
+        _ => Err(bad()),
+    }
+}
+
+impl SettingsConfig {
+    /// The engine settings, defaults filled in. Ranges are checked when the
+    /// engine is built.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the setting when a duration cannot be read.
+    pub fn to_settings(&self) -> Result<SyncSettings, ConfigError> {
+        let mut s = SyncSettings::default();
+        let dur = |key: &str, v: &Option<String>| -> Result<Option<Duration>, ConfigError> {
+            v.as_deref()
+                .map(|t| parse_duration(&format!("settings.{key}"), t))
+                .transpose()
+        };
+        if let Some(d) = dur("claim_lease", &self.claim_lease)? {
+            s.claim_lease = d;
+        }
+        if let Some(b) = self.always_check_jira {
+            s.always_check_jira = b;
+        }
+        if let Some(d) = dur("search_consistency_window", &self.search_consistency_window)? {
+            s.search_consistency_window = Some(d);
+        }
+        if let Some(d) = self.on_deleted_issue {
+            s.on_deleted_issue = d;
+        }
+        if let Some(n) = self.chunk_size {
+            s.chunk_size = n;
+        }
+        if let Some(n) = self.concurrency {
+            s.concurrency = n;
+        }
+        if let Some(d) = dur("retry_base", &self.retry_base)? {
+            s.retry_base = d;
+        }
+        if let Some(d) = dur("retry_max", &self.retry_max)? {
+            s.retry_max = d;
+        }
+        if let Some(n) = self.max_transition_steps {
+            s.max_transition_steps = n;
+        }
+        if let Some(n) = self.worker_batch {
+            s.worker_batch = n;
+        }
+        if let Some(d) = dur("sweep_overlap", &self.sweep_overlap)? {
+            s.sweep_overlap = d;
+        }
+        Ok(s)
+    }
 }
 
 /// How to reach Jira.
@@ -278,13 +437,68 @@ impl JiraConfig {
 }
 
 impl SyncConfig {
+    /// Reads a TOML configuration file's text.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the key and the line at fault (the document
+    /// itself is never echoed: it may hold a sealed token).
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e: toml::de::Error| {
+            let place = e
+                .span()
+                .map(|span| {
+                    let line = text[..span.start.min(text.len())].lines().count().max(1);
+                    format!(" (line {line})")
+                })
+                .unwrap_or_default();
+            ConfigError::invalid("file", format!("{}{place}", e.message()))
+        })
+    }
+
+    /// Reads a TOML configuration file.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when the file cannot be read or a setting is wrong.
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigError::invalid(
+                "file",
+                format!("cannot read {}: {}", path.display(), e.kind()),
+            )
+        })?;
+        Self::from_toml(&text).map_err(|e| {
+            ConfigError::invalid(
+                e.setting.clone(),
+                format!("{}: {}", path.display(), e.message),
+            )
+        })
+    }
+
+    /// The checked mapping: rule, template, state table, inbound policy.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the setting at fault.
+    pub fn checked_mapping(&self) -> Result<Mapping, ConfigError> {
+        self.mapping.clone().build().map_err(ConfigError::from)
+    }
+
     /// The issue template this configuration describes.
     ///
     /// # Errors
     /// [`ConfigError`] naming the setting at fault.
     pub fn issue_template(&self) -> Result<IssueTemplate, ConfigError> {
-        IssueTemplate::new(self.template.clone())
-            .map_err(|e| ConfigError::invalid("template", e.to_string()))
+        Ok(self.checked_mapping()?.template)
+    }
+}
+
+impl From<penaxtra_mapping::MappingError> for ConfigError {
+    fn from(e: penaxtra_mapping::MappingError) -> Self {
+        match e {
+            penaxtra_mapping::MappingError::Config { field, reason } => {
+                ConfigError::invalid(field, reason)
+            }
+            other => ConfigError::invalid("mapping", other.to_string()),
+        }
     }
 }
 
@@ -309,10 +523,80 @@ mod tests {
     fn a_minimal_config_takes_the_product_page_defaults() {
         let c = parse(BASE).unwrap();
         assert_eq!(c.jira.deployment, Flavor::Cloud);
-        assert_eq!(c.inbound, InboundPolicy::TerminalOnly);
+        assert_eq!(c.mapping.inbound, InboundPolicy::TerminalOnly);
         let t = c.issue_template().unwrap();
         assert_eq!((t.project_key(), t.issue_type()), ("SEC", "Bug"));
-        assert_eq!(c.rule, Rule::default());
+        assert_eq!(c.mapping.rule, Rule::default());
+        let s = c.settings.to_settings().unwrap();
+        assert_eq!(s.claim_lease, SyncSettings::default().claim_lease);
+        assert_eq!(c.service_account, None);
+    }
+
+    #[test]
+    fn one_file_sets_mapping_settings_and_the_service_account() {
+        let text = format!(
+            "inbound = \"all\"
+            service_account = \"5f5e1a0c0000000000000001\"
+            {BASE}
+            [rule]
+            min_severity = \"medium\"
+            [template]
+            project_key = \"OPS\"
+            [settings]
+            claim_lease = \"45s\"
+            search_consistency_window = \"90s\"
+            on_deleted_issue = \"recreate\"
+            retry_base = \"250ms\"
+            retry_max = \"2m\"
+            concurrency = 2
+            "
+        );
+        let c = SyncConfig::from_toml(&text).unwrap();
+        assert_eq!(c.mapping.inbound, InboundPolicy::All);
+        assert_eq!(c.issue_template().unwrap().project_key(), "OPS");
+        assert_eq!(
+            c.service_account.as_deref(),
+            Some("5f5e1a0c0000000000000001")
+        );
+        let s = c.settings.to_settings().unwrap();
+        assert_eq!(s.claim_lease, Duration::from_secs(45));
+        assert_eq!(s.search_consistency_window, Some(Duration::from_secs(90)));
+        assert_eq!(s.on_deleted_issue, DeletedIssue::Recreate);
+        assert_eq!(s.retry_base, Duration::from_millis(250));
+        assert_eq!(s.retry_max, Duration::from_secs(120));
+        assert_eq!(s.concurrency, 2);
+    }
+
+    #[test]
+    fn the_example_configuration_builds() {
+        let c = SyncConfig::from_toml(include_str!("../../../examples/penaxtra-jira.sim.toml"))
+            .unwrap();
+        assert_eq!(c.jira.base_url, "http://127.0.0.1:8080");
+        c.checked_mapping().unwrap();
+        c.settings.to_settings().unwrap();
+        let gate = c.webhook.expect("the example configures the gate");
+        assert_eq!(gate.url_secrets.len(), 1);
+    }
+
+    #[test]
+    fn bad_settings_name_their_key_and_line() {
+        let e = SyncConfig::from_toml(&format!("{BASE}\n[settings]\nclaim_lease = \"soon\"\n"))
+            .unwrap()
+            .settings
+            .to_settings()
+            .unwrap_err();
+        assert_eq!(e.setting(), "settings.claim_lease");
+        let e = SyncConfig::from_toml(&format!("{BASE}\n[settings]\nclaim_leese = \"1s\"\n"))
+            .unwrap_err();
+        assert!(e.to_string().contains("claim_leese"), "{e}");
+        assert!(e.to_string().contains("line 8"), "{e}");
+        let c = SyncConfig::from_toml(&format!("{BASE}\n[rule]\nstates = []\n")).unwrap();
+        assert_eq!(c.checked_mapping().unwrap_err().setting(), "rule.states");
+        assert_eq!(
+            parse_duration("x", "1500ms").unwrap(),
+            Duration::from_millis(1500)
+        );
+        assert!(parse_duration("x", "5 weeks").is_err());
     }
 
     #[test]

@@ -207,7 +207,33 @@ impl JiraSync {
     }
 }
 
+impl JiraSync {
+    /// Builds the engine one configuration file describes: the Jira client
+    /// (its token opened), the checked mapping and the settings.
+    ///
+    /// # Errors
+    /// [`crate::config::ConfigError`] naming the setting at fault.
+    pub fn from_config(
+        config: &crate::config::SyncConfig,
+        store: Arc<dyn SyncStore>,
+        findings: Arc<dyn Findings>,
+    ) -> Result<JiraSync, crate::config::ConfigError> {
+        JiraSync::builder(config.jira.client()?, store, findings)
+            .mapping(config.checked_mapping()?)
+            .settings(config.settings.to_settings()?)
+            .build()
+    }
+}
+
 impl JiraSyncBuilder {
+    /// Sets rule, template, state table and inbound policy at once.
+    pub fn mapping(mut self, mapping: penaxtra_mapping::Mapping) -> Self {
+        self.rule = mapping.rule;
+        self.template = mapping.template;
+        self.states = mapping.states;
+        self.inbound = mapping.inbound;
+        self
+    }
     /// Sets the issue template.
     pub fn template(mut self, template: IssueTemplate) -> Self {
         self.template = template;
@@ -248,9 +274,11 @@ impl JiraSyncBuilder {
     /// Finishes the engine.
     ///
     /// # Errors
-    /// [`crate::config::ConfigError`] when a setting is out of range.
+    /// [`crate::config::ConfigError`] when the rule cannot match anything
+    /// or a setting is out of range.
     pub fn build(self) -> Result<JiraSync, crate::config::ConfigError> {
         use crate::config::ConfigError;
+        self.rule.check()?;
         let s = &self.settings;
         if s.chunk_size == 0 || s.chunk_size > jira_model::MAX_BULK_CREATE {
             return Err(ConfigError::invalid(
@@ -268,6 +296,18 @@ impl JiraSyncBuilder {
             return Err(ConfigError::invalid(
                 "settings.claim_lease",
                 "must be longer than zero",
+            ));
+        }
+        if s.retry_base.is_zero() || s.retry_max < s.retry_base {
+            return Err(ConfigError::invalid(
+                "settings.retry_base",
+                "must be longer than zero and no longer than settings.retry_max",
+            ));
+        }
+        if s.worker_batch == 0 {
+            return Err(ConfigError::invalid(
+                "settings.worker_batch",
+                "must be at least 1",
             ));
         }
         if s.max_transition_steps == 0 {

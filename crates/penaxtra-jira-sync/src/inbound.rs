@@ -127,8 +127,29 @@ impl std::fmt::Debug for Inbound {
 }
 
 impl Inbound {
+    /// Inbound processing as one configuration file describes it: the
+    /// project, state table and inbound policy of its mapping, and its
+    /// `service_account` (whose changes are echoes). For a receiver that
+    /// runs without a Jira client.
+    ///
+    /// # Errors
+    /// [`crate::config::ConfigError`] naming the setting at fault.
+    pub fn from_config(
+        config: &crate::config::SyncConfig,
+        store: Arc<dyn SyncStore>,
+        findings: Arc<dyn Findings>,
+    ) -> Result<Self, crate::config::ConfigError> {
+        let mapping = config.checked_mapping()?;
+        Ok(Self::new(store, findings, mapping.template.project_key())
+            .states(mapping.states)
+            .policy(mapping.inbound)
+            .service_account(config.service_account.clone()))
+    }
+
     /// Inbound processing for issues of `project_key`, with the default
-    /// state table and inbound policy and the system clock.
+    /// state table and inbound policy, no service account (echoes are then
+    /// recognised by expected status only) and the system clock: set each
+    /// with the methods below, or use [`Inbound::from_config`].
     pub fn new(
         store: Arc<dyn SyncStore>,
         findings: Arc<dyn Findings>,
