@@ -5,34 +5,10 @@ use jira_model::webhook::WebhookEvent;
 use std::fmt;
 use std::net::IpAddr;
 
-/// The gate's answer to one request.
-#[derive(Debug, Clone, PartialEq)]
-#[non_exhaustive]
-#[allow(clippy::large_enum_variant)]
-pub enum GateDecision {
-    /// Authentic, well-formed and parsed: hand it to processing.
-    Accepted(VerifiedWebhook),
-    /// Refused: answer [`Rejection::status`] and change nothing.
-    Rejected(Rejection),
-}
-
-impl GateDecision {
-    /// The verified webhook, if accepted.
-    pub fn accepted(self) -> Option<VerifiedWebhook> {
-        match self {
-            Self::Accepted(v) => Some(v),
-            Self::Rejected(_) => None,
-        }
-    }
-
-    /// The rejection, if rejected.
-    pub fn rejection(&self) -> Option<&Rejection> {
-        match self {
-            Self::Accepted(_) => None,
-            Self::Rejected(r) => Some(r),
-        }
-    }
-}
+/// The gate's answer to one request: a verified event to hand to
+/// processing, or a rejection whose [`Rejection::status`] to answer (and
+/// nothing changes).
+pub type GateDecision = Result<VerifiedWebhook, Rejection>;
 
 /// A delivery that passed every check.
 #[derive(Debug, Clone, PartialEq)]

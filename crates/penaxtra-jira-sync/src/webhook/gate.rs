@@ -31,9 +31,7 @@ const MAX_DELIVERY_ID_BYTES: usize = 256;
 /// and the caller answers its status and changes nothing.
 ///
 /// ```
-/// use penaxtra_jira_sync::webhook::{
-///     GateDecision, IpAllowlist, WebhookGate, WebhookGateConfig, WebhookRequest,
-/// };
+/// use penaxtra_jira_sync::webhook::{IpAllowlist, WebhookGate, WebhookGateConfig, WebhookRequest};
 ///
 /// let config = WebhookGateConfig::builder(
 ///     IpAllowlist::from_cidrs(["192.0.2.0/24"]).unwrap(),
@@ -46,13 +44,11 @@ const MAX_DELIVERY_ID_BYTES: usize = 256;
 /// let body = br#"{"webhookEvent":"jira:issue_updated","issue":{"id":"1","key":"SEC-1"}}"#;
 /// let request = WebhookRequest::new("192.0.2.10".parse().unwrap(), body)
 ///     .url_secret(Some("a-long-random-url-secret"));
-/// match gate.check(&request) {
-///     GateDecision::Accepted(hook) => assert_eq!(hook.event.issue.unwrap().key, "SEC-1"),
-///     other => panic!("{other:?}"),
-/// }
+/// let hook = gate.check(&request).expect("authentic");
+/// assert_eq!(hook.event.issue.unwrap().key, "SEC-1");
 ///
 /// let forged = WebhookRequest::new("192.0.2.10".parse().unwrap(), body).url_secret(Some("guess"));
-/// assert_eq!(gate.check(&forged).rejection().unwrap().status(), 401);
+/// assert_eq!(gate.check(&forged).as_ref().err().unwrap().status(), 401);
 /// ```
 pub struct WebhookGate {
     max_body_bytes: usize,
@@ -102,7 +98,7 @@ impl WebhookGate {
                     hmac_secret_slot = ?verified.hmac_secret_slot,
                     "webhook accepted by the gate"
                 );
-                GateDecision::Accepted(verified)
+                Ok(verified)
             }
             Err(failure) => {
                 let rejection = Rejection::new(failure.reason, failure.source_ip);
@@ -116,7 +112,7 @@ impl WebhookGate {
                     "webhook rejected: {}",
                     failure.reason
                 );
-                GateDecision::Rejected(rejection)
+                Err(rejection)
             }
         }
     }

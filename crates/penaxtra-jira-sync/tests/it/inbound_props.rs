@@ -6,7 +6,7 @@
 
 use penaxtra_jira_sync::store::{Link, MemoryStore, SyncStore};
 use penaxtra_jira_sync::webhook::{
-    GateDecision, IpAllowlist, WebhookGate, WebhookGateConfig, WebhookRequest, sign_body,
+    IpAllowlist, WebhookGate, WebhookGateConfig, WebhookRequest, sign_body,
 };
 use penaxtra_jira_sync::{Disposition, Inbound, MemoryFindings};
 use penaxtra_mapping::{Finding, FindingId, FindingState, InboundPolicy, Severity, StateTable};
@@ -227,7 +227,7 @@ fn the_harness_applies_a_well_formed_event_and_drops_echoes() {
         let request = WebhookRequest::new("198.51.100.7".parse().unwrap(), &body)
             .url_secret(Some(URL_SECRET))
             .headers(&headers);
-        let verified = gate().check(&request).accepted().unwrap();
+        let verified = gate().check(&request).unwrap();
         let outcome = runtime().block_on(c.inbound.handle_webhook(&verified));
         assert_eq!(
             outcome.disposition == Disposition::Applied,
@@ -263,7 +263,7 @@ proptest! {
         let request = WebhookRequest::new("198.51.100.7".parse().unwrap(), &body)
             .url_secret(Some(URL_SECRET))
             .headers(&headers);
-        let GateDecision::Accepted(verified) = gate().check(&request) else {
+        let Ok(verified) = gate().check(&request) else {
             // Refused (not JSON, not an event): nothing to process.
             prop_assert!(serde_json::from_slice::<Value>(&body)
                 .map_or(true, |v| v.get("webhookEvent").and_then(Value::as_str).is_none_or(str::is_empty)
@@ -307,7 +307,7 @@ proptest! {
             .url_secret(Some(URL_SECRET))
             .headers(&headers);
         let decision = gate().check(&request);
-        prop_assert_eq!(decision.rejection().map(|r| r.status()), Some(401));
+        prop_assert_eq!(decision.as_ref().err().map(|r| r.status()), Some(401));
         prop_assert!(c.host.changes().is_empty());
         let link = runtime().block_on(c.store.link(&c.link.finding_id)).unwrap();
         prop_assert_eq!(link.as_ref(), Some(&c.link));

@@ -19,3 +19,4 @@ mod support;
 mod webhook_e2e;
 mod webhook_gate;
 mod webhook_gate_props;
+mod webhook_route;

@@ -93,13 +93,14 @@ type Case<'a> = (
 
 fn accepted(d: GateDecision) -> VerifiedWebhook {
     match d {
-        GateDecision::Accepted(v) => v,
+        Ok(v) => v,
         other => panic!("expected acceptance, got {other:?}"),
     }
 }
 
 fn reason(d: &GateDecision) -> RejectReason {
-    d.rejection()
+    d.as_ref()
+        .err()
         .unwrap_or_else(|| panic!("expected a rejection, got {d:?}"))
         .reason()
 }
@@ -375,7 +376,10 @@ fn rejection_matrix_follows_the_check_order() {
     ];
     for (name, peer, secret, sig, body, expected) in cases {
         let d = send(&gate, peer, secret, sig, body);
-        let r = d.rejection().unwrap_or_else(|| panic!("{name}: accepted"));
+        let r = d
+            .as_ref()
+            .err()
+            .unwrap_or_else(|| panic!("{name}: accepted"));
         assert_eq!(r.reason(), expected, "{name}");
         assert_eq!(r.status(), expected.status(), "{name}");
         assert_eq!(r.code(), expected.code(), "{name}");
@@ -404,8 +408,8 @@ fn rejection_matrix_follows_the_check_order() {
     );
     assert_eq!(missing, wrong);
     assert_eq!(
-        missing.rejection().unwrap().to_string(),
-        wrong.rejection().unwrap().to_string()
+        missing.as_ref().err().unwrap().to_string(),
+        wrong.as_ref().err().unwrap().to_string()
     );
 }
 
@@ -427,7 +431,7 @@ fn body_limit_is_inclusive() {
     let gate = WebhookGate::new(below).unwrap();
     let d = send(&gate, "192.0.2.1", Some(URL_SECRET), None, &body);
     assert_eq!(reason(&d), RejectReason::BodyTooLarge);
-    assert_eq!(d.rejection().unwrap().source_ip(), None);
+    assert_eq!(d.as_ref().err().unwrap().source_ip(), None);
 
     let default = WebhookGateConfig::builder(allowlist(), URL_SECRET.into())
         .build()
@@ -465,7 +469,7 @@ fn ipv4_and_ipv6_networks() {
         let d = send(&gate, peer, Some(URL_SECRET), None, &body);
         assert_eq!(reason(&d), RejectReason::IpNotAllowed, "{peer}");
         assert_eq!(
-            d.rejection().unwrap().source_ip(),
+            d.as_ref().err().unwrap().source_ip(),
             Some(ip(peer).to_canonical())
         );
     }
@@ -516,11 +520,17 @@ fn forwarded_for_is_trusted_only_from_configured_proxies() {
     // The right-most untrusted address decides, even if an allowed one is further left.
     let d = via("10.0.0.5", Some("192.0.2.7, 203.0.113.66"));
     assert_eq!(reason(&d), RejectReason::IpNotAllowed);
-    assert_eq!(d.rejection().unwrap().source_ip(), Some(ip("203.0.113.66")));
+    assert_eq!(
+        d.as_ref().err().unwrap().source_ip(),
+        Some(ip("203.0.113.66"))
+    );
     // From an untrusted peer the header is ignored entirely.
     let d = via("198.51.100.1", Some("192.0.2.7"));
     assert_eq!(reason(&d), RejectReason::IpNotAllowed);
-    assert_eq!(d.rejection().unwrap().source_ip(), Some(ip("198.51.100.1")));
+    assert_eq!(
+        d.as_ref().err().unwrap().source_ip(),
+        Some(ip("198.51.100.1"))
+    );
     // An allowed peer stays allowed whatever it claims to forward.
     assert_eq!(
         accepted(via("192.0.2.9", Some("203.0.113.66"))).source_ip,
@@ -531,7 +541,7 @@ fn forwarded_for_is_trusted_only_from_configured_proxies() {
     // An unreadable entry makes the source unknown: refused.
     let d = via("10.0.0.5", Some("192.0.2.7, unknown"));
     assert_eq!(reason(&d), RejectReason::IpNotAllowed);
-    assert_eq!(d.rejection().unwrap().source_ip(), None);
+    assert_eq!(d.as_ref().err().unwrap().source_ip(), None);
 }
 
 #[test]
@@ -813,10 +823,10 @@ fn url_secret_from_path_or_query_feeds_the_gate() {
         let req = WebhookRequest::new(ip("192.0.2.1"), &body)
             .url_secret(secret.as_ref().map(ExposeSecret::expose_secret));
         match (gate.check(&req), slot) {
-            (GateDecision::Accepted(v), Some(slot)) => {
+            (Ok(v), Some(slot)) => {
                 assert_eq!(v.url_secret_slot, slot, "{path}")
             }
-            (GateDecision::Rejected(r), None) => {
+            (Err(r), None) => {
                 assert_eq!(r.reason(), RejectReason::UrlSecretInvalid, "{path}")
             }
             (d, _) => panic!("{path} {query:?}: {d:?}"),
@@ -992,24 +1002,24 @@ fn rejections_are_logged_with_reason_but_without_secret_or_body() {
     let marker_sig = signature(HMAC_SECRET, marker);
     let logs = capture_logs(|| {
         let near_miss = format!("{URL_SECRET}0");
-        send(&gate, "203.0.113.9", Some(URL_SECRET), Some(&sig), &body);
-        send(&gate, "192.0.2.1", Some(&near_miss), Some(&sig), &body);
-        send(&gate, "192.0.2.1", None, Some(&sig), &body);
-        send(
+        let _ = send(&gate, "203.0.113.9", Some(URL_SECRET), Some(&sig), &body);
+        let _ = send(&gate, "192.0.2.1", Some(&near_miss), Some(&sig), &body);
+        let _ = send(&gate, "192.0.2.1", None, Some(&sig), &body);
+        let _ = send(
             &gate,
             "192.0.2.1",
             Some(URL_SECRET),
             Some(&wrong_sig),
             &body,
         );
-        send(
+        let _ = send(
             &gate,
             "192.0.2.1",
             Some(URL_SECRET),
             Some(&marker_sig),
             marker,
         );
-        send(&gate, "192.0.2.1", Some(OLD_URL_SECRET), Some(&sig), &body);
+        let _ = send(&gate, "192.0.2.1", Some(OLD_URL_SECRET), Some(&sig), &body);
     });
     for code in [
         "ip_not_allowed",
