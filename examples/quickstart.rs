@@ -25,6 +25,9 @@ const SAMPLE: &str = include_str!("findings.sample.json");
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // Metrics, in Prometheus format (a service would serve `render()` on
+    // its /metrics endpoint).
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
     // 1. Jira, simulated, and the integration's pieces.
     let sim = JiraSim::start(SimConfig::new(Flavor::Cloud)).await?;
     println!("== Jira simulator (Cloud flavour) at {}", sim.base_url());
@@ -197,6 +200,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  {} via webhook: {}", accepted_id.as_str(), state.as_str());
     if state != FindingState::Accepted {
         return Err("the Won't Do decision did not come back".into());
+    }
+
+    println!("\n== Metrics (Prometheus format, a selection)");
+    for line in metrics.render().lines().filter(|l| {
+        !l.starts_with('#')
+            && (l.starts_with("penaxtra_jira_push_total")
+                || l.starts_with("penaxtra_jira_inbound_total")
+                || l.starts_with("penaxtra_jira_queue_depth")
+                || l.starts_with("jira_requests_total{method=\"POST\""))
+    }) {
+        println!("  {line}");
     }
     Ok(())
 }

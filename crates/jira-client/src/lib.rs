@@ -69,6 +69,7 @@ mod classify;
 mod client;
 mod endpoints;
 mod error;
+pub mod metrics;
 mod rate_limit;
 mod redact;
 mod retry;

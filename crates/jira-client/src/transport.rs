@@ -49,7 +49,14 @@ impl Inner {
         loop {
             attempt += 1;
             self.throttle().await;
-            let error = match self.send_once(request).await {
+            let started = std::time::Instant::now();
+            let sent = self.send_once(request).await;
+            crate::metrics::request(
+                &request.op,
+                sent.as_ref().ok().map(|a| a.status),
+                started.elapsed(),
+            );
+            let error = match sent {
                 Ok(answer) => {
                     self.observe(answer.status, &answer.headers);
                     if request.accept.contains(&answer.status) {
@@ -89,6 +96,7 @@ impl Inner {
                 return Err(error);
             }
             waited = total;
+            crate::metrics::retry(error.code());
             if error.kind() == ErrorKind::RateLimited {
                 self.hold_all(delay);
             }

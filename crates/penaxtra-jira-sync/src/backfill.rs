@@ -119,11 +119,14 @@ impl JiraSync {
         if let Some(e) = first_error {
             return Err(e);
         }
-        let outcomes = findings
+        let outcomes: Vec<(FindingId, PushOutcome)> = findings
             .iter()
             .zip(outcomes)
             .map(|(f, o)| (f.id.clone(), o.unwrap_or(PushOutcome::Skipped)))
             .collect();
+        for (_, o) in &outcomes {
+            crate::metrics::push(o.kind());
+        }
         Ok(BackfillReport { outcomes })
     }
 

@@ -250,6 +250,24 @@ impl Inbound {
     /// [`InboundOutcome::http_status`]: 2xx only once the change is durable
     /// or the event is safely ignored.
     pub async fn handle_webhook(&self, webhook: &VerifiedWebhook) -> InboundOutcome {
+        use tracing::Instrument;
+        let span = tracing::info_span!(
+            "webhook",
+            delivery = webhook.delivery_id.as_deref().unwrap_or("-"),
+            issue = webhook.event.issue.as_ref().map_or("-", |i| i.key.as_str()),
+        );
+        let outcome = self.handle_in_span(webhook).instrument(span).await;
+        crate::metrics::inbound("webhook", &outcome);
+        tracing::debug!(
+            outcome = outcome.disposition.as_str(),
+            reason = outcome.reason.code(),
+            finding = outcome.finding.as_ref().map_or("-", |f| f.as_str()),
+            "webhook handled"
+        );
+        outcome
+    }
+
+    async fn handle_in_span(&self, webhook: &VerifiedWebhook) -> InboundOutcome {
         let event = &webhook.event;
         let store = &self.store;
         let now = self.now_ms();

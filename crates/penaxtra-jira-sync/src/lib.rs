@@ -68,6 +68,7 @@ mod inbound;
 mod inbound_reason;
 mod jira_time;
 mod lease;
+pub mod metrics;
 pub mod parked;
 mod push;
 mod reconcile;

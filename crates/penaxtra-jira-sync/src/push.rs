@@ -180,6 +180,16 @@ impl JiraSync {
     /// [`SyncError::Store`] when the sync store itself fails, so that the
     /// operation could not even be queued: the caller must keep it.
     pub async fn push(&self, finding: &Finding) -> Result<PushOutcome, SyncError> {
+        use tracing::Instrument;
+        let span = tracing::info_span!("push", finding = %finding.id);
+        let outcome = self.push_in_span(finding).instrument(span).await;
+        if let Ok(o) = &outcome {
+            crate::metrics::push(o.kind());
+        }
+        outcome
+    }
+
+    async fn push_in_span(&self, finding: &Finding) -> Result<PushOutcome, SyncError> {
         match self.try_push(finding).await {
             Ok(Attempt::Done(outcome)) => Ok(outcome),
             Ok(Attempt::Busy) => {

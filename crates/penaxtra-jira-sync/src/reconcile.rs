@@ -77,6 +77,7 @@ impl JiraSync {
                 let outcome = inbound
                     .apply_issue_state(&issue, None, updated, false, Source::Reconciliation)
                     .await;
+                crate::metrics::inbound("reconciliation", &outcome);
                 match outcome.disposition {
                     Disposition::Applied => report.applied.push(outcome),
                     Disposition::Failed => report.failed.push(outcome),
@@ -91,6 +92,7 @@ impl JiraSync {
         if report.failed.is_empty() && report.heal_failed.is_empty() {
             store.set_sweep_cursor(&SweepCursor::new(started)).await?;
         }
+        crate::metrics::healed(report.healed.len());
         if !report.healed.is_empty() {
             tracing::warn!(count = report.healed.len(), "closed duplicate issues");
         }

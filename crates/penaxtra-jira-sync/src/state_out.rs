@@ -51,6 +51,20 @@ pub enum StateOutcome {
     },
 }
 
+impl StateOutcome {
+    /// A stable code: `transitioned`, `already_there`, `not_linked`,
+    /// `queued`, `failed`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            StateOutcome::Transitioned { .. } => "transitioned",
+            StateOutcome::AlreadyThere { .. } => "already_there",
+            StateOutcome::NotLinked => "not_linked",
+            StateOutcome::Queued { .. } => "queued",
+            StateOutcome::Failed { .. } => "failed",
+        }
+    }
+}
+
 impl JiraSync {
     /// Mirrors a finding's new state on its Jira issue. An issue already in
     /// the target status (and resolution) gets no call. The change is
@@ -62,6 +76,23 @@ impl JiraSync {
     /// [`SyncError::Store`] when the store fails so that the change could not
     /// even be queued.
     pub async fn set_state(
+        &self,
+        finding: &FindingId,
+        state: FindingState,
+    ) -> Result<StateOutcome, SyncError> {
+        use tracing::Instrument;
+        let span = tracing::info_span!("set_state", finding = %finding, state = %state);
+        let outcome = self
+            .set_state_in_span(finding, state)
+            .instrument(span)
+            .await;
+        if let Ok(o) = &outcome {
+            crate::metrics::state_out(o.code());
+        }
+        outcome
+    }
+
+    async fn set_state_in_span(
         &self,
         finding: &FindingId,
         state: FindingState,

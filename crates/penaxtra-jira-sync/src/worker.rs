@@ -144,6 +144,9 @@ impl JiraSync {
                 },
             }
         }
+        crate::metrics::worker(&report);
+        let left = self.work_left().await?;
+        crate::metrics::queue(left.queued, left.parked);
         Ok(report)
     }
 

@@ -102,6 +102,7 @@ impl WebhookGate {
             }
             Err(failure) => {
                 let rejection = Rejection::new(failure.reason, failure.source_ip);
+                crate::metrics::webhook_rejected(rejection.code());
                 tracing::warn!(
                     status = rejection.status(),
                     code = rejection.code(),

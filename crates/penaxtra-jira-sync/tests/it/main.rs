@@ -11,6 +11,7 @@ mod inbound;
 mod inbound_props;
 mod injection;
 mod log_capture;
+mod metrics;
 mod outbound;
 mod parked;
 mod security;
