@@ -8,6 +8,18 @@
 //! the exact JSON shapes real Jira Cloud (REST v3) and Jira Data Center
 //! (REST v2) use.
 //!
+//! Principal types:
+//! - [`CreateIssueRequest`] (with [`Description`] and [`FieldValue`]),
+//!   [`BulkCreateRequest`] / [`BulkCreateResponse`], [`CreatedIssue`];
+//! - [`Issue`] and [`IssueFields`], [`Status`] / [`StatusCategoryKey`],
+//!   [`Transition`] / [`TransitionRequest`];
+//! - [`CloudSearchRequest`] / [`CloudSearchPage`] and the Data Center pair;
+//! - ids compared the way Jira compares them: [`IssueKey`] (upper case),
+//!   [`StatusName`] (case, spaces and apostrophes folded), [`FieldId`];
+//! - [`webhook::WebhookEvent`]; [`ErrorBody`] for Jira's error shapes;
+//! - writers: [`adf`] (Cloud's document format) and [`wiki`] (escaped
+//!   wiki markup); [`limits`] for Jira's field limits.
+//!
 //! ```
 //! use jira_model::{CreateIssueRequest, Description, FieldValue, FieldId};
 //!

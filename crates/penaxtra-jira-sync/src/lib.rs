@@ -15,6 +15,14 @@
 //!   bring Jira's decisions back, once, in order, without echoes.
 //! - **Test connection** ([`JiraSync::test_connection`]).
 //!
+//! Principal types: [`JiraSync`] (built by [`JiraSync::from_config`] from a
+//! [`config::SyncConfig`], or by [`JiraSync::builder`]; tuned by
+//! [`SyncSettings`]); the host's [`Findings`]; the [`store::SyncStore`]
+//! ([`store::SqliteStore`], [`store::MemoryStore`]); [`webhook::WebhookGate`]
+//! and [`webhook::WebhookRoute`]; [`Inbound`]; outcomes [`PushOutcome`],
+//! [`StateOutcome`], [`InboundOutcome`], [`ReconcileReport`],
+//! [`SettleReport`]; [`SyncError`] with `code()` and `fix()`.
+//!
 //! This is the only crate that knows both Penaxtra and Jira I/O. It sits on
 //! `jira-client` (HTTP), `penaxtra-mapping` (pure rules) and `jira-model`
 //! (payloads); nothing in it depends on `jira-sim`, which only its tests and

@@ -9,6 +9,12 @@
 //! `penaxtra-jira-sync` or `jira-sim`; it does no I/O: no network, no
 //! clock, no file system.
 //!
+//! Principal types: [`Finding`] (with [`FindingId`], [`Severity`],
+//! [`FindingState`]) and [`parse_findings`]; [`Rule`]; [`IssueTemplate`]
+//! (from [`TemplateConfig`]) and its [`Redactor`]; [`dedup_label`];
+//! [`StateTable`] and [`InboundPolicy`]; [`MappingConfig`], every setting in
+//! one value.
+//!
 //! ```
 //! use penaxtra_mapping::{parse_findings, IssueTemplate, Rule, StateTable, FindingState};
 //! use jira_model::{Flavor, StatusCategoryKey};
