@@ -34,12 +34,15 @@
 //! [`SyncStore::claim`] is atomic across replicas (e.g. `INSERT ... ON
 //! CONFLICT` / `SELECT ... FOR UPDATE` in one transaction).
 
+mod budget;
+mod codec;
 mod memory;
 mod sqlite;
 mod types;
 
+pub use budget::{BudgetRate, RateBudgetStore, Reservation};
 pub use memory::MemoryStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{SQLITE_READ_CONNECTIONS, SqliteStore};
 pub use types::{
     Claim, ExpectedStatus, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, StoreError, SweepCursor,
 };
@@ -187,6 +190,37 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
     /// [`StoreError`] when the backend fails.
     async fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<QueuedOp>, StoreError>;
 
+    /// Takes up to `limit` due operations (as [`SyncStore::due`], oldest
+    /// first) for a worker: each is moved to `lease_until_ms` in the same
+    /// atomic step, as [`SyncStore::extend`] would, so that concurrent
+    /// takers (other tasks, processes, replicas) get disjoint operations
+    /// and an operation whose taker dies falls due again when the lease
+    /// ends. The answers carry their new `due_ms`. Versions are unchanged.
+    ///
+    /// The provided implementation is [`SyncStore::due`] followed by
+    /// [`SyncStore::extend`] on each: correct (operations are idempotent)
+    /// but two takers racing may both run one operation. Stores that can
+    /// take atomically do (`FOR UPDATE SKIP LOCKED`, a write transaction).
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails; operations not yet moved
+    /// stay due.
+    async fn take_due(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        lease_until_ms: i64,
+    ) -> Result<Vec<QueuedOp>, StoreError> {
+        let mut taken = Vec::new();
+        for mut q in self.due(now_ms, limit).await? {
+            if self.extend(q.op_ref(), lease_until_ms).await? {
+                q.due_ms = lease_until_ms;
+                taken.push(q);
+            }
+        }
+        Ok(taken)
+    }
+
     /// Removes a finished operation, only if it is still at the version that
     /// ran; `false` when a newer version was queued meanwhile (it stays).
     ///
@@ -242,6 +276,15 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError`] when the backend fails.
     async fn forget_delivery(&self, delivery_id: &str) -> Result<(), StoreError>;
+
+    /// Forgets every delivery id first seen before `seen_before_ms` and
+    /// answers how many: delivery marks expire once Jira can no longer
+    /// redeliver them (see [`crate::SyncSettings::delivery_retention`]).
+    /// Marks seen at or after that time stay.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn prune_deliveries(&self, seen_before_ms: i64) -> Result<usize, StoreError>;
 
     /// The reconciliation cursor.
     ///
