@@ -12,6 +12,7 @@ mod inbound_props;
 mod injection;
 mod log_capture;
 mod outbound;
+mod pg;
 mod security;
 mod store;
 mod support;
