@@ -14,6 +14,7 @@ mod log_capture;
 mod outbound;
 mod pg;
 mod security;
+mod shared_host;
 mod store;
 mod support;
 mod webhook_e2e;
