@@ -69,7 +69,7 @@ async fn main() -> ExitCode {
 }
 
 fn build(cli: &Cli) -> Result<JiraSync, Box<dyn std::error::Error>> {
-    let client = cli.connection.client()?;
+    let client = cli.connection.client(None)?;
     let template = cli.connection.template()?;
     Ok(JiraSync::builder(
         client,

@@ -1,10 +1,22 @@
 //! Push a findings file to a Jira, keeping links and pending work in a
-//! SQLite store; resumable at any moment:
+//! durable store (a SQLite file, or Postgres with `--store postgres://…`);
+//! resumable at any moment, and runnable as several replicas on one store:
 //!
 //! ```sh
 //! cargo run -p jira-sim -- --listen 127.0.0.1:8080 --flavor cloud &
 //! JIRA_API_TOKEN=sim-api-token cargo run --example sync -- --url http://127.0.0.1:8080 \
 //!     --email penaxtra-bot@sim.example --store sync.sqlite examples/findings.sample.json
+//! ```
+//!
+//! With Postgres (`PX_PG_SCHEMA` chooses the schema, default
+//! `penaxtra_jira`), several copies may run at once against one database,
+//! as replicas; `--shared-rate N` makes them share N requests a second
+//! through the store instead of each pacing itself alone:
+//!
+//! ```sh
+//! JIRA_API_TOKEN=sim-api-token cargo run --example sync -- --url http://127.0.0.1:8080 \
+//!     --email penaxtra-bot@sim.example --store postgres://postgres@127.0.0.1:5432/test \
+//!     --shared-rate 10 examples/findings.sample.json
 //! ```
 //!
 //! Kill it whenever you like (SIGKILL included) and run it again: every
@@ -20,25 +32,35 @@
 
 #[path = "support/connection.rs"]
 mod connection;
+#[path = "support/store.rs"]
+mod store;
 
 use clap::Parser;
-use penaxtra_jira_sync::store::SqliteStore;
-use penaxtra_jira_sync::{JiraSync, MemoryFindings, Progress, PushKind, SyncSettings, WorkLeft};
+use penaxtra_jira_sync::{
+    JiraSync, MemoryFindings, Progress, PushKind, SharedRateBudget, SyncSettings, WorkLeft,
+};
 use penaxtra_mapping::Finding;
 use std::io::Write;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(about = "Push findings to Jira with a durable, resumable SQLite store")]
+#[command(about = "Push findings to Jira with a durable, resumable store (SQLite or Postgres)")]
 struct Cli {
     #[command(flatten)]
     connection: connection::ConnectionArgs,
-    /// The SQLite store (created when missing).
+    /// The store: a SQLite file (created when missing) or a Postgres
+    /// connection string, postgres://user[:password]@host[:port]/db.
     #[arg(long)]
-    store: PathBuf,
+    store: String,
+    /// Requests a second shared by every process using this store (a
+    /// budget kept in the store; bursts of the same size). Without it,
+    /// each process paces itself alone.
+    #[arg(long)]
+    shared_rate: Option<NonZeroU32>,
     /// A JSON array of findings (the format of the render example).
     file: PathBuf,
     /// How long to wait for work left (retries, claims of a killed run):
@@ -94,7 +116,15 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot read {}: {e}", cli.file.display()))?;
     let findings: Vec<Finding> = serde_json::from_str(&text)
         .map_err(|e| format!("{}: not a JSON array of findings: {e}", cli.file.display()))?;
-    let store = Arc::new(SqliteStore::open(&cli.store)?);
+    let opened = store::open(&cli.store).await?;
+    let store = opened.sync;
+    let budget = cli.shared_rate.map(|rate| {
+        Arc::new(SharedRateBudget::new(
+            opened.budget,
+            "jira",
+            jira_client::RateLimit::new(rate, rate),
+        )) as Arc<dyn jira_client::RequestBudget>
+    });
     let host = Arc::new(MemoryFindings::with(findings.clone()));
     let mut settings = SyncSettings::default();
     if let Some(d) = cli.claim_lease {
@@ -107,7 +137,7 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     if let Some(d) = cli.retry_max {
         settings.retry_max = d;
     }
-    let sync = JiraSync::builder(cli.connection.client()?, store, host)
+    let sync = JiraSync::builder(cli.connection.client(budget)?, store, host)
         .template(cli.connection.template()?)
         .settings(settings)
         .build()?;

@@ -1,10 +1,11 @@
 //! Connection flags shared by the `connect` and `sync` examples.
 
 use clap::Args;
-use jira_client::{ApiTokenAuth, JiraClient, PatAuth};
+use jira_client::{ApiTokenAuth, JiraClient, PatAuth, RequestBudget};
 use jira_model::Flavor;
 use penaxtra_mapping::{FrameworksField, FrameworksFieldKind, IssueTemplate, TemplateConfig};
 use secrecy::SecretString;
+use std::sync::Arc;
 
 /// How to reach a Jira. The token never goes on the command line: Cloud
 /// reads `JIRA_API_TOKEN`, Data Center reads `JIRA_PAT`.
@@ -37,8 +38,12 @@ pub struct ConnectionArgs {
 }
 
 impl ConnectionArgs {
-    /// The client these flags describe.
-    pub fn client(&self) -> Result<JiraClient, Box<dyn std::error::Error>> {
+    /// The client these flags describe; with `budget`, every request also
+    /// waits for its slot in a budget shared with other processes.
+    pub fn client(
+        &self,
+        budget: Option<Arc<dyn RequestBudget>>,
+    ) -> Result<JiraClient, Box<dyn std::error::Error>> {
         let token = |var: &str| -> Result<SecretString, Box<dyn std::error::Error>> {
             match std::env::var(var) {
                 Ok(v) if !v.trim().is_empty() => Ok(SecretString::from(v.trim().to_string())),
@@ -48,7 +53,7 @@ impl ConnectionArgs {
                 ),
             }
         };
-        let client = match self.flavor {
+        let builder = match self.flavor {
             Flavor::Cloud => {
                 let email = self
                     .email
@@ -59,14 +64,16 @@ impl ConnectionArgs {
                     self.flavor,
                     ApiTokenAuth::new(email, token("JIRA_API_TOKEN")?),
                 )
-                .build()?
             }
             Flavor::DataCenter => {
                 JiraClient::builder(&self.url, self.flavor, PatAuth::new(token("JIRA_PAT")?))
-                    .build()?
             }
         };
-        Ok(client)
+        let builder = match budget {
+            Some(budget) => builder.shared_budget(budget),
+            None => builder,
+        };
+        Ok(builder.build()?)
     }
 
     /// The issue template these flags describe.

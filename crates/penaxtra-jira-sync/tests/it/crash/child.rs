@@ -43,6 +43,13 @@ async fn open_store() -> (Arc<dyn SyncStore>, Arc<dyn RateBudgetStore>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a child process of the crash suite"]
 async fn crash_child() {
+    // The engine's own account of what it did, in this process's log.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            std::env::var("PX_CRASH_LOG").unwrap_or_else(|_| "penaxtra_jira_sync=info".into()),
+        )
+        .with_ansi(false)
+        .try_init();
     let flavor: Flavor = var("PX_CRASH_FLAVOR").parse().unwrap();
     let host = Arc::new(SharedFindings::open(&PathBuf::from(var("PX_CRASH_HOST"))));
     let changed: Vec<FindingId> = std::env::var("PX_CRASH_CHANGED")

@@ -457,7 +457,10 @@ async fn crash_suite(flavor: Flavor, store: &str) {
         refused as f64 * 1000.0 / requests.max(1) as f64
     );
     if !problems.is_empty() {
-        for entry in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        // Kept for a look: the child logs, the host and a SQLite store.
+        let kept = dir.keep();
+        eprintln!("the run's files are kept in {}", kept.display());
+        for entry in std::fs::read_dir(&kept).unwrap().flatten() {
             let p = entry.path();
             if p.extension().is_some_and(|e| e == "log") {
                 let text = std::fs::read_to_string(&p).unwrap_or_default();
