@@ -257,24 +257,28 @@ async fn run_phase(
 }
 
 /// The host's users change about a fifth of the findings (none the person
-/// just closed in Jira); answers the file naming the changed ones.
+/// just closed in Jira); answers the file naming every finding changed so
+/// far. The host tells the integration about a change until a process has
+/// surely done so: as every process of a phase may die before it mirrors
+/// the changes, each phase mirrors all changes made so far (idempotent:
+/// the state the host has now).
 fn users_change(
     world: &World,
     avoid: &BTreeSet<FindingId>,
+    changed: &mut BTreeSet<FindingId>,
     rng: &mut StdRng,
     phase: usize,
 ) -> PathBuf {
     let mut findings = world.host.all();
-    let mut changed = Vec::new();
     for f in &mut findings {
         if !avoid.contains(&f.id) && rng.gen_bool(0.2) {
             f.state = *FindingState::ALL.choose(rng).unwrap();
-            changed.push(f.id.clone());
+            changed.insert(f.id.clone());
         }
     }
     world.host.put_all(&findings);
     let path = world.dir.join(format!("changed-{phase}.json"));
-    std::fs::write(&path, serde_json::to_vec(&changed).unwrap()).unwrap();
+    std::fs::write(&path, serde_json::to_vec(changed).unwrap()).unwrap();
     path
 }
 
@@ -339,6 +343,7 @@ async fn crash_suite(flavor: Flavor, store: &str) {
 
     let started = Instant::now();
     let mut changed: Option<PathBuf> = None;
+    let mut all_changed = BTreeSet::new();
     let mut closed_by_person = 0;
     let mut just_closed = BTreeSet::new();
     for phase in 0..phases {
@@ -356,7 +361,13 @@ async fn crash_suite(flavor: Flavor, store: &str) {
         .await;
         closed_by_person += closed.len();
         just_closed = closed.into_iter().collect();
-        changed = Some(users_change(&world, &just_closed, &mut rng, phase));
+        changed = Some(users_change(
+            &world,
+            &just_closed,
+            &mut all_changed,
+            &mut rng,
+            phase,
+        ));
     }
     // The last phase's changes, pushed by one process that is not killed,
     // while Jira still misbehaves; then one more, after the faults stop and
