@@ -106,7 +106,7 @@ fn operations() -> Vec<(&'static str, Op)> {
     });
     let lookup: Op = Arc::new(|s, t, i| {
         Box::pin(async move {
-            let key = format!("sec-{t}{i}");
+            let key = format!("sec-{}", t * 10_000_000 + i);
             assert!(
                 s.link_by_issue(&key)
                     .await

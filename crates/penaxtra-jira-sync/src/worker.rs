@@ -115,13 +115,17 @@ impl JiraSync {
             .maybe_prune(store.as_ref(), self.now_ms())
             .await;
         let lease = duration_ms(self.inner.settings.claim_lease);
+        // What is due when the round starts: an operation rescheduled during
+        // the round waits for the next one.
+        let round_start = self.now_ms();
         let mut taken_so_far = 0;
         while taken_so_far < self.inner.settings.worker_batch {
             // Taken a few at a time, each under one lease, so that other
             // workers (replicas) take the rest meanwhile.
             let limit = TAKE_AT_ONCE.min(self.inner.settings.worker_batch - taken_so_far);
-            let now = self.now_ms();
-            let taken = store.take_due(now, limit, now + lease).await?;
+            let taken = store
+                .take_due(round_start, limit, self.now_ms() + lease)
+                .await?;
             if taken.is_empty() {
                 break;
             }
