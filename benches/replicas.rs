@@ -27,6 +27,10 @@
 //! requests the simulator's limiter refused; `accepted/s` is the requests
 //! it served otherwise, over the wall time of the run, against the limit.
 
+// A bench binary, like a test: a broken store or simulator panics with
+// what failed.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use jira_client::{ApiTokenAuth, JiraClient, PatAuth, RateLimit, RequestBudget, RetryPolicy};
 use jira_model::Flavor;
 use jira_sim::{JiraSim, SimConfig, SimRateLimit, accounts};

@@ -23,6 +23,10 @@
 //! fresh Postgres schema (dropped afterwards). Prints one table in
 //! Markdown, operations per second.
 
+// A bench binary, like a test: a broken store or simulator panics with
+// what failed.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 use penaxtra_jira_sync::store::{
     Claim, Link, PendingOp, PostgresConfig, PostgresStore, SqliteStore, SyncStore,
 };
