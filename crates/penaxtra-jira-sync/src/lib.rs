@@ -14,6 +14,11 @@
 //!   [`JiraSync::reconcile`]): verified webhooks and reconciliation sweeps
 //!   bring Jira's decisions back, once, in order, without echoes.
 //! - **Test connection** ([`JiraSync::test_connection`]).
+//! - **Replicas**: several processes or hosts share one
+//!   [store](store::SyncStore) (`store::PostgresStore` with the feature
+//!   `postgres`, or [`store::SqliteStore`] on one host) and one Jira rate
+//!   ([`SharedRateBudget`]); the feature `test-kit` proves a host's own
+//!   store (`store::conformance`).
 //!
 //! This is the only crate that knows both Penaxtra and Jira I/O. It sits on
 //! `jira-client` (HTTP), `penaxtra-mapping` (pure rules) and `jira-model`
