@@ -20,7 +20,9 @@ pub const DEFAULT_SCHEMA: &str = "penaxtra_jira";
 ///
 /// The connection string is kept as a secret: `Debug` shows the host,
 /// port, database and user, never the password. Connections are made
-/// without TLS (loopback, a Unix socket or a trusted network).
+/// without TLS (loopback, a Unix socket or a trusted network). The schema
+/// is set as each connection's `search_path` (an `options` setting in the
+/// connection string is replaced). PostgreSQL 11 or later.
 #[derive(Clone)]
 pub struct PostgresConfig {
     pub(super) url: SecretString,
