@@ -1,5 +1,6 @@
 //! Push a findings file to a Jira, keeping links and pending work in a
-//! SQLite store; resumable at any moment:
+//! durable store (a SQLite file, or Postgres with `--store postgres://…`);
+//! resumable at any moment, and runnable as several replicas on one store:
 //!
 //! ```sh
 //! cargo run -p jira-sim -- --listen 127.0.0.1:8080 --flavor cloud &
@@ -9,6 +10,16 @@
 //!
 //! The configuration file (see the README's configuration reference) sets
 //! the connection, the mapping and the engine's `[settings]`.
+//!
+//! With Postgres (`PX_PG_SCHEMA` chooses the schema, default
+//! `penaxtra_jira`), several copies may run at once against one database,
+//! as replicas; `--shared-rate` makes them share `jira.rate_limit` through
+//! the store instead of each pacing itself alone:
+//!
+//! ```sh
+//! JIRA_API_TOKEN=sim-api-token cargo run --example sync -- --config examples/penaxtra-jira.sim.toml \
+//!     --store postgres://postgres@127.0.0.1:5432/test --shared-rate examples/findings.sample.json
+//! ```
 //!
 //! Kill it whenever you like (SIGKILL included) and run it again: every
 //! matching finding ends with exactly one issue, and the run that is started
@@ -21,10 +32,14 @@
 //! (`queued`: operations still waiting; `failed`: findings parked for a
 //! person). Exit code 0 when nothing failed and nothing is left.
 
+#[path = "support/store.rs"]
+mod store;
+
 use clap::Parser;
 use penaxtra_jira_sync::config::{SyncConfig, parse_duration};
-use penaxtra_jira_sync::store::SqliteStore;
-use penaxtra_jira_sync::{JiraSync, MemoryFindings, Progress, PushKind, WorkLeft};
+use penaxtra_jira_sync::{
+    JiraSync, MemoryFindings, Progress, PushKind, SharedRateBudget, WorkLeft,
+};
 use penaxtra_mapping::Finding;
 use std::io::Write;
 use std::path::PathBuf;
@@ -33,14 +48,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(about = "Push findings to Jira with a durable, resumable SQLite store")]
+#[command(about = "Push findings to Jira with a durable, resumable store (SQLite or Postgres)")]
 struct Cli {
     /// The configuration file (TOML).
     #[arg(long)]
     config: PathBuf,
-    /// The SQLite store (created when missing).
+    /// The store: a SQLite file (created when missing) or a Postgres
+    /// connection string, postgres://user[:password]@host[:port]/db.
     #[arg(long)]
-    store: PathBuf,
+    store: String,
+    /// Share `jira.rate_limit` with every process using this store (a
+    /// budget kept in the store). Without it, each process paces itself.
+    #[arg(long)]
+    shared_rate: bool,
     /// A JSON array of findings (the format of the render example).
     file: PathBuf,
     /// How long to wait for work left (retries, claims of a killed run):
@@ -66,9 +86,17 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let findings: Vec<Finding> = serde_json::from_str(&text)
         .map_err(|e| format!("{}: not a JSON array of findings: {e}", cli.file.display()))?;
     let config = SyncConfig::from_toml_file(&cli.config)?;
-    let store = Arc::new(SqliteStore::open(&cli.store)?);
+    let opened = store::open(&cli.store).await?;
+    let mut client = config.jira.client_builder()?;
+    if cli.shared_rate {
+        let budget = SharedRateBudget::new(opened.budget, "jira", config.jira.rate_limit()?);
+        client = client.shared_budget(Arc::new(budget));
+    }
     let host = Arc::new(MemoryFindings::with(findings.clone()));
-    let sync = JiraSync::from_config(&config, store, host)?;
+    let sync = JiraSync::builder(client.build()?, opened.sync, host)
+        .mapping(config.checked_mapping()?)
+        .settings(config.settings.to_settings()?)
+        .build()?;
 
     // Work left by an earlier run first (its creates are recovered once
     // their claims expire), then the file, then whatever is left.

@@ -13,16 +13,19 @@
 //! Mounted at `/webhooks/jira/<secret>` and `/webhooks/jira?secret=<secret>`.
 //! Prints one JSON line per request:
 //! `{"delivery","issue","finding","from","to","outcome","reason","status"}`.
-//! Findings come from `--store` (the SQLite store the `sync` example wrote;
+//! Findings come from `--store` (the store the `sync` example wrote: a
+//! SQLite file or `postgres://…`;
 //! each linked finding starts in the state last synced) or from `--links`
 //! (a JSON array of `{"issue_key","finding_id","state"}`).
 
 #[path = "support/receiver.rs"]
 mod receiver;
+#[path = "support/store.rs"]
+mod store;
 
 use clap::Parser;
 use penaxtra_jira_sync::config::SyncConfig;
-use penaxtra_jira_sync::store::{Link, MemoryStore, SqliteStore, SyncStore};
+use penaxtra_jira_sync::store::{Link, MemoryStore, SyncStore};
 use penaxtra_jira_sync::webhook::WebhookGate;
 use penaxtra_jira_sync::{Inbound, MemoryFindings};
 use penaxtra_mapping::{Finding, FindingId, FindingState};
@@ -40,9 +43,10 @@ struct Cli {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
-    /// The sync store the `sync` example wrote.
+    /// The sync store the `sync` example wrote: a SQLite file or a
+    /// Postgres connection string (postgres://…).
     #[arg(long, conflicts_with = "links")]
-    store: Option<PathBuf>,
+    store: Option<String>,
     /// JSON array of {"issue_key","finding_id","state"} for a quick trial.
     #[arg(long)]
     links: Option<PathBuf>,
@@ -77,10 +81,10 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     let gate = WebhookGate::new(gate_config)?;
 
     let (store, links): (Arc<dyn SyncStore>, Vec<Link>) = match (&cli.store, &cli.links) {
-        (Some(path), None) => {
-            let store = SqliteStore::open(path)?;
+        (Some(arg), None) => {
+            let store = store::open(arg).await?.sync;
             let links = store.links().await?;
-            (Arc::new(store), links)
+            (store, links)
         }
         (None, Some(path)) => {
             let text = std::fs::read_to_string(path)

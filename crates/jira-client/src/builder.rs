@@ -5,7 +5,7 @@
 use crate::base_url::BaseUrl;
 use crate::client::{Inner, JiraClient, Limiter, Pacing};
 use crate::time::{Clock, GovernorClock, Sleep, SystemClock, TokioSleep};
-use crate::{Auth, Error, RateLimit, RetryPolicy};
+use crate::{Auth, Error, RateLimit, RequestBudget, RetryPolicy};
 use jira_model::Flavor;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -25,6 +25,7 @@ pub const DEFAULT_USER_AGENT: &str = concat!("penaxtra-jira-client/", env!("CARG
 /// | [`timeout`](Self::timeout) | [`DEFAULT_TIMEOUT`] (30 s) |
 /// | [`connect_timeout`](Self::connect_timeout) | [`DEFAULT_CONNECT_TIMEOUT`] (10 s) |
 /// | [`rate_limit`](Self::rate_limit) | [`RateLimit::DEFAULT`] (10/s, bursts of 10) |
+/// | [`shared_budget`](Self::shared_budget) | none (this process's quota only) |
 /// | [`retry_policy`](Self::retry_policy) | [`RetryPolicy::default`] (5 attempts, 60 s of waiting) |
 /// | [`sleeper`](Self::sleeper) / [`clock`](Self::clock) | tokio / system |
 /// | [`user_agent`](Self::user_agent) | [`DEFAULT_USER_AGENT`] |
@@ -35,6 +36,7 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     connect_timeout: Option<Duration>,
     rate_limit: Option<RateLimit>,
+    budget: Option<Arc<dyn RequestBudget>>,
     retry: RetryPolicy,
     sleeper: Arc<dyn Sleep>,
     clock: Option<Arc<dyn Clock>>,
@@ -49,6 +51,7 @@ impl fmt::Debug for ClientBuilder {
             .field("timeout", &self.timeout)
             .field("connect_timeout", &self.connect_timeout)
             .field("rate_limit", &self.rate_limit)
+            .field("budget", &self.budget)
             .field("retry", &self.retry)
             .finish_non_exhaustive()
     }
@@ -71,6 +74,7 @@ impl ClientBuilder {
             timeout: Some(DEFAULT_TIMEOUT),
             connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
             rate_limit: Some(RateLimit::DEFAULT),
+            budget: None,
             retry: RetryPolicy::default(),
             sleeper: Arc::new(TokioSleep),
             clock: None,
@@ -108,6 +112,15 @@ impl ClientBuilder {
     /// No local quota (Jira's rate-limit headers are still honoured).
     pub fn without_rate_limit(mut self) -> Self {
         self.rate_limit = None;
+        self
+    }
+
+    /// A request budget shared with the other processes or replicas that
+    /// speak to this Jira with the same account (default: none). Asked
+    /// before every attempt, after the local quota; see [`RequestBudget`].
+    /// Keep the local quota too: it spaces this process's own bursts.
+    pub fn shared_budget(mut self, budget: Arc<dyn RequestBudget>) -> Self {
+        self.budget = Some(budget);
         self
     }
 
@@ -176,6 +189,7 @@ impl ClientBuilder {
                 auth: self.auth,
                 limiter,
                 rate_limit: self.rate_limit,
+                budget: self.budget,
                 retry: self.retry,
                 sleeper: self.sleeper,
                 clock,

@@ -6,7 +6,7 @@ use crate::builder::ClientBuilder;
 use crate::classify::{Operation, decode};
 use crate::time::{Clock, GovernorClock, Sleep};
 use crate::transport::{Answer, Request};
-use crate::{Auth, Error, RateLimit, RateLimitStatus, RetryPolicy};
+use crate::{Auth, Error, RateLimit, RateLimitStatus, RequestBudget, RetryPolicy};
 use jira_model::Flavor;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -38,6 +38,7 @@ pub(crate) struct Inner {
     pub(crate) auth: Arc<dyn Auth>,
     pub(crate) limiter: Option<Limiter>,
     pub(crate) rate_limit: Option<RateLimit>,
+    pub(crate) budget: Option<Arc<dyn RequestBudget>>,
     pub(crate) retry: RetryPolicy,
     pub(crate) sleeper: Arc<dyn Sleep>,
     pub(crate) clock: Arc<dyn Clock>,
@@ -67,6 +68,7 @@ impl fmt::Debug for JiraClient {
             .field("flavor", &self.inner.flavor)
             .field("auth", &self.inner.auth)
             .field("rate_limit", &self.inner.rate_limit)
+            .field("budget", &self.inner.budget)
             .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
     }

@@ -3,7 +3,8 @@
 //! It authenticates (Cloud API token as Basic, Data Center personal access
 //! token as Bearer, or any [`Auth`] the host writes), keeps tokens sealed at
 //! rest ([`sealed`]), stays under Jira's rate limits (a local quota shared by
-//! every clone, plus the slow-down Jira's rate-limit headers ask for),
+//! every clone, a [`RequestBudget`] shared with other processes when the host
+//! gives one, plus the slow-down Jira's rate-limit headers ask for),
 //! retries what is safe to retry, and turns every failure into one typed
 //! [`Error`] with a stable [`Error::code`] and a fix. The typed endpoints
 //! take and return the payload types of `jira-model`.
@@ -64,6 +65,7 @@
 
 mod auth;
 mod base_url;
+mod budget;
 mod builder;
 mod classify;
 mod client;
@@ -78,6 +80,7 @@ mod time;
 mod transport;
 
 pub use auth::{ApiTokenAuth, Auth, PatAuth};
+pub use budget::{BudgetError, RequestBudget};
 pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT};
 pub use client::JiraClient;
 pub use endpoints::{DEFAULT_PAGE_SIZE, MAX_RECONCILE_ISSUES, SearchPages};

@@ -118,8 +118,41 @@ impl Inner {
         p.hold_until = p.hold_until.max(until);
     }
 
-    /// Waits for the shared slow-down and the local quota.
+    /// Waits for the shared slow-down and the local quota, then for this
+    /// attempt's slot in the shared budget, if there is one.
     async fn throttle(&self) {
+        self.throttle_locally().await;
+        let Some(budget) = &self.budget else {
+            return;
+        };
+        match budget.reserve().await {
+            Ok(wait) if wait.is_zero() => {}
+            Ok(wait) => {
+                self.sleeper.sleep(wait).await;
+                // A 429 seen meanwhile holds this slot's request too.
+                self.wait_for_hold().await;
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                "sending under the local quota only"
+            ),
+        }
+    }
+
+    /// Waits until no slow-down holds requests.
+    async fn wait_for_hold(&self) {
+        for _ in 0..MAX_THROTTLE_ROUNDS {
+            let now = self.clock.monotonic();
+            let hold = self.pacing().hold_until;
+            if hold <= now {
+                return;
+            }
+            self.sleeper.sleep(hold - now).await;
+        }
+    }
+
+    /// Waits for the shared slow-down and the local quota.
+    async fn throttle_locally(&self) {
         for _ in 0..MAX_THROTTLE_ROUNDS {
             let now = self.clock.monotonic();
             let hold = self.pacing().hold_until;

@@ -88,6 +88,7 @@ impl JiraSim {
             clock: config.clock.clone(),
             counts: std::sync::Mutex::new(BTreeMap::new()),
             total: AtomicU64::new(0),
+            rate_limited: AtomicU64::new(0),
             shutdown: stopped.clone(),
         });
         let router = axum::Router::new().fallback(entry).with_state(app.clone());
@@ -223,6 +224,13 @@ impl JiraSim {
     /// REST requests served (admin calls not counted).
     pub fn request_count(&self) -> u64 {
         self.app.total.load(Ordering::SeqCst)
+    }
+
+    /// REST requests refused with 429 by the rate limiter
+    /// ([`crate::SimRateLimit`]); fault storms are not counted. Counted in
+    /// [`JiraSim::request_count`] too.
+    pub fn rate_limited_count(&self) -> u64 {
+        self.app.rate_limited.load(Ordering::SeqCst)
     }
 
     /// REST requests served by `"METHOD /path"`.

@@ -155,9 +155,11 @@ pub struct SettingsConfig {
     pub worker_batch: Option<usize>,
     /// [`SyncSettings::sweep_overlap`] (default `"5m"`).
     pub sweep_overlap: Option<String>,
+    /// [`SyncSettings::delivery_retention`] (default `"7d"`).
+    pub delivery_retention: Option<String>,
 }
 
-/// Reads `"1500ms"`, `"30s"`, `"5m"` or `"1h"`.
+/// Reads `"1500ms"`, `"30s"`, `"5m"`, `"1h"` or `"7d"`.
 ///
 /// # Errors
 /// [`ConfigError`] naming `setting` when the text is not such a duration.
@@ -177,6 +179,7 @@ pub fn parse_duration(setting: &str, text: &str) -> Result<Duration, ConfigError
         "s" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n.saturating_mul(60))),
         "h" => Ok(Duration::from_secs(n.saturating_mul(3600))),
+        "d" => Ok(Duration::from_secs(n.saturating_mul(86_400))),
         _ => Err(bad()),
     }
 }
@@ -226,6 +229,9 @@ impl SettingsConfig {
         }
         if let Some(d) = dur("sweep_overlap", &self.sweep_overlap)? {
             s.sweep_overlap = d;
+        }
+        if let Some(d) = dur("delivery_retention", &self.delivery_retention)? {
+            s.delivery_retention = d;
         }
         Ok(s)
     }
@@ -389,6 +395,39 @@ impl JiraConfig {
     /// # Errors
     /// [`ConfigError`] naming the setting at fault.
     pub fn client(&self) -> Result<JiraClient, ConfigError> {
+        self.client_builder()?
+            .build()
+            .map_err(|e| ConfigError::invalid("jira.base_url", e.to_string()))
+    }
+
+    /// The quota of `jira.rate_limit` (default 10/s, bursts of 20): the
+    /// local quota of [`JiraConfig::client`], and the rate to give a
+    /// [`crate::SharedRateBudget`] that replicas share.
+    ///
+    /// # Errors
+    /// [`ConfigError`] when a number is zero.
+    pub fn rate_limit(&self) -> Result<RateLimit, ConfigError> {
+        let rl = self.rate_limit.unwrap_or(RateLimitConfig {
+            per_second: 10,
+            burst: 20,
+        });
+        let per_second = NonZeroU32::new(rl.per_second).ok_or_else(|| {
+            ConfigError::invalid("jira.rate_limit.per_second", "must be at least 1")
+        })?;
+        let burst = NonZeroU32::new(rl.burst)
+            .ok_or_else(|| ConfigError::invalid("jira.rate_limit.burst", "must be at least 1"))?;
+        Ok(RateLimit::new(per_second, burst))
+    }
+
+    /// The client builder this configuration describes (credentials opened,
+    /// quota and timeout set), for a host that adds to it, e.g. a
+    /// [`crate::SharedRateBudget`] with
+    /// [`jira_client::ClientBuilder::shared_budget`].
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the setting at fault (the base URL is checked
+    /// by `build`).
+    pub fn client_builder(&self) -> Result<jira_client::ClientBuilder, ConfigError> {
         let token = self.credentials.token()?;
         let builder = match self.deployment {
             Flavor::Cloud => {
@@ -412,15 +451,6 @@ impl JiraConfig {
                 JiraClient::builder(&self.base_url, self.deployment, PatAuth::new(token))
             }
         };
-        let rl = self.rate_limit.unwrap_or(RateLimitConfig {
-            per_second: 10,
-            burst: 20,
-        });
-        let per_second = NonZeroU32::new(rl.per_second).ok_or_else(|| {
-            ConfigError::invalid("jira.rate_limit.per_second", "must be at least 1")
-        })?;
-        let burst = NonZeroU32::new(rl.burst)
-            .ok_or_else(|| ConfigError::invalid("jira.rate_limit.burst", "must be at least 1"))?;
         let timeout = Duration::from_secs(self.timeout_secs.unwrap_or(30));
         if timeout.is_zero() {
             return Err(ConfigError::invalid(
@@ -428,11 +458,7 @@ impl JiraConfig {
                 "must be at least 1",
             ));
         }
-        builder
-            .rate_limit(RateLimit::new(per_second, burst))
-            .timeout(timeout)
-            .build()
-            .map_err(|e| ConfigError::invalid("jira.base_url", e.to_string()))
+        Ok(builder.rate_limit(self.rate_limit()?).timeout(timeout))
     }
 }
 

@@ -50,6 +50,11 @@ pub struct SyncSettings {
     pub worker_batch: usize,
     /// Overlap of reconciliation sweeps, against clock skew (default 5 min).
     pub sweep_overlap: Duration,
+    /// How long a webhook delivery id is remembered to drop Jira's
+    /// redeliveries (default [`crate::DEFAULT_DELIVERY_RETENTION`], a
+    /// week); older marks are pruned by the worker and the inbound
+    /// processor.
+    pub delivery_retention: Duration,
 }
 
 impl Default for SyncSettings {
@@ -66,6 +71,7 @@ impl Default for SyncSettings {
             max_transition_steps: 6,
             worker_batch: 200,
             sweep_overlap: Duration::from_secs(5 * 60),
+            delivery_retention: crate::DEFAULT_DELIVERY_RETENTION,
         }
     }
 }
@@ -104,6 +110,7 @@ pub(crate) struct Inner {
     pub(crate) owner: String,
     pub(crate) workflow: Mutex<WorkflowMap>,
     pub(crate) inbound_processor: tokio::sync::OnceCell<crate::Inbound>,
+    pub(crate) deliveries: crate::deliveries::DeliveryPruner,
 }
 
 impl std::fmt::Debug for JiraSync {
@@ -310,6 +317,12 @@ impl JiraSyncBuilder {
                 "must be at least 1",
             ));
         }
+        if s.delivery_retention.is_zero() {
+            return Err(ConfigError::invalid(
+                "settings.delivery_retention",
+                "must be longer than zero",
+            ));
+        }
         if s.max_transition_steps == 0 {
             return Err(ConfigError::invalid(
                 "settings.max_transition_steps",
@@ -330,6 +343,9 @@ impl JiraSyncBuilder {
                 states: self.states,
                 inbound: self.inbound,
                 clock: self.clock,
+                deliveries: crate::deliveries::DeliveryPruner::new(
+                    self.settings.delivery_retention,
+                ),
                 settings: self.settings,
                 owner,
                 workflow: Mutex::new(WorkflowMap::default()),

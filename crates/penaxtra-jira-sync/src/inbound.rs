@@ -5,6 +5,7 @@
 //! share this path.
 
 use crate::clock::Clock;
+use crate::deliveries::DeliveryPruner;
 use crate::engine::JiraSync;
 use crate::host::{Findings, StateCause};
 use crate::inbound_reason::InboundReason;
@@ -113,6 +114,7 @@ pub struct Inbound {
     project_key: String,
     service_account: Option<String>,
     clock: Arc<dyn Clock>,
+    deliveries: DeliveryPruner,
 }
 
 impl std::fmt::Debug for Inbound {
@@ -163,7 +165,14 @@ impl Inbound {
             project_key: project_key.into(),
             service_account: None,
             clock: Arc::new(crate::clock::SystemClock),
+            deliveries: DeliveryPruner::new(crate::DEFAULT_DELIVERY_RETENTION),
         }
+    }
+    /// How long delivery ids are remembered (default
+    /// [`crate::DEFAULT_DELIVERY_RETENTION`]); older ones are pruned.
+    pub fn delivery_retention(mut self, retention: std::time::Duration) -> Self {
+        self.deliveries = DeliveryPruner::new(retention);
+        self
     }
     /// Sets the state table.
     pub fn states(mut self, states: StateTable) -> Self {
@@ -237,6 +246,7 @@ impl JiraSync {
             project_key: self.inner.template.project_key().to_string(),
             service_account,
             clock: Arc::clone(&self.inner.clock),
+            deliveries: self.inner.deliveries.clone(),
         }
     }
 }
@@ -301,6 +311,9 @@ impl Inbound {
                     }
                 }
             }
+        }
+        if relevant {
+            self.deliveries.maybe_prune(store.as_ref(), now).await;
         }
         let outcome = self.process_event(event, webhook.delivery_id.clone()).await;
         if outcome.disposition == Disposition::Failed && relevant {

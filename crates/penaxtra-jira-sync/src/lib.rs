@@ -14,6 +14,11 @@
 //!   [`JiraSync::reconcile`]): verified webhooks and reconciliation sweeps
 //!   bring Jira's decisions back, once, in order, without echoes.
 //! - **Test connection** ([`JiraSync::test_connection`]).
+//! - **Replicas**: several processes or hosts share one
+//!   [store](store::SyncStore) (`store::PostgresStore` with the feature
+//!   `postgres`, or [`store::SqliteStore`] on one host) and one Jira rate
+//!   ([`SharedRateBudget`]); the feature `test-kit` proves a host's own
+//!   store (`store::conformance`).
 //!
 //! Principal types: [`JiraSync`] (built by [`JiraSync::from_config`] from a
 //! [`config::SyncConfig`], or by [`JiraSync::builder`]; tuned by
@@ -68,6 +73,7 @@ mod backfill;
 mod clock;
 pub mod config;
 mod decision;
+mod deliveries;
 mod engine;
 mod error;
 mod heal;
@@ -79,6 +85,7 @@ mod lease;
 pub mod metrics;
 pub mod parked;
 mod push;
+mod rate_budget;
 mod reconcile;
 mod settle;
 mod state_out;
@@ -90,6 +97,7 @@ mod workflow;
 
 pub use backfill::BackfillReport;
 pub use clock::{Clock, SystemClock, TokioClock};
+pub use deliveries::DEFAULT_DELIVERY_RETENTION;
 pub use engine::{DeletedIssue, JiraSync, JiraSyncBuilder, SyncSettings};
 pub use error::SyncError;
 pub use heal::DUPLICATE_LABEL;
@@ -97,6 +105,7 @@ pub use host::{Findings, HostError, MemoryFindings, StateCause};
 pub use inbound::{Disposition, Inbound, InboundOutcome};
 pub use inbound_reason::InboundReason;
 pub use push::{Progress, PushKind, PushOutcome};
+pub use rate_budget::SharedRateBudget;
 pub use reconcile::{INTEGRATION_LABEL, ReconcileReport};
 pub use settle::{SettleReport, WorkLeft};
 pub use state_out::StateOutcome;

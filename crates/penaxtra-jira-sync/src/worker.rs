@@ -10,6 +10,10 @@ use crate::state_out::StateOutcome;
 use crate::store::{PendingOp, QueuedOp};
 use std::time::Duration;
 
+/// Operations a worker takes from the queue at once (each batch under one
+/// lease, renewed per operation when it starts).
+const TAKE_AT_ONCE: usize = 16;
+
 /// What one worker round did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -106,48 +110,74 @@ impl JiraSync {
             );
         }
         report.recovered = recovered.len();
-        let now = self.now_ms();
-        let due = store.due(now, self.inner.settings.worker_batch).await?;
+        self.inner
+            .deliveries
+            .maybe_prune(store.as_ref(), self.now_ms())
+            .await;
         let lease = duration_ms(self.inner.settings.claim_lease);
-        for q in due {
-            // Take the operation for one lease, so other workers leave it.
-            if !store.extend(q.op_ref(), self.now_ms() + lease).await? {
-                continue;
+        // What is due when the round starts: an operation rescheduled during
+        // the round waits for the next one.
+        let round_start = self.now_ms();
+        let mut taken_so_far = 0;
+        while taken_so_far < self.inner.settings.worker_batch {
+            // Taken a few at a time, each under one lease, so that other
+            // workers (replicas) take the rest meanwhile.
+            let limit = TAKE_AT_ONCE.min(self.inner.settings.worker_batch - taken_so_far);
+            let taken = store
+                .take_due(round_start, limit, self.now_ms() + lease)
+                .await?;
+            if taken.is_empty() {
+                break;
             }
-            let _keeper = LeaseKeeper::op(self, q.op_ref());
-            match self.run_op(&q).await {
-                Step::Done => {
-                    store.complete(q.op_ref()).await?;
-                    report.done += 1;
+            taken_so_far += taken.len();
+            for q in taken {
+                // Renewed from now: the batch's lease started when it was taken.
+                if !store.extend(q.op_ref(), self.now_ms() + lease).await? {
+                    continue;
                 }
-                Step::Gone => {
-                    tracing::warn!(finding = %q.op.finding(), "queued operation about a finding the host no longer has");
-                    store.complete(q.op_ref()).await?;
-                    report.gone += 1;
-                }
-                Step::Failed(e) => match decide(&e, q.attempts) {
-                    Decision::Retry { at_least } => {
-                        let next =
-                            self.now_ms() + duration_ms(self.retry_delay(q.attempts + 1, at_least));
-                        store
-                            .reschedule(q.op_ref(), next, &format!("{}: {e}", e.code()))
-                            .await?;
-                        report.retried += 1;
-                    }
-                    Decision::Park => {
-                        tracing::warn!(finding = %q.op.finding(), code = e.code(), fix = e.fix(), "parked until a person acts");
-                        store
-                            .park(q.op_ref(), &format!("{}: {e}", e.code()))
-                            .await?;
-                        report.parked += 1;
-                    }
-                },
+                self.run_taken(&q, &mut report).await?;
             }
         }
         crate::metrics::worker(&report);
         let left = self.work_left().await?;
         crate::metrics::queue(left.queued, left.parked);
         Ok(report)
+    }
+
+    /// Runs one operation whose lease this worker holds, and records the
+    /// outcome in the queue.
+    async fn run_taken(&self, q: &QueuedOp, report: &mut WorkerReport) -> Result<(), SyncError> {
+        let store = &self.inner.store;
+        let _keeper = LeaseKeeper::op(self, q.op_ref());
+        match self.run_op(q).await {
+            Step::Done => {
+                store.complete(q.op_ref()).await?;
+                report.done += 1;
+            }
+            Step::Gone => {
+                tracing::warn!(finding = %q.op.finding(), "queued operation about a finding the host no longer has");
+                store.complete(q.op_ref()).await?;
+                report.gone += 1;
+            }
+            Step::Failed(e) => match decide(&e, q.attempts) {
+                Decision::Retry { at_least } => {
+                    let next =
+                        self.now_ms() + duration_ms(self.retry_delay(q.attempts + 1, at_least));
+                    store
+                        .reschedule(q.op_ref(), next, &format!("{}: {e}", e.code()))
+                        .await?;
+                    report.retried += 1;
+                }
+                Decision::Park => {
+                    tracing::warn!(finding = %q.op.finding(), code = e.code(), fix = e.fix(), "parked until a person acts");
+                    store
+                        .park(q.op_ref(), &format!("{}: {e}", e.code()))
+                        .await?;
+                    report.parked += 1;
+                }
+            },
+        }
+        Ok(())
     }
 
     /// Runs [`JiraSync::run_due`] every `interval` in a background task.

@@ -3,6 +3,7 @@
 // Helpers outside `#[test]` functions are test code too.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod budget;
 mod bulk;
 mod config;
 mod endpoints;

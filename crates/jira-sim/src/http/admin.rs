@@ -107,6 +107,7 @@ pub(crate) async fn handle(app: &App, method: &str, path: &str, body: &Bytes) ->
         ("GET", ["stats"]) => reply::json(
             200,
             &json!({"total": app.total.load(std::sync::atomic::Ordering::SeqCst),
+                "rate_limited": app.rate_limited.load(std::sync::atomic::Ordering::SeqCst),
                 "by_path": *lock(&app.counts)}),
         ),
         ("POST", ["clock", "advance"]) => {

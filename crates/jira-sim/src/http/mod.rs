@@ -50,6 +50,8 @@ pub(crate) struct App {
     pub clock: SimClock,
     pub counts: Mutex<BTreeMap<String, u64>>,
     pub total: AtomicU64,
+    /// Requests refused by the rate limiter (not fault storms).
+    pub rate_limited: AtomicU64,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -94,6 +96,7 @@ impl App {
         }
         lock(&self.counts).clear();
         self.total.store(0, Ordering::SeqCst);
+        self.rate_limited.store(0, Ordering::SeqCst);
         self.hub.clear_deliveries();
     }
 }
@@ -139,6 +142,7 @@ pub(crate) async fn entry(
         l.as_mut().map(|l| (l.take(bucket, now), l.limit()))
     };
     if let Some((Take::Limited { retry_after }, limit)) = taken {
+        app.rate_limited.fetch_add(1, Ordering::SeqCst);
         return rate_limited(&app, retry_after, limit, html);
     }
     let (mut resp, committed) = rest::route(&app, account, &method, &path, &query, &bytes).await;

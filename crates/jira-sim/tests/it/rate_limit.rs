@@ -47,6 +47,22 @@ async fn cloud_bucket_per_account() {
     let r = bot.post("issue", bot.issue("s", "f")).await;
     assert_eq!(r.status, 429);
     assert!(sim.issues().is_empty());
+    // The limiter's refusals are counted (and are requests too).
+    assert_eq!(sim.rate_limited_count(), 3);
+    assert_eq!(sim.request_count(), 8);
+}
+
+#[tokio::test]
+async fn fault_storms_are_not_counted_as_the_limiters_refusals() {
+    let sim = JiraSim::start(
+        SimConfig::new(Flavor::Cloud)
+            .faults(jira_sim::FaultConfig::new(1).storm(jira_sim::StormConfig::new(1.0, 5, 0))),
+    )
+    .await
+    .unwrap();
+    let bot = Api::new(&sim, Who::Bot);
+    assert_eq!(bot.get("myself").await.status, 429);
+    assert_eq!(sim.rate_limited_count(), 0);
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 use super::{
-    Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, StoreError, SweepCursor, SyncStore,
+    BudgetRate, Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, RateBudgetStore, StoreError,
+    SweepCursor, SyncStore,
 };
 use async_trait::async_trait;
 use jira_model::IssueKey;
@@ -24,6 +25,7 @@ struct Inner {
     next_version: i64,
     deliveries: HashMap<String, i64>,
     cursor: Option<SweepCursor>,
+    budgets: HashMap<String, i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -45,6 +47,18 @@ impl Inner {
         self.claims
             .get(finding)
             .is_some_and(|c| c.fence == fence && c.owner.is_some())
+    }
+
+    fn due(&self, now_ms: i64, limit: usize) -> Vec<QueuedOp> {
+        let mut due: Vec<QueuedOp> = self
+            .ops
+            .values()
+            .filter(|q| !q.parked && q.due_ms <= now_ms)
+            .cloned()
+            .collect();
+        due.sort_by_key(|q| (q.due_ms, q.id));
+        due.truncate(limit);
+        due
     }
 
     fn op_at(&mut self, op: OpRef) -> Option<&mut QueuedOp> {
@@ -310,16 +324,24 @@ impl SyncStore for MemoryStore {
     }
 
     async fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<QueuedOp>, StoreError> {
-        let inner = self.lock();
-        let mut due: Vec<QueuedOp> = inner
-            .ops
-            .values()
-            .filter(|q| !q.parked && q.due_ms <= now_ms)
-            .cloned()
-            .collect();
-        due.sort_by_key(|q| (q.due_ms, q.id));
-        due.truncate(limit);
-        Ok(due)
+        Ok(self.lock().due(now_ms, limit))
+    }
+
+    async fn take_due(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        lease_until_ms: i64,
+    ) -> Result<Vec<QueuedOp>, StoreError> {
+        let mut inner = self.lock();
+        let mut taken = inner.due(now_ms, limit);
+        for q in &mut taken {
+            q.due_ms = lease_until_ms;
+            if let Some(stored) = inner.ops.get_mut(&q.id) {
+                stored.due_ms = lease_until_ms;
+            }
+        }
+        Ok(taken)
     }
 
     async fn complete(&self, op: OpRef) -> Result<bool, StoreError> {
@@ -391,6 +413,13 @@ impl SyncStore for MemoryStore {
         Ok(())
     }
 
+    async fn prune_deliveries(&self, seen_before_ms: i64) -> Result<usize, StoreError> {
+        let mut inner = self.lock();
+        let before = inner.deliveries.len();
+        inner.deliveries.retain(|_, seen| *seen >= seen_before_ms);
+        Ok(before - inner.deliveries.len())
+    }
+
     async fn sweep_cursor(&self) -> Result<Option<SweepCursor>, StoreError> {
         Ok(self.lock().cursor)
     }
@@ -398,5 +427,20 @@ impl SyncStore for MemoryStore {
     async fn set_sweep_cursor(&self, cursor: &SweepCursor) -> Result<(), StoreError> {
         self.lock().cursor = Some(*cursor);
         Ok(())
+    }
+}
+
+#[async_trait]
+impl RateBudgetStore for MemoryStore {
+    async fn reserve_request(
+        &self,
+        name: &str,
+        now_us: i64,
+        rate: BudgetRate,
+    ) -> Result<i64, StoreError> {
+        let mut inner = self.lock();
+        let reservation = rate.reserve(inner.budgets.get(name).copied(), now_us);
+        inner.budgets.insert(name.to_string(), reservation.tat_us);
+        Ok(reservation.wait_us)
     }
 }

@@ -24,22 +24,74 @@
 //! - **The queue** of Jira operations that could not be done yet, with
 //!   attempts and the time of the next attempt. Nothing leaves the queue
 //!   except by succeeding or by being parked for a person to fix.
-//! - **Deliveries** already processed (webhook ids), and the reconciliation
+//! - **Deliveries** already processed (webhook ids), expiring after
+//!   [`crate::SyncSettings::delivery_retention`], and the reconciliation
 //!   cursor.
+//! - **The request budget** ([`RateBudgetStore`]) that keeps every replica
+//!   together within Jira's rate limit (see [`crate::SharedRateBudget`]).
 //!
-//! Two stores ship: [`MemoryStore`] (tests, single process) and
-//! [`SqliteStore`] (durable, several processes on one file). A host with
-//! several replicas implements [`SyncStore`] over its shared database; it must
-//! keep the guarantees written on each method, above all that
-//! [`SyncStore::claim`] is atomic across replicas (e.g. `INSERT ... ON
-//! CONFLICT` / `SELECT ... FOR UPDATE` in one transaction).
+//! Three stores ship:
+//!
+//! | store | for | atomic across |
+//! |---|---|---|
+//! | [`MemoryStore`] | tests, a single process trying things out | tasks of one process |
+//! | [`SqliteStore`] | the embedded default: one process or several on one host | processes sharing the file (`BEGIN IMMEDIATE`, WAL) |
+//! | `PostgresStore` (feature `postgres`) | several replicas on several hosts | replicas sharing the database (advisory locks, `FOR UPDATE SKIP LOCKED`) |
+//!
+//! # A host's own store, proven with the test kit
+//!
+//! A host may keep the integration's state in its own database by
+//! implementing [`SyncStore`] (and [`RateBudgetStore`] for the shared
+//! budget). It must keep the guarantees written on each method, above all
+//! that [`SyncStore::claim`], [`SyncStore::insert_link`],
+//! [`SyncStore::enqueue`], [`SyncStore::take_due`],
+//! [`SyncStore::recover_orphans`] and [`SyncStore::first_delivery`] are
+//! atomic across replicas (e.g. a transaction holding a per-finding lock,
+//! `INSERT … ON CONFLICT`, `SELECT … FOR UPDATE SKIP LOCKED`). Every type a
+//! store returns can be built outside this crate: [`Claim::acquired`],
+//! [`Link::new`] (its fields are public), [`QueuedOp::new`] with an
+//! [`OpRef`], [`ExpectedStatus::parse`], [`SweepCursor::new`],
+//! [`StoreError::backend`] and the public variants of [`StoreError`].
+//!
+//! Prove it with the contract the shipped stores are tested with: enable
+//! the `test-kit` feature in the host's dev-dependencies and run
+//! `conformance::run` (and `conformance::run_rate_budget`) from a test,
+//! giving it a function that answers a fresh, empty store each time:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! penaxtra-jira-sync = { version = "…", features = ["test-kit"] }
+//! ```
+//!
+//! ```rust,ignore
+//! #[tokio::test(flavor = "multi_thread")]
+//! async fn our_store_keeps_the_contract() {
+//!     let db = TestDatabase::start().await;
+//!     penaxtra_jira_sync::store::conformance::run(|| db.fresh_store()).await;
+//!     penaxtra_jira_sync::store::conformance::run_rate_budget(|| db.fresh_store()).await;
+//! }
+//! ```
+//!
+//! The kit panics at the first violation with `store contract: <part>:
+//! <what>` (e.g. `store contract: races: claims: each finding is claimed
+//! exactly once`). It never waits and never reads the clock: every time it
+//! passes is a made-up epoch millisecond.
 
+mod budget;
+mod codec;
+#[cfg(feature = "test-kit")]
+pub mod conformance;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod sqlite;
 mod types;
 
+pub use budget::{BudgetRate, RateBudgetStore, Reservation};
 pub use memory::MemoryStore;
-pub use sqlite::SqliteStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{DEFAULT_SCHEMA, PostgresConfig, PostgresStore};
+pub use sqlite::{SQLITE_READ_CONNECTIONS, SqliteStore};
 pub use types::{
     Claim, ExpectedStatus, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, StoreError, SweepCursor,
 };
@@ -188,6 +240,22 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
     /// [`StoreError`] when the backend fails.
     async fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<QueuedOp>, StoreError>;
 
+    /// Takes up to `limit` due operations (as [`SyncStore::due`], oldest
+    /// first) for a worker: each is moved to `lease_until_ms` in the same
+    /// atomic step, as [`SyncStore::extend`] would, so that concurrent
+    /// takers (other tasks, processes, replicas) get disjoint operations
+    /// and an operation whose taker dies falls due again when the lease
+    /// ends. The answers carry their new `due_ms`. Versions are unchanged.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails; nothing is taken then.
+    async fn take_due(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        lease_until_ms: i64,
+    ) -> Result<Vec<QueuedOp>, StoreError>;
+
     /// Removes a finished operation, only if it is still at the version that
     /// ran; `false` when a newer version was queued meanwhile (it stays).
     ///
@@ -243,6 +311,15 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError`] when the backend fails.
     async fn forget_delivery(&self, delivery_id: &str) -> Result<(), StoreError>;
+
+    /// Forgets every delivery id first seen before `seen_before_ms` and
+    /// answers how many: delivery marks expire once Jira can no longer
+    /// redeliver them (see [`crate::SyncSettings::delivery_retention`]).
+    /// Marks seen at or after that time stay.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn prune_deliveries(&self, seen_before_ms: i64) -> Result<usize, StoreError>;
 
     /// The reconciliation cursor.
     ///

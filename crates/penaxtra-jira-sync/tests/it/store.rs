@@ -1,275 +1,169 @@
-//! The store contract, run against both shipped stores; and the SQLite
-//! store's durability and cross-process atomicity.
+//! The store contract (`store::conformance`, the public test kit) run
+//! against every shipped store; and what is particular to each: SQLite's
+//! durability, migrations and cross-connection atomicity, Postgres's
+//! migrations under concurrent opens.
 
-use crate::support::key;
+use crate::pg;
+use jira_model::IssueKey;
 use penaxtra_jira_sync::store::{
-    Claim, ExpectedStatus, Fence, Link, MemoryStore, PendingOp, SqliteStore, SweepCursor, SyncStore,
+    Claim, Fence, Link, MemoryStore, OpRef, PendingOp, PostgresConfig, PostgresStore, QueuedOp,
+    SqliteStore, StoreError, SweepCursor, SyncStore, conformance,
 };
 use penaxtra_mapping::{FindingId, FindingState};
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 fn fid(s: &str) -> FindingId {
     FindingId::new(s).unwrap()
 }
 
-fn acquired(claim: Claim) -> (Fence, Option<i64>) {
-    match claim {
-        Claim::Acquired {
-            fence,
-            doubt_since_ms,
-        } => (fence, doubt_since_ms),
-        other => panic!("expected acquired, got {other:?}"),
-    }
-}
-
-async fn contract(store: &dyn SyncStore) {
-    let f = fid("fnd_1");
-    // Claims: first acquires, a second owner is busy, the lease expires.
-    let (fa, doubt) = acquired(store.claim(&f, "a", 1_000, 100).await.unwrap());
-    assert_eq!(doubt, None);
-    assert_eq!(store.claim(&f, "b", 1_050, 100).await.unwrap(), Claim::Busy);
-    assert_eq!(
-        store.claim(&f, "a", 1_060, 100).await.unwrap(),
-        Claim::Busy,
-        "exclusive even for its own owner"
-    );
-    // Renewal keeps it: at 1_150 the renewed lease (to 1_190) still holds.
-    assert!(store.renew(&f, fa, 1_090, 100).await.unwrap());
-    assert_eq!(store.claim(&f, "b", 1_150, 100).await.unwrap(), Claim::Busy);
-    let (fb, doubt) = acquired(store.claim(&f, "b", 1_200, 100).await.unwrap());
-    assert!(fb > fa, "every claim gets a larger fence");
-    assert_eq!(
-        doubt,
-        Some(1_190),
-        "an expired claim leaves doubt up to its expiry: its holder may have reached Jira"
-    );
-    // The old holder is fenced out of every write.
-    assert!(!store.renew(&f, fa, 1_210, 100).await.unwrap());
-    assert!(!store.release(&f, fa, None).await.unwrap());
-    let stale = Link::new(f.clone(), key("SEC-7"), "10007", FindingState::Open, 1_210);
-    assert_eq!(
-        store
-            .insert_link(&stale, Some(fa))
-            .await
-            .unwrap_err()
-            .code(),
-        "store_fenced"
-    );
-    assert!(store.link(&f).await.unwrap().is_none(), "nothing changed");
-    assert_eq!(store.claim(&f, "c", 1_250, 100).await.unwrap(), Claim::Busy);
-    // Released in doubt: the next claimant is told since when.
-    assert!(store.release(&f, fb, Some(1_260)).await.unwrap());
-    let (fc, doubt) = acquired(store.claim(&f, "c", 1_270, 100).await.unwrap());
-    assert_eq!(doubt, Some(1_260));
-    let g = fid("fnd_2");
-    let (fg, _) = acquired(store.claim(&g, "a", 1_000, 100).await.unwrap());
-    assert!(store.release(&g, fg, None).await.unwrap());
-    let (fg2, doubt) = acquired(store.claim(&g, "b", 1_001, 100).await.unwrap());
-    assert_eq!(doubt, None, "a clean release forgets the claim");
-    assert!(
-        store
-            .claims()
-            .await
-            .unwrap()
-            .iter()
-            .any(|(id, owner, _)| *id == g && owner.as_deref() == Some("b"))
-    );
-    assert!(store.release(&g, fg2, None).await.unwrap());
-
-    // Links end claims, are idempotent, and conflict on another issue.
-    let link = Link::new(f.clone(), key("SEC-1"), "10001", FindingState::Open, 2_000);
-    store.insert_link(&link, Some(fc)).await.unwrap();
-    store.insert_link(&link, Some(fc)).await.unwrap();
-    let other = Link::new(f.clone(), key("SEC-2"), "10002", FindingState::Open, 2_000);
-    assert_eq!(
-        store.insert_link(&other, None).await.unwrap_err().code(),
-        "store_conflict"
-    );
-    assert!(
-        store
-            .claims()
-            .await
-            .unwrap()
-            .iter()
-            .all(|(id, ..)| *id != f),
-        "the link ended the claim"
-    );
-    match store.claim(&f, "d", 2_001, 100).await.unwrap() {
-        Claim::Linked(l) => assert_eq!(l.issue_key, "SEC-1"),
-        other => panic!("expected linked, got {other:?}"),
-    }
-    let mut updated = store.link(&f).await.unwrap().unwrap();
-    updated.state_in = Some(FindingState::Resolved);
-    updated.expected_statuses = vec![
-        ExpectedStatus::passing("In Progress"),
-        ExpectedStatus::arriving("Done", Some("Won't Do".into())),
-    ];
-    updated.last_event_ms = Some(5);
-    store.update_link(&updated).await.unwrap();
-    assert_eq!(
-        store.link_by_issue(&key("SEC-1")).await.unwrap().unwrap(),
-        updated
-    );
-    assert_eq!(
-        store.link_by_issue(&key("sec-1")).await.unwrap().unwrap(),
-        updated,
-        "issue keys ignore case, as in Jira"
-    );
-    assert_eq!(store.links().await.unwrap().len(), 1);
-    let missing = Link::new(fid("fnd_9"), key("SEC-9"), "9", FindingState::Open, 0);
-    assert_eq!(
-        store.update_link(&missing).await.unwrap_err().code(),
-        "store_not_found"
-    );
-
-    // Queue: replace by key (a new version), due order, reschedule, park,
-    // unpark; only the version that ran completes.
-    let create = PendingOp::Create { finding: g.clone() };
-    let c1 = store.enqueue(&create, 10, Some("timeout")).await.unwrap();
-    let c2 = store.enqueue(&create, 20, None).await.unwrap();
-    assert_eq!(c2.id, c1.id, "same key replaces");
-    assert_ne!(c2.version, c1.version, "with a new version");
-    let s1 = PendingOp::SetState {
-        finding: g.clone(),
-        state: FindingState::Triaged,
-    };
-    let s2 = PendingOp::SetState {
-        finding: g.clone(),
-        state: FindingState::Resolved,
-    };
-    let r1 = store.enqueue(&s1, 5, None).await.unwrap();
-    let r2 = store.enqueue(&s2, 5, None).await.unwrap();
-    assert_eq!(r2.id, r1.id);
-    let due = store.due(30, 10).await.unwrap();
-    assert_eq!(due.iter().map(|q| q.id).collect::<Vec<_>>(), [r1.id, c1.id]);
-    assert_eq!(due[0].op, s2, "the newest target state wins");
-    assert_eq!(due[0].op_ref(), r2);
-    assert!(
-        !store.complete(r1).await.unwrap(),
-        "completing the version that ran keeps the newer one"
-    );
-    store.reschedule(r1, 999, "stale").await.unwrap();
-    store.park(r1, "stale").await.unwrap();
-    assert!(!store.extend(r1, 999).await.unwrap());
-    assert_eq!(
-        store.due(30, 10).await.unwrap()[0].op_ref(),
-        r2,
-        "an old version's reschedule, park or extend changes nothing"
-    );
-    assert!(store.due(4, 10).await.unwrap().is_empty());
-    assert!(store.extend(r2, 40).await.unwrap());
-    assert!(
-        store
-            .due(30, 10)
-            .await
-            .unwrap()
-            .iter()
-            .all(|q| q.id != r2.id),
-        "an operation in flight is not due until its lease ends"
-    );
-    store.reschedule(c2, 100, "rate_limited").await.unwrap();
-    let q = store
-        .pending()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|q| q.id == c2.id)
-        .unwrap();
-    assert_eq!(
-        (q.attempts, q.due_ms, q.last_error.as_deref()),
-        (1, 100, Some("rate_limited"))
-    );
-    store.park(r2, "unauthorized").await.unwrap();
-    assert!(
-        store
-            .due(1_000, 10)
-            .await
-            .unwrap()
-            .iter()
-            .all(|q| q.id != r2.id),
-        "parked ops are not due"
-    );
-    assert_eq!(
-        store.pending().await.unwrap().len(),
-        2,
-        "parked ops stay visible"
-    );
-    assert_eq!(store.unpark_all(50).await.unwrap(), 1);
-    let again = store
-        .due(50, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|q| q.id == r2.id)
-        .unwrap();
-    assert!(store.complete(again.op_ref()).await.unwrap());
-    assert!(store.complete(c2).await.unwrap());
-    assert!(store.pending().await.unwrap().is_empty());
-
-    // Recovery: a claim whose holder is gone becomes a queued create, once.
-    let h = fid("fnd_3");
-    let (fh, _) = acquired(store.claim(&h, "dead", 3_000, 100).await.unwrap());
-    assert!(
-        store.recover_orphans(3_050).await.unwrap().is_empty(),
-        "still held"
-    );
-    assert_eq!(
-        store.recover_orphans(3_200).await.unwrap(),
-        std::slice::from_ref(&h)
-    );
-    assert!(
-        store.recover_orphans(3_300).await.unwrap().is_empty(),
-        "queued once"
-    );
-    let queued = store.due(3_300, 10).await.unwrap();
-    assert_eq!(queued.len(), 1);
-    assert_eq!(queued[0].op, PendingOp::Create { finding: h.clone() });
-    let (_, doubt) = acquired(store.claim(&h, "next", 3_300, 100).await.unwrap());
-    assert_eq!(doubt, Some(3_100), "the next claimant checks Jira first");
-    assert!(!store.renew(&h, fh, 3_300, 100).await.unwrap());
-    assert!(store.complete(queued[0].op_ref()).await.unwrap());
-
-    // A parked recreate (the issue was deleted in Jira) holds the finding.
-    let k = fid("fnd_4");
-    let rec = PendingOp::Recreate {
-        finding: k.clone(),
-        deleted_issue: key("SEC-4"),
-    };
-    let rr = store.enqueue(&rec, 1, None).await.unwrap();
-    store.park(rr, "issue_deleted: SEC-4").await.unwrap();
-    assert!(matches!(
-        store.claim(&k, "a", 4_000, 100).await.unwrap(),
-        Claim::Parked { reason } if reason.contains("SEC-4")
-    ));
-    assert_eq!(store.unpark_all(4_000).await.unwrap(), 1);
-    acquired(store.claim(&k, "a", 4_000, 100).await.unwrap());
-    let rq = store.due(4_000, 10).await.unwrap();
-    assert!(store.complete(rq[0].op_ref()).await.unwrap());
-
-    // Deliveries and the cursor.
-    assert!(store.first_delivery("d1", 1).await.unwrap());
-    assert!(!store.first_delivery("d1", 2).await.unwrap());
-    store.forget_delivery("d1").await.unwrap();
-    assert!(store.first_delivery("d1", 3).await.unwrap());
-    assert_eq!(store.sweep_cursor().await.unwrap(), None);
-    store.set_sweep_cursor(&SweepCursor::new(77)).await.unwrap();
-    assert_eq!(
-        store.sweep_cursor().await.unwrap(),
-        Some(SweepCursor::new(77))
-    );
-    store.remove_link(&f).await.unwrap();
-    assert!(store.link(&f).await.unwrap().is_none());
-}
-
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_store_keeps_the_contract() {
-    contract(&MemoryStore::new()).await;
+    conformance::run(|| async { MemoryStore::new() }).await;
+    conformance::run_rate_budget(|| async { MemoryStore::new() }).await;
 }
 
-#[tokio::test]
-async fn sqlite_store_keeps_the_contract() {
+/// A fresh SQLite file each time the kit asks.
+fn sqlite_files() -> (tempfile::TempDir, impl FnMut() -> PathBuf) {
     let dir = tempfile::tempdir().unwrap();
-    contract(&SqliteStore::open(dir.path().join("s.sqlite")).unwrap()).await;
+    let base = dir.path().to_path_buf();
+    let mut n = 0;
+    (dir, move || {
+        n += 1;
+        base.join(format!("s{n}.sqlite"))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_store_keeps_the_contract() {
+    let (_dir, mut next) = sqlite_files();
+    conformance::run(|| {
+        let path = next();
+        async move { SqliteStore::open(path).unwrap() }
+    })
+    .await;
+    conformance::run_rate_budget(|| {
+        let path = next();
+        async move { SqliteStore::open(path).unwrap() }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_store_keeps_the_contract() {
+    let Some(url) = pg::url("store::postgres_store_keeps_the_contract") else {
+        return;
+    };
+    let schemas = Arc::new(Mutex::new(Vec::new()));
+    let make = || {
+        let url = url.clone();
+        let schemas = Arc::clone(&schemas);
+        async move {
+            let schema = pg::unique_schema("kit");
+            schemas.lock().unwrap().push(schema.clone());
+            pg::store(&url, &schema).await
+        }
+    };
+    conformance::run(make).await;
+    conformance::run_rate_budget(make).await;
+    let schemas = schemas.lock().unwrap().clone();
+    pg::drop_schemas(&url, &schemas).await;
+}
+
+/// The kit fails a store that breaks the contract, with a message that
+/// names the part: here a store whose issue-key lookup finds nothing.
+#[tokio::test]
+#[should_panic(expected = "store contract: links: link_by_issue(\"SEC-1\")")]
+async fn the_kit_fails_a_store_that_breaks_the_contract() {
+    conformance::run(|| async { LookupFindsNothing(MemoryStore::new()) }).await;
+}
+
+#[derive(Debug)]
+struct LookupFindsNothing(MemoryStore);
+
+/// Delegates every method to the memory store but `link_by_issue`.
+#[async_trait::async_trait]
+impl SyncStore for LookupFindsNothing {
+    async fn claim(&self, f: &FindingId, o: &str, n: i64, l: i64) -> Result<Claim, StoreError> {
+        self.0.claim(f, o, n, l).await
+    }
+    async fn renew(&self, f: &FindingId, fence: Fence, n: i64, l: i64) -> Result<bool, StoreError> {
+        self.0.renew(f, fence, n, l).await
+    }
+    async fn release(
+        &self,
+        f: &FindingId,
+        fence: Fence,
+        d: Option<i64>,
+    ) -> Result<bool, StoreError> {
+        self.0.release(f, fence, d).await
+    }
+    async fn recover_orphans(&self, n: i64) -> Result<Vec<FindingId>, StoreError> {
+        self.0.recover_orphans(n).await
+    }
+    async fn claims(&self) -> Result<Vec<(FindingId, Option<String>, Option<i64>)>, StoreError> {
+        self.0.claims().await
+    }
+    async fn insert_link(&self, l: &Link, f: Option<Fence>) -> Result<(), StoreError> {
+        self.0.insert_link(l, f).await
+    }
+    async fn update_link(&self, l: &Link) -> Result<(), StoreError> {
+        self.0.update_link(l).await
+    }
+    async fn remove_link(&self, f: &FindingId) -> Result<(), StoreError> {
+        self.0.remove_link(f).await
+    }
+    async fn link(&self, f: &FindingId) -> Result<Option<Link>, StoreError> {
+        self.0.link(f).await
+    }
+    async fn link_by_issue(&self, _key: &IssueKey) -> Result<Option<Link>, StoreError> {
+        Ok(None)
+    }
+    async fn links(&self) -> Result<Vec<Link>, StoreError> {
+        self.0.links().await
+    }
+    async fn enqueue(&self, op: &PendingOp, d: i64, e: Option<&str>) -> Result<OpRef, StoreError> {
+        self.0.enqueue(op, d, e).await
+    }
+    async fn due(&self, n: i64, l: usize) -> Result<Vec<QueuedOp>, StoreError> {
+        self.0.due(n, l).await
+    }
+    async fn take_due(&self, n: i64, l: usize, u: i64) -> Result<Vec<QueuedOp>, StoreError> {
+        self.0.take_due(n, l, u).await
+    }
+    async fn complete(&self, op: OpRef) -> Result<bool, StoreError> {
+        self.0.complete(op).await
+    }
+    async fn reschedule(&self, op: OpRef, n: i64, e: &str) -> Result<(), StoreError> {
+        self.0.reschedule(op, n, e).await
+    }
+    async fn extend(&self, op: OpRef, d: i64) -> Result<bool, StoreError> {
+        self.0.extend(op, d).await
+    }
+    async fn park(&self, op: OpRef, e: &str) -> Result<(), StoreError> {
+        self.0.park(op, e).await
+    }
+    async fn unpark_all(&self, n: i64) -> Result<usize, StoreError> {
+        self.0.unpark_all(n).await
+    }
+    async fn pending(&self) -> Result<Vec<QueuedOp>, StoreError> {
+        self.0.pending().await
+    }
+    async fn first_delivery(&self, d: &str, n: i64) -> Result<bool, StoreError> {
+        self.0.first_delivery(d, n).await
+    }
+    async fn forget_delivery(&self, d: &str) -> Result<(), StoreError> {
+        self.0.forget_delivery(d).await
+    }
+    async fn prune_deliveries(&self, b: i64) -> Result<usize, StoreError> {
+        self.0.prune_deliveries(b).await
+    }
+    async fn sweep_cursor(&self) -> Result<Option<SweepCursor>, StoreError> {
+        self.0.sweep_cursor().await
+    }
+    async fn set_sweep_cursor(&self, c: &SweepCursor) -> Result<(), StoreError> {
+        self.0.set_sweep_cursor(c).await
+    }
 }
 
 #[tokio::test]
@@ -280,7 +174,13 @@ async fn sqlite_store_survives_reopening() {
         let store = SqliteStore::open(&path).unwrap();
         store
             .insert_link(
-                &Link::new(fid("fnd_1"), key("SEC-1"), "1", FindingState::Open, 1),
+                &Link::new(
+                    fid("fnd_1"),
+                    crate::support::key("SEC-1"),
+                    "1",
+                    FindingState::Open,
+                    1,
+                ),
                 None,
             )
             .await
@@ -327,8 +227,100 @@ async fn sqlite_rejects_a_newer_schema() {
     );
 }
 
+/// A file written by the previous release (schema 2, issue keys scanned
+/// with `COLLATE NOCASE`) opens, migrates to 3, and keeps every record:
+/// keys in any case are found through the new index, the parked recreate
+/// still holds its finding, fences and versions keep growing.
+#[tokio::test]
+async fn sqlite_migrates_a_version_2_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("../fixtures/stores/sqlite_v2.sql"))
+            .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let version: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 3);
+    let lower = store
+        .link_by_issue(&crate::support::key("SEC-5"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(lower.finding_id.as_str(), "fnd_lower");
+    assert_eq!(
+        lower.issue_key.as_str(),
+        "SEC-5",
+        "read back as Jira spells it"
+    );
+    assert!(lower.expects(&"Done".into(), Some("Won't Do")));
+    assert_eq!(
+        store
+            .link_by_issue(&crate::support::key("ops-7"))
+            .await
+            .unwrap()
+            .unwrap()
+            .finding_id
+            .as_str(),
+        "fnd_mixed"
+    );
+    // The lookup uses the index on the normalised key.
+    let plan: String = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT finding_id FROM links WHERE issue_key_norm = 'SEC-5'",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("links_issue_key_norm"), "{plan}");
+    match store
+        .claim(&fid("fnd_gone"), "a", 10_000, 100)
+        .await
+        .unwrap()
+    {
+        Claim::Parked { reason } => assert!(reason.contains("SEC-9"), "{reason}"),
+        other => panic!("the migrated parked recreate must hold its finding: {other:?}"),
+    }
+    match store
+        .claim(&fid("fnd_doubt"), "a", 10_000, 100)
+        .await
+        .unwrap()
+    {
+        Claim::Acquired {
+            fence,
+            doubt_since_ms,
+        } => {
+            assert!(fence.0 > 41, "fences keep growing: {fence}");
+            assert_eq!(doubt_since_ms, Some(900));
+        }
+        other => panic!("{other:?}"),
+    }
+    let due = store.due(10_000, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].attempts, 2);
+    let replaced = store.enqueue(&due[0].op, 20_000, None).await.unwrap();
+    assert_eq!(replaced.id, due[0].id);
+    assert!(replaced.version > 8, "versions keep growing");
+    assert_eq!(store.prune_deliveries(1_000).await.unwrap(), 1);
+    assert!(!store.first_delivery("delivery:new", 10_000).await.unwrap());
+    assert_eq!(
+        store.sweep_cursor().await.unwrap(),
+        Some(SweepCursor::new(4242))
+    );
+    drop(store);
+    // Opening again changes nothing.
+    let again = SqliteStore::open(&path).unwrap();
+    assert_eq!(again.links().await.unwrap().len(), 2);
+}
+
 /// Many tasks on separate connections to one file (as separate processes
-/// would be) race to claim the same findings: exactly one wins each.
+/// would be) race to claim the same findings: exactly one wins each. The
+/// kit's races use one handle; this one uses a handle per task.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_claims_are_atomic_across_connections() {
     let dir = tempfile::tempdir().unwrap();
@@ -360,4 +352,81 @@ async fn sqlite_claims_are_atomic_across_connections() {
         winners.iter().all(|&n| n == 1),
         "each finding claimed exactly once: {winners:?}"
     );
+}
+
+/// Replicas starting at once on a new schema migrate it once: the
+/// advisory lock makes the others wait and find it done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_replicas_opening_at_once_migrate_once() {
+    let Some(url) = pg::url("store::postgres_replicas_opening_at_once_migrate_once") else {
+        return;
+    };
+    let schema = pg::unique_schema("mig");
+    let opens: Vec<_> = (0..6)
+        .map(|_| {
+            let (url, schema) = (url.clone(), schema.clone());
+            tokio::spawn(async move { pg::store(&url, &schema).await })
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for o in opens {
+        stores.push(o.await.unwrap());
+    }
+    let client = pg::client(&url).await;
+    let versions: Vec<i32> = client
+        .query(
+            &format!("SELECT version FROM \"{schema}\".schema_migrations ORDER BY version"),
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(versions, [1], "each version applied once");
+    // Every handle works on the one schema: a claim by one is seen by all.
+    let f = fid("fnd_1");
+    assert!(matches!(
+        stores[0].claim(&f, "a", 0, 60_000).await.unwrap(),
+        Claim::Acquired { .. }
+    ));
+    for s in &stores[1..] {
+        assert_eq!(s.claim(&f, "b", 1, 60_000).await.unwrap(), Claim::Busy);
+    }
+    drop(stores);
+    pg::drop_schemas(&url, &[schema]).await;
+}
+
+#[tokio::test]
+async fn postgres_rejects_a_newer_schema() {
+    let Some(url) = pg::url("store::postgres_rejects_a_newer_schema") else {
+        return;
+    };
+    let schema = pg::unique_schema("new");
+    drop(pg::store(&url, &schema).await);
+    pg::client(&url)
+        .await
+        .batch_execute(&format!(
+            "INSERT INTO \"{schema}\".schema_migrations (version) VALUES (99)"
+        ))
+        .await
+        .unwrap();
+    let err = PostgresStore::connect(PostgresConfig::new(url.clone()).schema(&schema))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), "store_corrupt", "{err}");
+    pg::drop_schemas(&url, &[schema]).await;
+}
+
+/// An unreachable database is a typed backend error that names the host
+/// and database, never the password.
+#[tokio::test]
+async fn postgres_unreachable_is_a_backend_error_without_the_password() {
+    let config = PostgresConfig::new("postgres://px:hunter2-secret@127.0.0.1:1/sync".to_string())
+        .timeout(std::time::Duration::from_secs(2));
+    let err = PostgresStore::connect(config).await.unwrap_err();
+    assert_eq!(err.code(), "store_backend");
+    let shown = format!("{err} {err:?}");
+    assert!(shown.contains("127.0.0.1:1/sync"), "{shown}");
+    assert!(!shown.contains("hunter2"), "{shown}");
 }

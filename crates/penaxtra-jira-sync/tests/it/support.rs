@@ -31,19 +31,57 @@ pub fn client_as(sim: &JiraSim, email: &str, token: &str, pat: &str) -> JiraClie
     client_at(&sim.base_url(), sim.flavor(), email, token, pat)
 }
 
-/// A service-account client for a simulator at `base_url` (in another
-/// process).
-pub fn client_for(base_url: &str, flavor: Flavor) -> JiraClient {
-    client_at(
+/// A service-account client for a simulator at `base_url` whose every
+/// request waits for its slot in a budget shared with other processes.
+pub fn client_with_budget(
+    base_url: &str,
+    flavor: Flavor,
+    budget: Arc<dyn jira_client::RequestBudget>,
+) -> JiraClient {
+    builder_at(
         base_url,
         flavor,
         accounts::SERVICE_EMAIL,
         accounts::SERVICE_API_TOKEN,
         accounts::SERVICE_PAT,
     )
+    .shared_budget(budget)
+    .build()
+    .expect("client builds")
+}
+
+/// A service-account client pacing itself with a local quota of `limit`
+/// only (what each replica does without a shared budget).
+pub fn client_with_local_quota(
+    base_url: &str,
+    flavor: Flavor,
+    limit: jira_client::RateLimit,
+) -> JiraClient {
+    builder_at(
+        base_url,
+        flavor,
+        accounts::SERVICE_EMAIL,
+        accounts::SERVICE_API_TOKEN,
+        accounts::SERVICE_PAT,
+    )
+    .rate_limit(limit)
+    .build()
+    .expect("client builds")
 }
 
 fn client_at(base_url: &str, flavor: Flavor, email: &str, token: &str, pat: &str) -> JiraClient {
+    builder_at(base_url, flavor, email, token, pat)
+        .build()
+        .expect("client builds")
+}
+
+fn builder_at(
+    base_url: &str,
+    flavor: Flavor,
+    email: &str,
+    token: &str,
+    pat: &str,
+) -> jira_client::ClientBuilder {
     let builder = match flavor {
         Flavor::Cloud => JiraClient::builder(
             base_url,
@@ -65,8 +103,6 @@ fn client_at(base_url: &str, flavor: Flavor, email: &str, token: &str, pat: &str
             Duration::from_millis(5),
             Duration::from_millis(50),
         ))
-        .build()
-        .expect("client builds")
 }
 
 pub fn alex(sim: &JiraSim) -> JiraClient {

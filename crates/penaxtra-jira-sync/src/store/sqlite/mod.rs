@@ -1,83 +1,48 @@
+//! [`SqliteStore`]: the embedded default, one file shared by any number of
+//! processes on one host.
+
+mod readers;
+mod schema;
+
+use super::codec::{
+    self, LINK_COLUMNS, LinkRow, OP_COLUMNS, OpRow, RECOVERED, finding_from_text,
+    normalise_issue_key,
+};
 use super::{
-    Claim, ExpectedStatus, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, StoreError, SweepCursor,
-    SyncStore,
+    BudgetRate, Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, RateBudgetStore, StoreError,
+    SweepCursor, SyncStore,
 };
 use async_trait::async_trait;
 use jira_model::IssueKey;
-use penaxtra_mapping::{FindingId, FindingState};
+use penaxtra_mapping::FindingId;
+use readers::Readers;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use schema::{MIGRATIONS, MigrateError, migrate};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// Connections that serve reads, beside the one that writes.
+pub const SQLITE_READ_CONNECTIONS: usize = 4;
+
 /// A durable [`SyncStore`] in one SQLite file (bundled SQLite, WAL mode).
 ///
 /// Several processes may share the file: every write that must be atomic
-/// (claims, delivery ids, queue replacement) runs in a `BEGIN IMMEDIATE`
-/// transaction, and a busy database is waited for up to the busy timeout
-/// (default 10 s) before [`StoreError::Backend`] is returned. The schema is
-/// versioned with `PRAGMA user_version` and migrated on open.
+/// (claims, delivery ids, queue replacement, taking due operations) runs
+/// in a `BEGIN IMMEDIATE` transaction, and a busy database is waited for
+/// up to the busy timeout (default 10 s) before [`StoreError::Backend`] is
+/// returned. Writes go through one connection per store; reads (links,
+/// the queue, claims) through [`SQLITE_READ_CONNECTIONS`] others, so a
+/// webhook's lookup does not wait behind a write. Issue keys are looked up
+/// through an index on their normalised form. The schema is versioned with
+/// `PRAGMA user_version` and migrated on open (version 3 as of this
+/// release; files of earlier versions are migrated in place).
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Connection>>,
+    readers: Arc<Readers>,
     path: PathBuf,
 }
-
-/// The schema, one entry per version.
-const MIGRATIONS: &[&str] = &[
-    r#"
-CREATE TABLE links (
-    finding_id      TEXT PRIMARY KEY,
-    issue_key       TEXT NOT NULL,
-    issue_id        TEXT NOT NULL,
-    state_out       TEXT,
-    state_in        TEXT,
-    expected_statuses TEXT,
-    last_event_ms   INTEGER,
-    created_ms      INTEGER NOT NULL,
-    updated_ms      INTEGER NOT NULL
-);
-CREATE INDEX links_issue_key ON links(issue_key);
-CREATE TABLE claims (
-    finding_id TEXT PRIMARY KEY,
-    owner      TEXT,
-    until_ms   INTEGER NOT NULL,
-    uncertain  INTEGER NOT NULL
-);
-CREATE TABLE ops (
-    id         INTEGER PRIMARY KEY AUTOINCREMENT,
-    op_key     TEXT NOT NULL,
-    op         TEXT NOT NULL,
-    attempts   INTEGER NOT NULL DEFAULT 0,
-    due_ms     INTEGER NOT NULL,
-    last_error TEXT,
-    parked     INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX ops_due ON ops(parked, due_ms);
-CREATE INDEX ops_key ON ops(op_key);
-CREATE TABLE deliveries (
-    id      TEXT PRIMARY KEY,
-    seen_ms INTEGER NOT NULL
-);
-CREATE TABLE meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-"#,
-    // 2: fenced claims with the time of their doubt, versioned queue rows.
-    r#"
-ALTER TABLE claims ADD COLUMN fence INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE claims ADD COLUMN doubt_since_ms INTEGER;
-UPDATE claims SET doubt_since_ms = until_ms WHERE uncertain != 0;
-ALTER TABLE ops ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE links ADD COLUMN moving_until_ms INTEGER;
-CREATE TABLE counters (
-    name  TEXT PRIMARY KEY,
-    value INTEGER NOT NULL
-);
-INSERT INTO counters (name, value) VALUES ('fence', 0), ('op_version', 0);
-"#,
-];
 
 impl SqliteStore {
     /// Opens (creating and migrating when needed) the store at `path`.
@@ -100,15 +65,11 @@ impl SqliteStore {
     ) -> Result<Self, StoreError> {
         let path = path.as_ref().to_path_buf();
         let ctx = |what: &str| format!("{what} {}", path.display());
-        let mut conn =
-            Connection::open(&path).map_err(|e| StoreError::backend(ctx("opening"), e))?;
-        conn.busy_timeout(busy_timeout)
-            .map_err(|e| StoreError::backend(ctx("configuring"), e))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
+        let mut writer = connect(&path, busy_timeout).map_err(|e| e.context(&ctx))?;
+        writer
+            .pragma_update(None, "journal_mode", "WAL")
             .map_err(|e| StoreError::backend(ctx("enabling WAL on"), e))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(|e| StoreError::backend(ctx("configuring"), e))?;
-        migrate(&mut conn).map_err(|e| match e {
+        migrate(&mut writer).map_err(|e| match e {
             MigrateError::Sql(e) => StoreError::backend(ctx("migrating"), e),
             MigrateError::TooNew(v) => StoreError::Corrupt {
                 what: "schema",
@@ -118,8 +79,16 @@ impl SqliteStore {
                 ),
             },
         })?;
+        let mut readers = Vec::with_capacity(SQLITE_READ_CONNECTIONS);
+        for _ in 0..SQLITE_READ_CONNECTIONS {
+            let conn = connect(&path, busy_timeout).map_err(|e| e.context(&ctx))?;
+            conn.pragma_update(None, "query_only", true)
+                .map_err(|e| StoreError::backend(ctx("configuring"), e))?;
+            readers.push(conn);
+        }
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            writer: Arc::new(Mutex::new(writer)),
+            readers: Arc::new(Readers::new(readers)),
             path,
         })
     }
@@ -129,12 +98,13 @@ impl SqliteStore {
         &self.path
     }
 
-    async fn with<T, F>(&self, context: &'static str, f: F) -> Result<T, StoreError>
+    /// Runs `f` on the connection that writes (one at a time per store).
+    async fn write<T, F>(&self, context: &'static str, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
+        let conn = Arc::clone(&self.writer);
         tokio::task::spawn_blocking(move || {
             let mut guard = conn
                 .lock()
@@ -144,103 +114,73 @@ impl SqliteStore {
         .await
         .map_err(|e| StoreError::backend(context, e))?
     }
+
+    /// Runs `f` on a read connection.
+    async fn read<T, F>(&self, context: &'static str, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || readers.with(f))
+            .await
+            .map_err(|e| StoreError::backend(context, e))?
+    }
 }
 
-enum MigrateError {
-    Sql(rusqlite::Error),
-    TooNew(usize),
+/// Why a connection could not be opened.
+struct ConnectError {
+    what: &'static str,
+    source: rusqlite::Error,
 }
 
-fn migrate(conn: &mut Connection) -> Result<(), MigrateError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(MigrateError::Sql)?;
-    let version: i64 = tx
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(MigrateError::Sql)?;
-    let version = usize::try_from(version).unwrap_or(0);
-    if version > MIGRATIONS.len() {
-        return Err(MigrateError::TooNew(version));
+impl ConnectError {
+    fn context(self, ctx: &impl Fn(&str) -> String) -> StoreError {
+        StoreError::backend(ctx(self.what), self.source)
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        tx.execute_batch(sql).map_err(MigrateError::Sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)
-            .map_err(MigrateError::Sql)?;
-    }
-    tx.commit().map_err(MigrateError::Sql)
+}
+
+fn connect(path: &Path, busy_timeout: Duration) -> Result<Connection, ConnectError> {
+    let fail = |what| move |source| ConnectError { what, source };
+    let conn = Connection::open(path).map_err(fail("opening"))?;
+    conn.busy_timeout(busy_timeout)
+        .map_err(fail("configuring"))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(fail("configuring"))?;
+    Ok(conn)
 }
 
 fn sql(context: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |e| StoreError::backend(context, e)
 }
 
-fn state_to_sql(state: Option<FindingState>) -> Option<String> {
-    state.map(|s| s.as_str().to_string())
-}
-
-fn state_from_sql(value: Option<String>) -> Result<Option<FindingState>, StoreError> {
-    value
-        .map(|s| {
-            s.parse::<FindingState>().map_err(|e| StoreError::Corrupt {
-                what: "link state",
-                message: e.to_string(),
-            })
-        })
-        .transpose()
-}
-
-fn finding_from_sql(value: String) -> Result<FindingId, StoreError> {
-    FindingId::new(value).map_err(|e| StoreError::Corrupt {
-        what: "finding id",
-        message: e.to_string(),
-    })
-}
-
-const LINK_COLUMNS: &str = "finding_id, issue_key, issue_id, state_out, state_in, expected_statuses, last_event_ms, created_ms, updated_ms, moving_until_ms";
-
-type LinkRow = (
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    i64,
-    i64,
-    Option<i64>,
-);
-
 fn read_link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-    ))
-}
-
-/// Statuses are kept one per line: Jira status names hold no newline.
-fn statuses_to_sql(statuses: &[ExpectedStatus]) -> Option<String> {
-    (!statuses.is_empty()).then(|| {
-        statuses
-            .iter()
-            .map(ExpectedStatus::to_line)
-            .collect::<Vec<_>>()
-            .join("\n")
+    let issue_key: String = r.get(1)?;
+    Ok(LinkRow {
+        finding_id: r.get(0)?,
+        issue_key_norm: normalise_issue_key(&issue_key),
+        issue_key,
+        issue_id: r.get(2)?,
+        state_out: r.get(3)?,
+        state_in: r.get(4)?,
+        expected_statuses: r.get(5)?,
+        last_event_ms: r.get(6)?,
+        moving_until_ms: r.get(7)?,
+        created_ms: r.get(8)?,
+        updated_ms: r.get(9)?,
     })
 }
 
-fn statuses_from_sql(value: Option<String>) -> Vec<ExpectedStatus> {
-    value
-        .map(|v| v.lines().map(ExpectedStatus::parse).collect())
-        .unwrap_or_default()
+fn read_op_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OpRow> {
+    Ok(OpRow {
+        id: r.get(0)?,
+        version: r.get(1)?,
+        op: r.get(2)?,
+        attempts: r.get(3)?,
+        due_ms: r.get(4)?,
+        last_error: r.get(5)?,
+        parked: r.get::<_, i64>(6)? != 0,
+    })
 }
 
 /// The next value of a counter, inside the caller's write transaction.
@@ -265,36 +205,6 @@ fn holds(tx: &Connection, finding: &str, fence: Fence) -> Result<bool, StoreErro
     Ok(n > 0)
 }
 
-fn link_from_row(row: LinkRow) -> Result<Link, StoreError> {
-    let (
-        finding_id,
-        issue_key,
-        issue_id,
-        state_out,
-        state_in,
-        expected_statuses,
-        last_event_ms,
-        created_ms,
-        updated_ms,
-        moving_until_ms,
-    ) = row;
-    Ok(Link {
-        finding_id: finding_from_sql(finding_id)?,
-        issue_key: IssueKey::new(issue_key).map_err(|e| StoreError::Corrupt {
-            what: "issue key",
-            message: e.to_string(),
-        })?,
-        issue_id,
-        state_out: state_from_sql(state_out)?,
-        state_in: state_from_sql(state_in)?,
-        expected_statuses: statuses_from_sql(expected_statuses),
-        last_event_ms,
-        moving_until_ms,
-        created_ms,
-        updated_ms,
-    })
-}
-
 fn query_link(
     conn: &Connection,
     where_clause: &str,
@@ -302,48 +212,13 @@ fn query_link(
 ) -> Result<Option<Link>, StoreError> {
     let row = conn
         .query_row(
-            &format!("SELECT {LINK_COLUMNS} FROM links WHERE {where_clause} = ?1"),
+            &format!("SELECT {LINK_COLUMNS} FROM links WHERE {where_clause} = ?1 LIMIT 1"),
             [key],
             read_link_row,
         )
         .optional()
         .map_err(sql("reading a link"))?;
-    row.map(link_from_row).transpose()
-}
-
-type OpRow = (i64, String, i64, i64, Option<String>, i64, i64);
-
-const OP_COLUMNS: &str = "id, op, attempts, due_ms, last_error, parked, version";
-
-fn read_op_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OpRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-    ))
-}
-
-fn op_from_row(row: OpRow) -> Result<QueuedOp, StoreError> {
-    let (id, op, attempts, due_ms, last_error, parked, version) = row;
-    let op: PendingOp = serde_json::from_str(&op).map_err(|e| StoreError::Corrupt {
-        what: "queued operation",
-        message: e.to_string(),
-    })?;
-    Ok(QueuedOp::new(
-        OpRef {
-            id: OpId(id),
-            version,
-        },
-        op,
-        u32::try_from(attempts).unwrap_or(u32::MAX),
-        due_ms,
-        last_error,
-        parked != 0,
-    ))
+    row.map(LinkRow::into_link).transpose()
 }
 
 fn query_ops(
@@ -357,9 +232,47 @@ fn query_ops(
         .map_err(sql("reading the queue"))?;
     let mut out = Vec::new();
     for row in rows {
-        out.push(op_from_row(row.map_err(sql("reading the queue"))?)?);
+        out.push(row.map_err(sql("reading the queue"))?.into_op()?);
     }
     Ok(out)
+}
+
+fn due_ops(conn: &Connection, now_ms: i64, limit: i64) -> Result<Vec<QueuedOp>, StoreError> {
+    query_ops(
+        conn,
+        &format!(
+            "SELECT {OP_COLUMNS} FROM ops
+             WHERE parked = 0 AND due_ms <= ?1 ORDER BY due_ms, id LIMIT ?2"
+        ),
+        params![now_ms, limit],
+    )
+}
+
+/// Inserts a new queue row.
+fn insert_op(
+    tx: &Connection,
+    op: &PendingOp,
+    due_ms: i64,
+    last_error: Option<&str>,
+    context: &'static str,
+) -> Result<OpRef, StoreError> {
+    let version = next_counter(tx, "op_version", context)?;
+    tx.execute(
+        "INSERT INTO ops (op_key, kind, op, due_ms, last_error, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            op.key(),
+            codec::op_kind(op),
+            codec::op_to_text(op)?,
+            due_ms,
+            last_error,
+            version
+        ],
+    )
+    .map_err(sql(context))?;
+    Ok(OpRef {
+        id: OpId(tx.last_insert_rowid()),
+        version,
+    })
 }
 
 #[async_trait]
@@ -373,7 +286,7 @@ impl SyncStore for SqliteStore {
     ) -> Result<Claim, StoreError> {
         let finding = finding.clone();
         let owner = owner.to_string();
-        self.with("claiming a finding", move |conn| {
+        self.write("claiming a finding", move |conn| {
             const CTX: &str = "claiming a finding";
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -383,7 +296,7 @@ impl SyncStore for SqliteStore {
             }
             let parked: Option<Option<String>> = tx
                 .query_row(
-                    "SELECT last_error FROM ops WHERE op_key = ?1 AND parked = 1 AND op LIKE '{\"op\":\"recreate\"%' LIMIT 1",
+                    "SELECT last_error FROM ops WHERE op_key = ?1 AND parked = 1 AND kind = 'recreate' LIMIT 1",
                     [format!("create:{}", finding.as_str())],
                     |r| r.get(0),
                 )
@@ -444,7 +357,7 @@ impl SyncStore for SqliteStore {
         lease_ms: i64,
     ) -> Result<bool, StoreError> {
         let finding = finding.clone();
-        self.with("renewing a claim", move |conn| {
+        self.write("renewing a claim", move |conn| {
             let n = conn
                 .execute(
                     "UPDATE claims SET until_ms = ?3 WHERE finding_id = ?1 AND fence = ?2 AND owner IS NOT NULL",
@@ -463,7 +376,7 @@ impl SyncStore for SqliteStore {
         doubt_since_ms: Option<i64>,
     ) -> Result<bool, StoreError> {
         let finding = finding.clone();
-        self.with("releasing a claim", move |conn| {
+        self.write("releasing a claim", move |conn| {
             const CTX: &str = "releasing a claim";
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -488,7 +401,7 @@ impl SyncStore for SqliteStore {
     }
 
     async fn recover_orphans(&self, now_ms: i64) -> Result<Vec<FindingId>, StoreError> {
-        self.with("recovering orphaned claims", move |conn| {
+        self.write("recovering orphaned claims", move |conn| {
             const CTX: &str = "recovering orphaned claims";
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -510,26 +423,11 @@ impl SyncStore for SqliteStore {
             };
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                let finding = finding_from_sql(id)?;
+                let finding = finding_from_text(id)?;
                 let op = PendingOp::Create {
                     finding: finding.clone(),
                 };
-                let json = serde_json::to_string(&op).map_err(|e| StoreError::Corrupt {
-                    what: "queued operation",
-                    message: e.to_string(),
-                })?;
-                let version = next_counter(&tx, "op_version", CTX)?;
-                tx.execute(
-                    "INSERT INTO ops (op_key, op, due_ms, last_error, version) VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![
-                        op.key(),
-                        json,
-                        now_ms,
-                        "recovered: the process that started this create is gone",
-                        version
-                    ],
-                )
-                .map_err(sql(CTX))?;
+                insert_op(&tx, &op, now_ms, Some(RECOVERED), CTX)?;
                 out.push(finding);
             }
             tx.commit().map_err(sql(CTX))?;
@@ -539,7 +437,7 @@ impl SyncStore for SqliteStore {
     }
 
     async fn claims(&self) -> Result<Vec<(FindingId, Option<String>, Option<i64>)>, StoreError> {
-        self.with("reading claims", move |conn| {
+        self.read("reading claims", move |conn| {
             let mut stmt = conn
                 .prepare("SELECT finding_id, owner, doubt_since_ms FROM claims ORDER BY finding_id")
                 .map_err(sql("reading claims"))?;
@@ -555,7 +453,7 @@ impl SyncStore for SqliteStore {
             let mut out = Vec::new();
             for row in rows {
                 let (f, owner, doubt) = row.map_err(sql("reading claims"))?;
-                out.push((finding_from_sql(f)?, owner, doubt));
+                out.push((finding_from_text(f)?, owner, doubt));
             }
             Ok(out)
         })
@@ -563,79 +461,83 @@ impl SyncStore for SqliteStore {
     }
 
     async fn insert_link(&self, link: &Link, fence: Option<Fence>) -> Result<(), StoreError> {
-        let link = link.clone();
-        self.with("recording a link", move |conn| {
+        let row = LinkRow::from_link(link);
+        let attempted = link.issue_key.clone();
+        self.write("recording a link", move |conn| {
+            const CTX: &str = "recording a link";
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sql("recording a link"))?;
-            if let Some(existing) = query_link(&tx, "finding_id", link.finding_id.as_str())? {
-                if existing.issue_key != link.issue_key {
+                .map_err(sql(CTX))?;
+            if let Some(existing) = query_link(&tx, "finding_id", &row.finding_id)? {
+                if existing.issue_key != attempted {
                     return Err(StoreError::Conflict {
-                        finding: link.finding_id.to_string(),
+                        finding: row.finding_id,
                         existing: existing.issue_key,
-                        attempted: link.issue_key.clone(),
+                        attempted,
                     });
                 }
                 return Ok(());
             }
             if let Some(fence) = fence
-                && !holds(&tx, link.finding_id.as_str(), fence)?
+                && !holds(&tx, &row.finding_id, fence)?
             {
                 return Err(StoreError::Fenced {
-                    finding: link.finding_id.to_string(),
+                    finding: row.finding_id,
                     fence,
                 });
             }
             tx.execute(
                 &format!(
-                    "INSERT INTO links ({LINK_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+                    "INSERT INTO links ({LINK_COLUMNS}, issue_key_norm) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
                 ),
                 params![
-                    link.finding_id.as_str(),
-                    link.issue_key.as_str(),
-                    link.issue_id,
-                    state_to_sql(link.state_out),
-                    state_to_sql(link.state_in),
-                    statuses_to_sql(&link.expected_statuses),
-                    link.last_event_ms,
-                    link.created_ms,
-                    link.updated_ms,
-                    link.moving_until_ms
+                    row.finding_id,
+                    row.issue_key,
+                    row.issue_id,
+                    row.state_out,
+                    row.state_in,
+                    row.expected_statuses,
+                    row.last_event_ms,
+                    row.moving_until_ms,
+                    row.created_ms,
+                    row.updated_ms,
+                    row.issue_key_norm
                 ],
             )
-            .map_err(sql("recording a link"))?;
-            tx.execute(
-                "DELETE FROM claims WHERE finding_id = ?1",
-                [link.finding_id.as_str()],
-            )
-            .map_err(sql("recording a link"))?;
-            tx.commit().map_err(sql("recording a link"))
+            .map_err(sql(CTX))?;
+            tx.execute("DELETE FROM claims WHERE finding_id = ?1", [&row.finding_id])
+                .map_err(sql(CTX))?;
+            tx.commit().map_err(sql(CTX))
         })
         .await
     }
 
     async fn update_link(&self, link: &Link) -> Result<(), StoreError> {
-        let link = link.clone();
-        self.with("updating a link", move |conn| {
+        let row = LinkRow::from_link(link);
+        self.write("updating a link", move |conn| {
             let n = conn
                 .execute(
                     "UPDATE links SET issue_key = ?2, issue_id = ?3, state_out = ?4, state_in = ?5, expected_statuses = ?6,
-                     last_event_ms = ?7, updated_ms = ?8, moving_until_ms = ?9 WHERE finding_id = ?1",
+                     last_event_ms = ?7, updated_ms = ?8, moving_until_ms = ?9, issue_key_norm = ?10 WHERE finding_id = ?1",
                     params![
-                        link.finding_id.as_str(),
-                        link.issue_key.as_str(),
-                        link.issue_id,
-                        state_to_sql(link.state_out),
-                        state_to_sql(link.state_in),
-                        statuses_to_sql(&link.expected_statuses),
-                        link.last_event_ms,
-                        link.updated_ms,
-                        link.moving_until_ms
+                        row.finding_id,
+                        row.issue_key,
+                        row.issue_id,
+                        row.state_out,
+                        row.state_in,
+                        row.expected_statuses,
+                        row.last_event_ms,
+                        row.updated_ms,
+                        row.moving_until_ms,
+                        row.issue_key_norm
                     ],
                 )
                 .map_err(sql("updating a link"))?;
             if n == 0 {
-                return Err(StoreError::NotFound { what: "link", key: link.finding_id.to_string() });
+                return Err(StoreError::NotFound {
+                    what: "link",
+                    key: row.finding_id,
+                });
             }
             Ok(())
         })
@@ -644,7 +546,7 @@ impl SyncStore for SqliteStore {
 
     async fn remove_link(&self, finding: &FindingId) -> Result<(), StoreError> {
         let finding = finding.clone();
-        self.with("removing a link", move |conn| {
+        self.write("removing a link", move |conn| {
             conn.execute(
                 "DELETE FROM links WHERE finding_id = ?1",
                 [finding.as_str()],
@@ -657,22 +559,22 @@ impl SyncStore for SqliteStore {
 
     async fn link(&self, finding: &FindingId) -> Result<Option<Link>, StoreError> {
         let finding = finding.clone();
-        self.with("reading a link", move |conn| {
+        self.read("reading a link", move |conn| {
             query_link(conn, "finding_id", finding.as_str())
         })
         .await
     }
 
     async fn link_by_issue(&self, issue_key: &IssueKey) -> Result<Option<Link>, StoreError> {
-        let key = issue_key.as_str().to_string();
-        self.with("reading a link", move |conn| {
-            query_link(conn, "issue_key COLLATE NOCASE", &key)
+        let key = normalise_issue_key(issue_key.as_str());
+        self.read("reading a link", move |conn| {
+            query_link(conn, "issue_key_norm", &key)
         })
         .await
     }
 
     async fn links(&self) -> Result<Vec<Link>, StoreError> {
-        self.with("reading links", move |conn| {
+        self.read("reading links", move |conn| {
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT {LINK_COLUMNS} FROM links ORDER BY finding_id"
@@ -683,7 +585,7 @@ impl SyncStore for SqliteStore {
                 .map_err(sql("reading links"))?;
             let mut out = Vec::new();
             for row in rows {
-                out.push(link_from_row(row.map_err(sql("reading links"))?)?);
+                out.push(row.map_err(sql("reading links"))?.into_link()?);
             }
             Ok(out)
         })
@@ -696,69 +598,80 @@ impl SyncStore for SqliteStore {
         due_ms: i64,
         last_error: Option<&str>,
     ) -> Result<OpRef, StoreError> {
-        let key = op.key();
-        let json = serde_json::to_string(op).map_err(|e| StoreError::Corrupt {
-            what: "queued operation",
-            message: e.to_string(),
-        })?;
+        let op = op.clone();
+        let json = codec::op_to_text(&op)?;
         let last_error = last_error.map(str::to_string);
-        self.with("queueing an operation", move |conn| {
+        self.write("queueing an operation", move |conn| {
+            const CTX: &str = "queueing an operation";
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sql("queueing an operation"))?;
+                .map_err(sql(CTX))?;
             let existing: Option<i64> = tx
                 .query_row(
                     "SELECT id FROM ops WHERE op_key = ?1 AND parked = 0 ORDER BY id LIMIT 1",
-                    [&key],
+                    [op.key()],
                     |r| r.get(0),
                 )
                 .optional()
-                .map_err(sql("queueing an operation"))?;
-            let version = next_counter(&tx, "op_version", "queueing an operation")?;
-            let id = match existing {
+                .map_err(sql(CTX))?;
+            let op_ref = match existing {
                 Some(id) => {
+                    let version = next_counter(&tx, "op_version", CTX)?;
                     tx.execute(
-                        "UPDATE ops SET op = ?2, due_ms = ?3, last_error = ?4, version = ?5 WHERE id = ?1",
-                        params![id, json, due_ms, last_error, version],
+                        "UPDATE ops SET op = ?2, kind = ?3, due_ms = ?4, last_error = ?5, version = ?6 WHERE id = ?1",
+                        params![id, json, codec::op_kind(&op), due_ms, last_error, version],
                     )
-                    .map_err(sql("queueing an operation"))?;
-                    id
+                    .map_err(sql(CTX))?;
+                    OpRef {
+                        id: OpId(id),
+                        version,
+                    }
                 }
-                None => {
-                    tx.execute(
-                        "INSERT INTO ops (op_key, op, due_ms, last_error, version) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![key, json, due_ms, last_error, version],
-                    )
-                    .map_err(sql("queueing an operation"))?;
-                    tx.last_insert_rowid()
-                }
+                None => insert_op(&tx, &op, due_ms, last_error.as_deref(), CTX)?,
             };
-            tx.commit().map_err(sql("queueing an operation"))?;
-            Ok(OpRef {
-                id: OpId(id),
-                version,
-            })
+            tx.commit().map_err(sql(CTX))?;
+            Ok(op_ref)
         })
         .await
     }
 
     async fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<QueuedOp>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.with("reading the queue", move |conn| {
-            query_ops(
-                conn,
-                &format!(
-                    "SELECT {OP_COLUMNS} FROM ops
-                     WHERE parked = 0 AND due_ms <= ?1 ORDER BY due_ms, id LIMIT ?2"
-                ),
-                params![now_ms, limit],
-            )
+        self.read("reading the queue", move |conn| {
+            due_ops(conn, now_ms, limit)
+        })
+        .await
+    }
+
+    async fn take_due(
+        &self,
+        now_ms: i64,
+        limit: usize,
+        lease_until_ms: i64,
+    ) -> Result<Vec<QueuedOp>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.write("taking due operations", move |conn| {
+            const CTX: &str = "taking due operations";
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql(CTX))?;
+            let mut taken = due_ops(&tx, now_ms, limit)?;
+            for q in &mut taken {
+                tx.execute(
+                    "UPDATE ops SET due_ms = ?2 WHERE id = ?1",
+                    params![q.id.0, lease_until_ms],
+                )
+                .map_err(sql(CTX))?;
+                q.due_ms = lease_until_ms;
+            }
+            tx.commit().map_err(sql(CTX))?;
+            Ok(taken)
         })
         .await
     }
 
     async fn complete(&self, op: OpRef) -> Result<bool, StoreError> {
-        self.with("completing an operation", move |conn| {
+        self.write("completing an operation", move |conn| {
             let n = conn
                 .execute(
                     "DELETE FROM ops WHERE id = ?1 AND version = ?2",
@@ -772,7 +685,7 @@ impl SyncStore for SqliteStore {
 
     async fn reschedule(&self, op: OpRef, next_ms: i64, error: &str) -> Result<(), StoreError> {
         let error = error.to_string();
-        self.with("rescheduling an operation", move |conn| {
+        self.write("rescheduling an operation", move |conn| {
             conn.execute(
                 "UPDATE ops SET attempts = attempts + 1, due_ms = ?3, last_error = ?4 WHERE id = ?1 AND version = ?2",
                 params![op.id.0, op.version, next_ms, error],
@@ -784,7 +697,7 @@ impl SyncStore for SqliteStore {
     }
 
     async fn extend(&self, op: OpRef, due_ms: i64) -> Result<bool, StoreError> {
-        self.with("extending an operation", move |conn| {
+        self.write("extending an operation", move |conn| {
             let n = conn
                 .execute(
                     "UPDATE ops SET due_ms = ?3 WHERE id = ?1 AND version = ?2",
@@ -798,7 +711,7 @@ impl SyncStore for SqliteStore {
 
     async fn park(&self, op: OpRef, error: &str) -> Result<(), StoreError> {
         let error = error.to_string();
-        self.with("parking an operation", move |conn| {
+        self.write("parking an operation", move |conn| {
             conn.execute(
                 "UPDATE ops SET attempts = attempts + 1, parked = 1, last_error = ?3 WHERE id = ?1 AND version = ?2",
                 params![op.id.0, op.version, error],
@@ -810,7 +723,7 @@ impl SyncStore for SqliteStore {
     }
 
     async fn unpark_all(&self, now_ms: i64) -> Result<usize, StoreError> {
-        self.with("unparking operations", move |conn| {
+        self.write("unparking operations", move |conn| {
             conn.execute(
                 "UPDATE ops SET parked = 0, due_ms = ?1 WHERE parked = 1",
                 [now_ms],
@@ -821,7 +734,7 @@ impl SyncStore for SqliteStore {
     }
 
     async fn pending(&self) -> Result<Vec<QueuedOp>, StoreError> {
-        self.with("reading the queue", move |conn| {
+        self.read("reading the queue", move |conn| {
             query_ops(
                 conn,
                 &format!("SELECT {OP_COLUMNS} FROM ops ORDER BY id"),
@@ -833,7 +746,7 @@ impl SyncStore for SqliteStore {
 
     async fn first_delivery(&self, delivery_id: &str, now_ms: i64) -> Result<bool, StoreError> {
         let id = delivery_id.to_string();
-        self.with("recording a delivery", move |conn| {
+        self.write("recording a delivery", move |conn| {
             let n = conn
                 .execute(
                     "INSERT OR IGNORE INTO deliveries (id, seen_ms) VALUES (?1, ?2)",
@@ -847,7 +760,7 @@ impl SyncStore for SqliteStore {
 
     async fn forget_delivery(&self, delivery_id: &str) -> Result<(), StoreError> {
         let id = delivery_id.to_string();
-        self.with("forgetting a delivery", move |conn| {
+        self.write("forgetting a delivery", move |conn| {
             conn.execute("DELETE FROM deliveries WHERE id = ?1", [id])
                 .map_err(sql("forgetting a delivery"))?;
             Ok(())
@@ -855,8 +768,19 @@ impl SyncStore for SqliteStore {
         .await
     }
 
+    async fn prune_deliveries(&self, seen_before_ms: i64) -> Result<usize, StoreError> {
+        self.write("pruning deliveries", move |conn| {
+            conn.execute(
+                "DELETE FROM deliveries WHERE seen_ms < ?1",
+                [seen_before_ms],
+            )
+            .map_err(sql("pruning deliveries"))
+        })
+        .await
+    }
+
     async fn sweep_cursor(&self) -> Result<Option<SweepCursor>, StoreError> {
-        self.with("reading the sweep cursor", move |conn| {
+        self.read("reading the sweep cursor", move |conn| {
             let v: Option<String> = conn
                 .query_row(
                     "SELECT value FROM meta WHERE key = 'sweep_cursor'",
@@ -865,29 +789,45 @@ impl SyncStore for SqliteStore {
                 )
                 .optional()
                 .map_err(sql("reading the sweep cursor"))?;
-            v.map(|v| {
-                serde_json::from_str(&v).map_err(|e| StoreError::Corrupt {
-                    what: "sweep cursor",
-                    message: e.to_string(),
-                })
-            })
-            .transpose()
+            v.as_deref().map(codec::cursor_from_text).transpose()
         })
         .await
     }
 
     async fn set_sweep_cursor(&self, cursor: &SweepCursor) -> Result<(), StoreError> {
-        let json = serde_json::to_string(cursor).map_err(|e| StoreError::Corrupt {
-            what: "sweep cursor",
-            message: e.to_string(),
-        })?;
-        self.with("saving the sweep cursor", move |conn| {
+        let json = codec::cursor_to_text(cursor)?;
+        self.write("saving the sweep cursor", move |conn| {
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('sweep_cursor', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1",
                 [json],
             )
             .map_err(sql("saving the sweep cursor"))?;
             Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl RateBudgetStore for SqliteStore {
+    async fn reserve_request(
+        &self,
+        name: &str,
+        now_us: i64,
+        rate: BudgetRate,
+    ) -> Result<i64, StoreError> {
+        let name = name.to_string();
+        self.write("reserving a request", move |conn| {
+            let tat_us: i64 = conn
+                .query_row(
+                    "INSERT INTO rate_budgets (name, tat_us) VALUES (?1, ?2 + ?3)
+                     ON CONFLICT(name) DO UPDATE SET tat_us = max(tat_us, ?2) + ?3
+                     RETURNING tat_us",
+                    params![name, now_us, rate.interval_us()],
+                    |r| r.get(0),
+                )
+                .map_err(sql("reserving a request"))?;
+            Ok(rate.wait_us(tat_us, now_us))
         })
         .await
     }
