@@ -241,11 +241,25 @@ pub(crate) fn transitions(c: &Call<'_>, key: &str) -> Response {
     reply::json(200, &out)
 }
 
-pub(crate) fn transition(c: &Call<'_>, key: &str) -> Response {
+pub(crate) async fn transition(c: &Call<'_>, key: &str) -> Response {
     let body = match parse_body(c.body) {
         Ok(b) => b,
         Err(r) => return r,
     };
+    let Some(id) = lock(&c.app.world).find(key).map(|i| i.id.clone()) else {
+        return reply::error(ApiError::issue_not_found());
+    };
+    let Some(_held) = c.app.in_flight.hold(&id) else {
+        return reply::error(ApiError::message(
+            409,
+            "The issue is being transitioned by another request. Try again once that transition is complete.",
+        ));
+    };
+    // The transition executes (validators, post-functions, indexing) for
+    // this long, holding the issue against other transitions.
+    if !c.app.transition_hold.is_zero() {
+        tokio::time::sleep(c.app.transition_hold).await;
+    }
     let r = lock(&c.app.world)
         .transition(&c.ctx(), key, &body)
         .map(|evs| ((), evs));

@@ -7,6 +7,7 @@ use crate::world::api_error::ApiError;
 use crate::world::render;
 use crate::world::{
     ApiVersion, FINDING_FIELD, FRAMEWORKS_FIELD, ISSUE_TYPES, PRIORITIES, PROJECT_ID, PROJECT_KEY,
+    SEVERITY_FIELD,
 };
 use axum::response::Response;
 use jira_model::Flavor;
@@ -47,7 +48,7 @@ fn is_project(p: &str) -> bool {
     p.eq_ignore_ascii_case(PROJECT_KEY) || p == PROJECT_ID
 }
 
-fn no_project(p: &str) -> Response {
+pub(crate) fn no_project(p: &str) -> Response {
     reply::error(ApiError::message(
         404,
         &format!("No project could be found with key '{p}'."),
@@ -140,6 +141,9 @@ pub(crate) fn createmeta_fields(app: &App, api: ApiVersion, p: &str, t: &str) ->
             .map(|(id, v)| json!({"self": format!("{}/rest/api/{}/customFieldOption/{id}", app.base_url, api.as_str()), "value": v, "id": id}))
             .collect();
     }
+    let (sname, sschema) = render::custom_field(&rc, SEVERITY_FIELD);
+    let mut severity = field(SEVERITY_FIELD, sname, false, sschema, &["set"]);
+    severity["allowedValues"] = render::severity_options(&rc);
     let fields = vec![
         project,
         issuetype,
@@ -167,6 +171,7 @@ pub(crate) fn createmeta_fields(app: &App, api: ApiVersion, p: &str, t: &str) ->
         priority,
         field(FINDING_FIELD, fname, false, fschema, &["set"]),
         frameworks,
+        severity,
     ];
     let n = fields.len();
     let v = match app.flavor {

@@ -3,6 +3,7 @@
 use super::{App, issues, meta, reply, search};
 use crate::accounts::Account;
 use crate::world::ApiVersion;
+use crate::world::api_error::ApiError;
 use axum::body::Bytes;
 use axum::response::Response;
 use jira_model::Flavor;
@@ -24,10 +25,12 @@ pub(crate) fn param<'a>(q: &'a Query, name: &str) -> Option<&'a str> {
 }
 
 /// Serves a REST call. The flag says whether a create committed issues
-/// (the answer may then be dropped by a fault).
+/// (the answer may then be dropped by a fault). `failed_login`: Cloud
+/// serves refused credentials as anonymous.
 pub(crate) async fn route(
     app: &App,
     account: Option<&'static Account>,
+    failed_login: bool,
     method: &str,
     path: &str,
     query: &str,
@@ -50,7 +53,7 @@ pub(crate) async fn route(
         return (meta::server_info(app, api), false);
     }
     let Some(account) = account else {
-        return (super::unauthorized(app, false), false);
+        return (anonymous(app, failed_login, method, &segs), false);
     };
     let c = issues::Call {
         app,
@@ -73,7 +76,7 @@ pub(crate) async fn route(
         ("PUT", ["issue", key]) => issues::edit(&c, key),
         ("DELETE", ["issue", key]) => issues::delete(&c, key),
         ("GET", ["issue", key, "transitions"]) => issues::transitions(&c, key),
-        ("POST", ["issue", key, "transitions"]) => issues::transition(&c, key),
+        ("POST", ["issue", key, "transitions"]) => issues::transition(&c, key).await,
         ("GET", ["issue", key, "comment"]) => issues::comments(&c, key),
         ("POST", ["issue", key, "comment"]) => issues::add_comment(&c, key),
         ("GET" | "POST", ["search", "jql"]) if app.flavor == Flavor::Cloud => {
@@ -90,6 +93,29 @@ pub(crate) async fn route(
         _ => reply::no_resource(&app.base_url, path),
     };
     (r, false)
+}
+
+/// What an anonymous user gets. Cloud lets anonymous users search and read
+/// what they may browse (nothing of `SEC`): searches answer 200 with no
+/// issues, reads of an issue or the project 404, everything else 401. With
+/// credentials Jira refused, that is how an expired API token looks:
+/// `X-Seraph-LoginReason: AUTHENTICATED_FAILED` on an otherwise normal
+/// answer (jira.js#418). Data Center answers 401.
+fn anonymous(app: &App, failed_login: bool, method: &str, segs: &[&str]) -> Response {
+    if app.flavor != Flavor::Cloud {
+        return super::unauthorized(app, failed_login);
+    }
+    match (method, segs) {
+        ("GET" | "POST", ["search", "jql"]) => {
+            reply::json(200, &serde_json::json!({"issues": [], "isLast": true}))
+        }
+        ("POST", ["search", "approximate-count"]) => {
+            reply::json(200, &serde_json::json!({"count": 0}))
+        }
+        ("GET", ["issue", _, ..]) => reply::error(ApiError::issue_not_found()),
+        ("GET", ["project", p]) => meta::no_project(p),
+        _ => super::unauthorized(app, failed_login),
+    }
 }
 
 fn is_known(segs: &[&str]) -> bool {

@@ -59,6 +59,14 @@ impl SimIssue {
             .and_then(serde_json::Value::as_str)
     }
 
+    /// The value of `customfield_10033` "Finding Severity" (a select).
+    pub fn severity(&self) -> Option<&str> {
+        self.custom_fields
+            .get(super::SEVERITY_FIELD)
+            .and_then(|v| v.get("value"))
+            .and_then(serde_json::Value::as_str)
+    }
+
     /// The values of `customfield_10032` "Framework references", whatever
     /// its kind.
     pub fn framework_values(&self) -> Vec<String> {

@@ -3,7 +3,7 @@
 
 use super::{
     ApiVersion, FINDING_FIELD, FRAMEWORKS_FIELD, ISSUE_TYPES, PRIORITIES, PROJECT_ID, PROJECT_KEY,
-    PROJECT_NAME, SimComment, SimIssue, adf,
+    PROJECT_NAME, SEVERITY_FIELD, SEVERITY_OPTIONS, SimComment, SimIssue, adf,
 };
 use crate::accounts::{self, Account};
 use crate::workflow::{WorkflowResolution, WorkflowStatus};
@@ -30,7 +30,7 @@ impl RenderCtx<'_> {
 }
 
 /// Fields of an issue: (id, navigable).
-const ISSUE_FIELDS: [(&str, bool); 16] = [
+const ISSUE_FIELDS: [(&str, bool); 17] = [
     ("summary", true),
     ("description", true),
     ("labels", true),
@@ -46,6 +46,7 @@ const ISSUE_FIELDS: [(&str, bool); 16] = [
     ("reporter", true),
     (FINDING_FIELD, true),
     (FRAMEWORKS_FIELD, true),
+    (SEVERITY_FIELD, true),
     ("comment", false),
 ];
 
@@ -232,6 +233,14 @@ fn field_value(rc: &RenderCtx<'_>, i: &SimIssue, name: &str) -> Value {
             .get(FINDING_FIELD)
             .cloned()
             .unwrap_or(Value::Null),
+        SEVERITY_FIELD => i
+            .custom_fields
+            .get(SEVERITY_FIELD)
+            .map_or(Value::Null, |o| {
+                let id = o.get("id").and_then(Value::as_str).unwrap_or("");
+                json!({"self": format!("{}/customFieldOption/{id}", rc.rest()),
+                    "value": o.get("value").cloned().unwrap_or(Value::Null), "id": id})
+            }),
         FRAMEWORKS_FIELD => match i.custom_fields.get(FRAMEWORKS_FIELD) {
             None => Value::Null,
             Some(Value::Array(items)) if rc.kind == FrameworksFieldKind::MultiSelect => {
@@ -431,7 +440,7 @@ pub(crate) fn field_definitions(rc: &RenderCtx<'_>) -> Vec<Value> {
             json!({"type":"datetime","system":"updated"}),
         ),
     ];
-    for id in [FINDING_FIELD, FRAMEWORKS_FIELD] {
+    for id in [FINDING_FIELD, FRAMEWORKS_FIELD, SEVERITY_FIELD] {
         let (name, schema) = custom_field(rc, id);
         let n = id.trim_start_matches("customfield_");
         out.push(json!({"id": id, "key": id, "name": name,
@@ -441,8 +450,22 @@ pub(crate) fn field_definitions(rc: &RenderCtx<'_>) -> Vec<Value> {
     out
 }
 
+/// The allowed values of the "Finding Severity" select.
+pub(crate) fn severity_options(rc: &RenderCtx<'_>) -> Value {
+    SEVERITY_OPTIONS
+        .iter()
+        .map(|(id, v)| json!({"self": format!("{}/customFieldOption/{id}", rc.rest()), "value": v, "id": id}))
+        .collect()
+}
+
 /// Name and schema of a custom field.
 pub(crate) fn custom_field(rc: &RenderCtx<'_>, id: &str) -> (&'static str, Value) {
+    if id == SEVERITY_FIELD {
+        return (
+            "Finding Severity",
+            json!({"type":"option","custom":"com.atlassian.jira.plugin.system.customfieldtypes:select","customId":10033}),
+        );
+    }
     if id == FINDING_FIELD {
         (
             "Penaxtra Finding ID",
