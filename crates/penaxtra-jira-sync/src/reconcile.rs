@@ -149,7 +149,10 @@ impl JiraSync {
                     .get_issue(&link.issue_key, &["status"])
                     .await
                 {
-                    Err(e) if e.status() == Some(404) => {
+                    // `not_found` only: a 404 that Jira answered to refused
+                    // credentials (served as anonymous) is `unauthorized`,
+                    // and the issue may well exist.
+                    Err(e) if e.kind() == jira_client::ErrorKind::NotFound => {
                         tracing::warn!(issue = %link.issue_key, finding = %link.finding_id, "linked issue deleted in Jira; unlinking it");
                         self.unlink_deleted(&link).await?;
                         gone.push(link.issue_key);
