@@ -22,6 +22,11 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
+    /// Rendering for the calling account.
+    pub fn rc(&self) -> crate::world::render::RenderCtx<'_> {
+        self.app.render_for(self.api, Some(self.account))
+    }
+
     fn ctx(&self) -> Ctx {
         Ctx {
             api: self.api,
@@ -148,7 +153,7 @@ pub(crate) fn get(c: &Call<'_>, key: &str) -> Response {
         Err(r) => return r,
     };
     let sel = Selection::parse(&params(c.query, "fields"), Selection::all());
-    let rc = c.app.render_ctx(c.api);
+    let rc = c.rc();
     let mut v = render::issue(&rc, issue, &sel);
     if sel == Selection::IdOnly {
         v["key"] = json!(issue.key);
@@ -189,7 +194,7 @@ pub(crate) fn transitions(c: &Call<'_>, key: &str) -> Response {
     let with_fields = param(c.query, "expand")
         .is_some_and(|e| e.split(',').any(|x| x.trim() == "transitions.fields"));
     let only = param(c.query, "transitionId");
-    let rc = c.app.render_ctx(c.api);
+    let rc = c.rc();
     let cloud = c.app.flavor == jira_model::Flavor::Cloud;
     let list: Vec<Value> = c
         .app
@@ -275,7 +280,7 @@ pub(crate) fn comments(c: &Call<'_>, key: &str) -> Response {
         Ok(i) => i,
         Err(r) => return r,
     };
-    let rc = c.app.render_ctx(c.api);
+    let rc = c.rc();
     let list: Vec<Value> = issue
         .comments
         .iter()
@@ -293,7 +298,7 @@ pub(crate) fn add_comment(c: &Call<'_>, key: &str) -> Response {
         Err(r) => return r,
     };
     let r = lock(&c.app.world).comment(&c.ctx(), key, &body).map(|ev| {
-        let rc = c.app.render_ctx(c.api);
+        let rc = c.rc();
         let v = ev
             .comment
             .as_ref()

@@ -14,7 +14,7 @@ use jira_model::Flavor;
 use serde_json::{Value, json};
 
 pub(crate) fn myself(app: &App, api: ApiVersion, a: &Account) -> Response {
-    let rc = app.render_ctx(api);
+    let rc = app.render_for(api, Some(a));
     let mut v = render::user(&rc, a);
     v["locale"] = json!("en_US");
     v["groups"] = json!({"size": 1, "items": []});

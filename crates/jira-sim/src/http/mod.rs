@@ -75,8 +75,20 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl App {
+    /// Rendering for `account` (times in its zone; UTC for none).
+    pub fn render_for(
+        &self,
+        api: ApiVersion,
+        account: Option<&crate::accounts::Account>,
+    ) -> RenderCtx<'_> {
+        let mut rc = self.render_ctx(api);
+        rc.offset_minutes = account.map_or(0, |a| a.utc_offset_minutes);
+        rc
+    }
+
     pub fn render_ctx(&self, api: ApiVersion) -> RenderCtx<'_> {
         RenderCtx {
+            offset_minutes: 0,
             flavor: self.flavor,
             api,
             base: &self.base_url,

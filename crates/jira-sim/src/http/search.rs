@@ -228,7 +228,11 @@ pub(crate) fn cloud(c: &Call<'_>, method: &str) -> Response {
     };
     let w = lock(&c.app.world);
     let now = c.app.clock.now();
-    let query = match crate::jql::compile(&req.jql, &w, now) {
+    let when = crate::jql::When {
+        now,
+        offset_minutes: c.account.utc_offset_minutes,
+    };
+    let query = match crate::jql::compile_for(&req.jql, &w, when) {
         Ok(q) => q,
         Err(e) => return jql_error(e),
     };
@@ -238,7 +242,7 @@ pub(crate) fn cloud(c: &Call<'_>, method: &str) -> Response {
         );
     }
     let hits = query.run(w.indexed(now, &req.reconcile));
-    let rc = c.app.render_ctx(c.api);
+    let rc = c.rc();
     let page: Vec<Value> = hits
         .iter()
         .skip(offset)
@@ -267,13 +271,17 @@ pub(crate) fn data_center(c: &Call<'_>, method: &str) -> Response {
     let start = usize::try_from(req.start_at).unwrap_or(usize::MAX);
     let w = lock(&c.app.world);
     let now = c.app.clock.now();
-    let query = match crate::jql::compile(&req.jql, &w, now) {
+    let when = crate::jql::When {
+        now,
+        offset_minutes: c.account.utc_offset_minutes,
+    };
+    let query = match crate::jql::compile_for(&req.jql, &w, when) {
         Ok(q) => q,
         Err(e) => return jql_error(e),
     };
     // Data Center has no `reconcileIssues`: other nodes catch up in time.
     let hits = query.run(w.indexed(now, &[]));
-    let rc = c.app.render_ctx(c.api);
+    let rc = c.rc();
     let page: Vec<Value> = hits
         .iter()
         .skip(start)

@@ -21,11 +21,19 @@ pub(crate) struct RenderCtx<'a> {
     pub base: &'a str,
     pub workflow: &'a Workflow,
     pub kind: FrameworksFieldKind,
+    /// The reader's offset from UTC, in minutes: REST answers show times
+    /// in the calling account's time zone (webhooks in UTC).
+    pub offset_minutes: i32,
 }
 
 impl RenderCtx<'_> {
     fn rest(&self) -> String {
         format!("{}/rest/api/{}", self.base, self.api.as_str())
+    }
+
+    /// A time as the reader sees it.
+    pub fn time(&self, t: DateTime<Utc>) -> String {
+        fmt_time_in(t, self.offset_minutes)
     }
 }
 
@@ -147,6 +155,18 @@ pub(crate) fn fmt_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string()
 }
 
+/// Jira's datetime format at an offset of `minutes` from UTC:
+/// `2026-01-31T15:30:00.000+0530`.
+pub(crate) fn fmt_time_in(t: DateTime<Utc>, minutes: i32) -> String {
+    match chrono::FixedOffset::east_opt(minutes * 60) {
+        Some(offset) => t
+            .with_timezone(&offset)
+            .format("%Y-%m-%dT%H:%M:%S%.3f%z")
+            .to_string(),
+        None => fmt_time(t),
+    }
+}
+
 /// A description as one line of text for changelog strings.
 pub(crate) fn plain_description(v: &Value) -> String {
     match v {
@@ -205,9 +225,7 @@ fn field_value(rc: &RenderCtx<'_>, i: &SimIssue, name: &str) -> Value {
             Some(r) => resolution(rc, r),
             None => Value::Null,
         },
-        "resolutiondate" => i
-            .resolution_date
-            .map_or(Value::Null, |t| json!(fmt_time(t))),
+        "resolutiondate" => i.resolution_date.map_or(Value::Null, |t| json!(rc.time(t))),
         "issuetype" => ISSUE_TYPES
             .iter()
             .find(|(_, n)| *n == i.issue_type)
@@ -223,8 +241,8 @@ fn field_value(rc: &RenderCtx<'_>, i: &SimIssue, name: &str) -> Value {
                     "name": n, "id": id})
                 })
         }
-        "created" => json!(fmt_time(i.created)),
-        "updated" => json!(fmt_time(i.updated)),
+        "created" => json!(rc.time(i.created)),
+        "updated" => json!(rc.time(i.updated)),
         "creator" | "reporter" => {
             accounts::by_name(&i.creator).map_or(Value::Null, |a| user(rc, a))
         }
@@ -352,7 +370,7 @@ pub(crate) fn user(rc: &RenderCtx<'_>, a: &Account) -> Value {
             "avatarUrls": avatars(rc.base, "useravatar", a.account_id),
             "displayName": a.display_name,
             "active": true,
-            "timeZone": "UTC",
+            "timeZone": a.time_zone,
             "accountType": "atlassian",
         }),
         Flavor::DataCenter => json!({
@@ -363,7 +381,7 @@ pub(crate) fn user(rc: &RenderCtx<'_>, a: &Account) -> Value {
             "avatarUrls": avatars(rc.base, "useravatar", a.key),
             "displayName": a.display_name,
             "active": true,
-            "timeZone": "UTC",
+            "timeZone": a.time_zone,
         }),
     }
 }
@@ -377,8 +395,8 @@ pub(crate) fn comment(rc: &RenderCtx<'_>, i: &SimIssue, c: &SimComment) -> Value
         "author": author,
         "body": rich_text(rc.api, &c.body),
         "updateAuthor": author,
-        "created": fmt_time(c.created),
-        "updated": fmt_time(c.created),
+        "created": rc.time(c.created),
+        "updated": rc.time(c.created),
     })
 }
 
@@ -511,5 +529,7 @@ mod tests {
         use chrono::TimeZone;
         let t = Utc.with_ymd_and_hms(2026, 1, 31, 10, 0, 0).unwrap();
         assert_eq!(fmt_time(t), "2026-01-31T10:00:00.000+0000");
+        assert_eq!(fmt_time_in(t, 330), "2026-01-31T15:30:00.000+0530");
+        assert_eq!(fmt_time_in(t, -420), "2026-01-31T03:00:00.000-0700");
     }
 }

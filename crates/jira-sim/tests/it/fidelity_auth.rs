@@ -160,7 +160,7 @@ async fn data_center_locks_an_account_behind_a_captcha_after_failed_logins() {
         .await
         .unwrap();
     assert_eq!(admin["captcha_locked"], true);
-    assert_eq!(admin["time_zone"], "Asia/Kolkata");
+    assert_eq!(admin["time_zone"], "America/Phoenix");
     let r = client()
         .post(format!(
             "{}/_sim/accounts/{bot}/browser-login",

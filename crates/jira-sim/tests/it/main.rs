@@ -10,6 +10,7 @@ mod faults;
 mod fidelity_auth;
 mod fidelity_errors;
 mod fidelity_limits;
+mod fidelity_time;
 mod jql;
 mod rate_limit;
 mod reference;

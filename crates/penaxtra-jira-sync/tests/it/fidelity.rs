@@ -270,3 +270,72 @@ async fn writes_to_one_issue_wait_out_the_per_issue_limit() {
         "the PUT burst bucket of the last answer"
     );
 }
+
+/// The engine's clock is the simulator's manual clock.
+#[derive(Debug)]
+struct SimNow(SimClock);
+
+impl penaxtra_jira_sync::Clock for SimNow {
+    fn now_ms(&self) -> i64 {
+        self.0.now().timestamp_millis()
+    }
+}
+
+#[tokio::test]
+async fn a_change_searchable_only_after_a_sweep_is_caught_by_the_next() {
+    // The service account is in America/Phoenix (UTC-7), where a sweep
+    // window written as a UTC datetime without a zone would start seven
+    // hours late; and search lags five minutes behind writes.
+    for flavor in [Flavor::Cloud, Flavor::DataCenter] {
+        let t0 = chrono::DateTime::parse_from_rfc3339("2026-01-31T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        let clock = SimClock::manual(t0);
+        let sim = sim(SimConfig::new(flavor)
+            .clock(clock.clone())
+            .search_lag(Duration::from_secs(300)))
+        .await;
+        assert_eq!(
+            client(&sim).myself().await.unwrap().time_zone.as_deref(),
+            Some("America/Phoenix")
+        );
+        let f = finding(1, Severity::High, FindingState::Open);
+        let host = Arc::new(MemoryFindings::with([f.clone()]));
+        let mut settings = fast_settings();
+        settings.sweep_overlap = Duration::ZERO;
+        settings.search_consistency_window = Some(Duration::from_secs(600));
+        let sync = penaxtra_jira_sync::JiraSync::builder(
+            client(&sim),
+            Arc::new(MemoryStore::new()),
+            host.clone(),
+        )
+        .settings(settings)
+        .clock(Arc::new(SimNow(clock.clone())))
+        .build()
+        .unwrap();
+        let key = push_key(&sync, &f).await;
+        sync.reconcile(false).await.unwrap();
+
+        // A person resolves the issue; the webhook never arrives.
+        clock.advance(Duration::from_secs(30));
+        alex(&sim)
+            .transition(&key, &TransitionRequest::new("21").with_resolution("Done"))
+            .await
+            .unwrap();
+        // The next sweep runs before search shows the change.
+        clock.advance(Duration::from_secs(90));
+        let report = sync.reconcile(false).await.unwrap();
+        assert!(report.applied.is_empty(), "{flavor}: not searchable yet");
+        assert_eq!(host.get(&f.id).unwrap().state, FindingState::Open);
+        // Search has caught up by the one after: its window still reaches
+        // back to the change, although the cursor moved past it.
+        clock.advance(Duration::from_secs(480));
+        let report = sync.reconcile(false).await.unwrap();
+        assert_eq!(report.applied.len(), 1, "{flavor}: {report:?}");
+        assert_eq!(
+            host.get(&f.id).unwrap().state,
+            FindingState::Resolved,
+            "{flavor}"
+        );
+    }
+}
