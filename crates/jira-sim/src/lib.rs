@@ -62,6 +62,6 @@ pub use faults::{DropMode, FaultConfig, LatencyFault, StormConfig};
 pub use rate_limit::SimRateLimit;
 pub use rate_limit::cloud::CloudLimits;
 pub use sim::JiraSim;
-pub use webhook::WebhookDelivery;
+pub use webhook::{DroppedWebhook, WebhookDelivery};
 pub use workflow::{Workflow, WorkflowResolution, WorkflowStatus, WorkflowTransition};
 pub use world::{SimComment, SimIssue};

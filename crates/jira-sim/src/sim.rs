@@ -66,7 +66,13 @@ impl JiraSim {
             })?;
         let local = listener.local_addr()?;
         let base_url = format!("http://{local}");
-        let hub = Hub::new(config.webhook_retry, config.seed, runtime)?;
+        let hub = Hub::new(
+            config.webhook_retry,
+            config.webhook_timing,
+            config.flavor == Flavor::DataCenter,
+            config.seed,
+            runtime,
+        )?;
         for w in &config.webhooks {
             hub.register(w.clone());
         }
@@ -192,6 +198,11 @@ impl JiraSim {
     /// Every webhook delivery attempt so far, with the receiver's answers.
     pub fn webhook_deliveries(&self) -> Vec<WebhookDelivery> {
         self.app.hub.deliveries()
+    }
+
+    /// Deliveries Data Center's webhook queue dropped (never attempted).
+    pub fn dropped_webhooks(&self) -> Vec<crate::webhook::DroppedWebhook> {
+        self.app.hub.dropped()
     }
 
     /// Waits until every queued webhook delivery has been made or given up.

@@ -8,6 +8,7 @@
 
 mod admin;
 mod auth;
+mod comments;
 pub(crate) mod conn;
 pub(crate) mod in_flight;
 mod issues;
@@ -21,7 +22,7 @@ use crate::captcha::LoginGuard;
 use crate::faults::{DropMode, FaultAnswer, FaultEngine};
 use crate::rate_limit::cloud::{CloudLimiter, Granted};
 use crate::rate_limit::{RateLimiter, Take};
-use crate::webhook::Hub;
+use crate::webhook::{Flow, Hub};
 use crate::world::render::RenderCtx;
 use crate::world::{ApiVersion, SimEvent, World};
 use crate::{FrameworksFieldKind, SimClock, Workflow};
@@ -76,19 +77,21 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl App {
     /// Rendering for `account` (times in its zone; UTC for none).
-    pub fn render_for(
-        &self,
+    pub fn render_for<'a>(
+        &'a self,
         api: ApiVersion,
-        account: Option<&crate::accounts::Account>,
-    ) -> RenderCtx<'_> {
+        account: Option<&'a crate::accounts::Account>,
+    ) -> RenderCtx<'a> {
         let mut rc = self.render_ctx(api);
         rc.offset_minutes = account.map_or(0, |a| a.utc_offset_minutes);
+        rc.reader = account;
         rc
     }
 
     pub fn render_ctx(&self, api: ApiVersion) -> RenderCtx<'_> {
         RenderCtx {
             offset_minutes: 0,
+            reader: None,
             flavor: self.flavor,
             api,
             base: &self.base_url,
@@ -97,12 +100,23 @@ impl App {
         }
     }
 
-    /// Sends webhooks for events.
+    /// Sends webhooks for events: the issue event, and a comment event
+    /// (`comment_created`, …) beside it when a comment changed.
     pub fn publish(&self, events: &[SimEvent]) {
+        self.publish_in(events, Flow::Primary);
+    }
+
+    /// Sends webhooks for events in a given flow (bulk changes go out in
+    /// the secondary flow).
+    pub fn publish_in(&self, events: &[SimEvent], flow: Flow) {
         let rc = self.render_ctx(ApiVersion::V2);
         for ev in events {
             let body = crate::webhook::body(&rc, ev);
-            self.hub.dispatch(ev.kind.as_str(), &body);
+            self.hub.dispatch(ev.kind.as_str(), &body, flow);
+            if let Some(kind) = &ev.comment_event {
+                let body = crate::webhook::comment_body(&rc, ev, kind);
+                self.hub.dispatch(kind.as_str(), &body, flow);
+            }
         }
     }
 

@@ -1,6 +1,6 @@
 //! Routing of `/rest/api/{2|3}/...` per flavor.
 
-use super::{App, issues, meta, reply, search};
+use super::{App, comments, issues, meta, reply, search};
 use crate::accounts::Account;
 use crate::world::ApiVersion;
 use crate::world::api_error::ApiError;
@@ -77,8 +77,19 @@ pub(crate) async fn route(
         ("DELETE", ["issue", key]) => issues::delete(&c, key),
         ("GET", ["issue", key, "transitions"]) => issues::transitions(&c, key),
         ("POST", ["issue", key, "transitions"]) => issues::transition(&c, key).await,
-        ("GET", ["issue", key, "comment"]) => issues::comments(&c, key),
-        ("POST", ["issue", key, "comment"]) => issues::add_comment(&c, key),
+        ("GET", ["issue", key, "comment"]) => comments::list(&c, key),
+        ("POST", ["issue", key, "comment"]) => comments::add(&c, key),
+        ("GET", ["issue", key, "comment", id]) => comments::get(&c, key, id),
+        ("PUT", ["issue", key, "comment", id]) => comments::update(&c, key, id),
+        ("DELETE", ["issue", key, "comment", id]) => comments::delete(&c, key, id),
+        ("GET", ["issue", key, "changelog"]) if app.flavor == Flavor::Cloud => {
+            issues::changelog(&c, key)
+        }
+        ("POST", ["search", "approximate-count"]) if app.flavor == Flavor::Cloud => {
+            search::approximate_count(&c)
+        }
+        ("GET", ["field", "search"]) if app.flavor == Flavor::Cloud => meta::field_search(&c),
+        ("GET", ["customFields"]) if app.flavor == Flavor::DataCenter => meta::custom_fields(&c),
         ("GET" | "POST", ["search", "jql"]) if app.flavor == Flavor::Cloud => {
             search::cloud(&c, method)
         }
@@ -128,6 +139,7 @@ fn is_known(segs: &[&str]) -> bool {
             | ["issue", "bulk"]
             | ["issue", _]
             | ["issue", _, "transitions" | "comment"]
+            | ["issue", _, "comment", _]
             | ["project", _]
     )
 }

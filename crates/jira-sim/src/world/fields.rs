@@ -107,7 +107,9 @@ impl Checker<'_> {
     fn field(&self, id: &str, v: &Value, d: &mut Draft, e: &mut Errors) {
         match (id, self.mode) {
             ("project", Mode::Create) => {}
-            ("issuetype", Mode::Create) => match ref_name(v, &super::ISSUE_TYPES) {
+            // Both issue types share the workflow and the screens, so an
+            // edit may change the type, as Jira allows then.
+            ("issuetype", _) => match ref_name(v, &super::ISSUE_TYPES) {
                 Some(name) => d.issue_type = Some(name),
                 None => e.add("issuetype", "The issue type selected is invalid."),
             },

@@ -6,10 +6,15 @@
 
 pub(crate) mod adf;
 pub(crate) mod api_error;
+mod comments;
 pub(crate) mod fields;
+mod history;
 mod issue;
 pub(crate) mod render;
 
+pub use comments::SimVisibility;
+pub(crate) use comments::{CommentOrder, visible_to};
+pub use history::SimHistory;
 pub use issue::{SimComment, SimIssue};
 
 use crate::accounts::Account;
@@ -90,6 +95,8 @@ pub(crate) struct SimEvent {
     pub changelog_id: Option<String>,
     pub items: Vec<ChangelogItem>,
     pub comment: Option<SimComment>,
+    /// The comment webhook (`comment_created`, …) sent beside this event.
+    pub comment_event: Option<WebhookEventKind>,
     pub at: DateTime<Utc>,
 }
 
@@ -372,6 +379,7 @@ impl World {
             creator: ctx.account.name.into(),
             deleted: false,
             comments: Vec::new(),
+            history: Vec::new(),
         };
         self.apply(&mut issue, draft);
         self.issues.push(issue.clone());
@@ -398,7 +406,10 @@ impl World {
     fn apply(&mut self, issue: &mut SimIssue, d: Draft) -> Vec<ChangelogItem> {
         let mut items = Vec::new();
         let text = |s: &Option<String>| s.clone().map(|v| (v.clone(), v));
-        if let Some(t) = d.issue_type {
+        if let Some(t) = d.issue_type
+            && t != issue.issue_type
+        {
+            items.push(item("issuetype", Some(&issue.issue_type), Some(&t)));
             issue.issue_type = t;
         }
         if let Some(s) = d.summary
@@ -524,7 +535,17 @@ impl World {
             None
         } else {
             self.next_changelog += 1;
-            Some(self.next_changelog.to_string())
+            let id = self.next_changelog.to_string();
+            // Kept for `expand=changelog` and `GET issue/{key}/changelog`.
+            if let Some(live) = self.issues.iter_mut().find(|i| i.id == issue.id) {
+                live.history.push(SimHistory {
+                    id: id.clone(),
+                    author: ctx.account.name.into(),
+                    created: ctx.now,
+                    items: items.clone(),
+                });
+            }
+            Some(id)
         };
         SimEvent {
             kind,
@@ -534,6 +555,7 @@ impl World {
             changelog_id,
             items,
             comment: None,
+            comment_event: None,
             at: ctx.now,
         }
     }
@@ -608,42 +630,6 @@ impl World {
             issue,
             Vec::new(),
         ))
-    }
-
-    /// Adds a comment.
-    pub fn comment(&mut self, ctx: &Ctx, key: &str, body: &Value) -> Result<SimEvent, ApiError> {
-        let i = self.writable(
-            ctx,
-            key,
-            "You do not have the permission to comment on this issue.",
-        )?;
-        let body = self
-            .checker(ctx, Mode::Edit)
-            .comment_body(body.get("body"))?;
-        Ok(self.add_comment(ctx, i, body))
-    }
-
-    fn add_comment(&mut self, ctx: &Ctx, i: usize, body: Value) -> SimEvent {
-        self.next_comment += 1;
-        let comment = SimComment {
-            id: self.next_comment.to_string(),
-            author: ctx.account.name.into(),
-            body,
-            created: ctx.now,
-        };
-        let mut issue = self.issues[i].clone();
-        issue.comments.push(comment.clone());
-        issue.updated = ctx.now;
-        self.commit(i, issue.clone(), ctx.now);
-        let mut e = self.event(
-            ctx,
-            WebhookEventKind::IssueUpdated,
-            "issue_commented",
-            issue,
-            Vec::new(),
-        );
-        e.comment = Some(comment);
-        e
     }
 
     /// Performs a transition.
@@ -792,7 +778,7 @@ impl World {
         let mut events =
             vec![self.event(ctx, WebhookEventKind::IssueUpdated, type_name, issue, items)];
         if let Some(body) = comment {
-            events.push(self.add_comment(ctx, i, body));
+            events.push(self.add_comment(ctx, i, body, None));
         }
         Ok(events)
     }
@@ -1073,6 +1059,7 @@ mod tests {
             403
         );
         let ev = w.comment(&ctx(1), &key, &json!({"body":"hi"})).unwrap();
+        assert_eq!(ev.comment_event, Some(WebhookEventKind::CommentCreated));
         assert_eq!(ev.type_name, "issue_commented");
         assert_eq!(
             w.comment(&ctx(1), &key, &json!({})).unwrap_err().status,

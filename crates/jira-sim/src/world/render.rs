@@ -24,6 +24,9 @@ pub(crate) struct RenderCtx<'a> {
     /// The reader's offset from UTC, in minutes: REST answers show times
     /// in the calling account's time zone (webhooks in UTC).
     pub offset_minutes: i32,
+    /// Who reads: restricted comments are shown to members only (`None`,
+    /// the system: every comment).
+    pub reader: Option<&'a Account>,
 }
 
 impl RenderCtx<'_> {
@@ -276,7 +279,12 @@ fn field_value(rc: &RenderCtx<'_>, i: &SimIssue, name: &str) -> Value {
             Some(v) => v.clone(),
         },
         "comment" => {
-            let comments: Vec<Value> = i.comments.iter().map(|c| comment(rc, i, c)).collect();
+            let comments: Vec<Value> = i
+                .comments
+                .iter()
+                .filter(|c| super::visible_to(c, rc.reader))
+                .map(|c| comment(rc, i, c))
+                .collect();
             json!({"comments": comments, "self": format!("{}/issue/{}/comment", rc.rest(), i.id),
                 "maxResults": comments.len(), "total": comments.len(), "startAt": 0})
         }
@@ -389,14 +397,96 @@ pub(crate) fn user(rc: &RenderCtx<'_>, a: &Account) -> Value {
 /// A comment.
 pub(crate) fn comment(rc: &RenderCtx<'_>, i: &SimIssue, c: &SimComment) -> Value {
     let author = accounts::by_name(&c.author).map_or(Value::Null, |a| user(rc, a));
-    json!({
+    let update_author = c
+        .update_author
+        .as_deref()
+        .and_then(accounts::by_name)
+        .map_or_else(|| author.clone(), |a| user(rc, a));
+    let mut v = json!({
         "self": format!("{}/issue/{}/comment/{}", rc.rest(), i.id, c.id),
         "id": c.id,
         "author": author,
         "body": rich_text(rc.api, &c.body),
-        "updateAuthor": author,
+        "updateAuthor": update_author,
         "created": rc.time(c.created),
-        "updated": rc.time(c.created),
+        "updated": rc.time(c.updated.unwrap_or(c.created)),
+    });
+    if let Some(vis) = &c.visibility {
+        v["visibility"] = json!({"type": vis.kind, "value": vis.value});
+        if rc.flavor == Flavor::Cloud {
+            v["visibility"]["identifier"] = json!(vis.value);
+        }
+    }
+    if rc.flavor == Flavor::Cloud {
+        v["jsdPublic"] = json!(true);
+    }
+    v
+}
+
+/// One history of an issue's changelog.
+pub(crate) fn history(rc: &RenderCtx<'_>, h: &super::SimHistory) -> Value {
+    let items: Vec<Value> = h
+        .items
+        .iter()
+        .map(|it| {
+            let mut it = it.clone();
+            if rc.flavor == Flavor::DataCenter {
+                it.field_id = None;
+            }
+            serde_json::to_value(it).unwrap_or(Value::Null)
+        })
+        .collect();
+    json!({
+        "id": h.id,
+        "author": accounts::by_name(&h.author).map_or(Value::Null, |a| user(rc, a)),
+        "created": rc.time(h.created),
+        "items": items,
+    })
+}
+
+/// `expand=changelog`: every history, oldest first.
+pub(crate) fn changelog(rc: &RenderCtx<'_>, i: &SimIssue) -> Value {
+    let histories: Vec<Value> = i.history.iter().map(|h| history(rc, h)).collect();
+    json!({"startAt": 0, "maxResults": histories.len(), "total": histories.len(), "histories": histories})
+}
+
+/// `expand=names` and `expand=schema`: each returned field's name and
+/// schema, from the field definitions.
+pub(crate) fn names_and_schema(rc: &RenderCtx<'_>, fields: &Map<String, Value>) -> (Value, Value) {
+    let defs = field_definitions(rc);
+    let mut names = Map::new();
+    let mut schema = Map::new();
+    for id in fields.keys() {
+        if let Some(d) = defs.iter().find(|d| d["id"] == id.as_str()) {
+            names.insert(id.clone(), d["name"].clone());
+            schema.insert(id.clone(), d["schema"].clone());
+        } else {
+            let name = match id.as_str() {
+                "resolutiondate" => "Resolved",
+                "creator" => "Creator",
+                "reporter" => "Reporter",
+                "comment" => "Comment",
+                other => other,
+            };
+            names.insert(id.clone(), json!(name));
+        }
+    }
+    (Value::Object(names), Value::Object(schema))
+}
+
+/// `expand=renderedFields`: the rich-text fields as HTML, times as text.
+pub(crate) fn rendered_fields(i: &SimIssue) -> Value {
+    let html = |text: &str| {
+        let escaped = text
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        format!("<p>{escaped}</p>")
+    };
+    json!({
+        "description": i.description.as_ref().map(|d| html(&plain_description(d))),
+        "created": i.created.format("%d/%b/%y %-I:%M %p").to_string(),
+        "updated": i.updated.format("%d/%b/%y %-I:%M %p").to_string(),
     })
 }
 
@@ -458,7 +548,7 @@ pub(crate) fn field_definitions(rc: &RenderCtx<'_>) -> Vec<Value> {
             json!({"type":"datetime","system":"updated"}),
         ),
     ];
-    for id in [FINDING_FIELD, FRAMEWORKS_FIELD, SEVERITY_FIELD] {
+    for id in CUSTOM_FIELDS {
         let (name, schema) = custom_field(rc, id);
         let n = id.trim_start_matches("customfield_");
         out.push(json!({"id": id, "key": id, "name": name,
@@ -467,6 +557,9 @@ pub(crate) fn field_definitions(rc: &RenderCtx<'_>) -> Vec<Value> {
     }
     out
 }
+
+/// The custom fields of the project.
+pub(crate) const CUSTOM_FIELDS: [&str; 3] = [FINDING_FIELD, FRAMEWORKS_FIELD, SEVERITY_FIELD];
 
 /// The allowed values of the "Finding Severity" select.
 pub(crate) fn severity_options(rc: &RenderCtx<'_>) -> Value {

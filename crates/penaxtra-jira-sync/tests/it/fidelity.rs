@@ -339,3 +339,53 @@ async fn a_change_searchable_only_after_a_sweep_is_caught_by_the_next() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_restricted_comment_is_posted_restricted_or_not_at_all() {
+    for flavor in [Flavor::Cloud, Flavor::DataCenter] {
+        let sim = sim(SimConfig::new(flavor)).await;
+        let f = finding(1, Severity::High, FindingState::Open);
+        let host = Arc::new(MemoryFindings::with([f.clone()]));
+        let sync = engine(client(&sim), Arc::new(MemoryStore::new()), host);
+        let key = push_key(&sync, &f).await;
+        let body = match flavor {
+            Flavor::Cloud => jira_model::Description::Adf(jira_model::adf::Document::new(
+                jira_model::adf::paragraphs("internal note"),
+            )),
+            _ => jira_model::Description::Wiki("internal note".into()),
+        };
+        let note = jira_model::AddCommentRequest::new(body);
+        client(&sim)
+            .add_comment(&key, &note.clone().restricted_to_role("Administrators"))
+            .await
+            .unwrap();
+        let stored = sim.issue(&key).unwrap();
+        let vis = stored.comments[0]
+            .visibility
+            .clone()
+            .expect("stored restricted");
+        assert_eq!(
+            (vis.kind.as_str(), vis.value.as_str()),
+            ("role", "Administrators")
+        );
+        // A person outside the role does not see it.
+        let seen = alex(&sim).get_issue(&key, &["comment"]).await.unwrap();
+        assert!(
+            !serde_json::to_string(&seen)
+                .unwrap()
+                .contains("internal note"),
+            "{flavor}"
+        );
+        // A role Jira does not have: refused, and not posted publicly instead.
+        let e = client(&sim)
+            .add_comment(&key, &note.restricted_to_role("Wizards"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "invalid_request");
+        assert!(
+            e.to_string()
+                .contains("Role with id: Wizards does not exist.")
+        );
+        assert_eq!(sim.issue(&key).unwrap().comments.len(), 1, "{flavor}");
+    }
+}
