@@ -15,6 +15,7 @@ mod fidelity_time;
 mod fidelity_webhooks;
 mod jql;
 mod rate_limit;
+mod recorded;
 mod reference;
 mod rest;
 mod search_lag;
