@@ -60,6 +60,7 @@ mod inbound;
 mod inbound_reason;
 mod jira_time;
 mod lease;
+mod options;
 mod push;
 mod reconcile;
 mod settle;

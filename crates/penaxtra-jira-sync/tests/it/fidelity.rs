@@ -389,3 +389,56 @@ async fn a_restricted_comment_is_posted_restricted_or_not_at_all() {
         assert_eq!(sim.issue(&key).unwrap().comments.len(), 1, "{flavor}");
     }
 }
+
+#[tokio::test]
+async fn frameworks_jira_has_no_option_for_leave_the_field_not_the_finding() {
+    // The admin configured two options; findings name others too. Jira
+    // refuses a create naming an unknown option ("Option value 'X' is not
+    // valid"): the issue is made without it, the label keeps it.
+    for flavor in [Flavor::Cloud, Flavor::DataCenter] {
+        let sim = sim(SimConfig::new(flavor)
+            .frameworks_options(Some(vec!["OWASP_LLM01".into(), "OWASP_LLM02".into()])))
+        .await;
+        let mut findings: Vec<_> = (0..6)
+            .map(|i| finding(i, Severity::High, FindingState::Open))
+            .collect();
+        // fnd 0..3: OWASP_LLM01 and an unknown MITRE id; 4: only unknown
+        // ones; 5: only known ones.
+        findings[4] = findings[4]
+            .clone()
+            .with_frameworks(["NIST_AI_600_1", "ISO_42001"]);
+        findings[5] = findings[5].clone().with_frameworks(["OWASP_LLM02"]);
+        let host = Arc::new(MemoryFindings::with(findings.clone()));
+        let sync = engine(client(&sim), Arc::new(MemoryStore::new()), host);
+        // One alone, the rest in a bulk create.
+        let key = push_key(&sync, &findings[0]).await;
+        let report = sync.push_many(&findings[1..], |_| {}).await.unwrap();
+        assert_eq!(
+            report.count(penaxtra_jira_sync::PushKind::Created),
+            5,
+            "{flavor}: {report:?}"
+        );
+        assert!(sync.store().pending().await.unwrap().is_empty());
+        assert_exactly_one_issue_each(&sim, &findings);
+        let first = sim.issue(&key).unwrap();
+        assert_eq!(first.framework_values(), ["OWASP_LLM01"], "{flavor}");
+        assert!(
+            first
+                .labels
+                .iter()
+                .any(|l| l.contains("MITRE_ATLAS_AML_T0051")),
+            "{:?}",
+            first.labels
+        );
+        let per = issues_per_finding(&sim);
+        assert!(
+            per[findings[4].id.as_str()][0]
+                .framework_values()
+                .is_empty()
+        );
+        assert_eq!(
+            per[findings[5].id.as_str()][0].framework_values(),
+            ["OWASP_LLM02"]
+        );
+    }
+}
