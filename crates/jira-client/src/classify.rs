@@ -31,6 +31,7 @@ impl Operation {
 }
 
 const SERAPH: &str = "x-seraph-loginreason";
+const DENIED_REASON: &str = "x-authentication-denied-reason";
 
 /// Classifies an answer. `None` is success.
 pub(crate) fn classify(
@@ -47,24 +48,40 @@ pub(crate) fn classify(
         .filter_map(|v| v.to_str().ok())
         .collect::<Vec<_>>()
         .join(",");
-    let captcha = seraph.contains("AUTHENTICATION_DENIED");
-    if (200..300).contains(&status) {
-        if seraph.contains("AUTHENTICATED_FAILED") || captcha {
-            return Some(
-                Error::new(ErrorKind::Unauthorized, unauthorized_message(captcha, true))
-                    .with_request(op.label())
-                    .with_status(status),
-            );
-        }
+    let captcha = seraph.contains("AUTHENTICATION_DENIED")
+        || headers
+            .get_all(DENIED_REASON)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.to_ascii_uppercase().contains("CAPTCHA_CHALLENGE"));
+    // Refused credentials, whatever the status: Jira Cloud serves an
+    // expired token as an anonymous user, so a 200 search is empty and a
+    // 404 hides an issue that exists. Neither may be read as an answer.
+    let refused = seraph.contains("AUTHENTICATED_FAILED");
+    if (200..300).contains(&status) && !refused && !captcha {
         return None;
+    }
+    if captcha {
+        return Some(
+            Error::new(
+                ErrorKind::CaptchaRequired,
+                "Jira requires a CAPTCHA for this account after repeated failed logins, and refuses every login until someone signs in to the web interface as it",
+            )
+            .with_request(op.label())
+            .with_status(status),
+        );
+    }
+    if (200..300).contains(&status) || (refused && status != 401) {
+        return Some(
+            Error::new(ErrorKind::Unauthorized, unauthorized_message(true))
+                .with_request(op.label())
+                .with_status(status),
+        );
     }
     let body = redactor.scrub_body(ErrorBody::parse(body));
     let limits = RateLimitStatus::from_headers(headers, now);
-    let (kind, message) = if status == 401 || captcha {
-        (
-            ErrorKind::Unauthorized,
-            unauthorized_message(captcha, false),
-        )
+    let (kind, message) = if status == 401 {
+        (ErrorKind::Unauthorized, unauthorized_message(false))
     } else {
         categorize(status, &body, op.create, limits.is_some())
     };
@@ -76,12 +93,16 @@ pub(crate) fn classify(
             .and_then(|v| parse_retry_after(v, now)),
         _ => None,
     };
+    let reason = limits
+        .and_then(|l| l.reason)
+        .filter(|_| kind == ErrorKind::RateLimited);
     Some(
         Error::new(kind, message)
             .with_request(op.label())
             .with_status(status)
             .with_body(body)
             .with_retry_after(retry_after)
+            .with_rate_limit_reason(reason)
             .sent(kind == ErrorKind::Server),
     )
 }
@@ -91,7 +112,7 @@ pub(crate) fn classify(
 pub(crate) fn element_error(op: &Operation, index: usize, status: u16, body: ErrorBody) -> Error {
     let status = if status == 0 { 400 } else { status };
     let (kind, message) = if status == 401 {
-        (ErrorKind::Unauthorized, unauthorized_message(false, false))
+        (ErrorKind::Unauthorized, unauthorized_message(false))
     } else {
         categorize(status, &body, true, false)
     };
@@ -101,15 +122,11 @@ pub(crate) fn element_error(op: &Operation, index: usize, status: u16, body: Err
         .with_body(body)
 }
 
-fn unauthorized_message(captcha: bool, ok_status: bool) -> &'static str {
-    match (captcha, ok_status) {
-        (true, _) => {
-            "Jira requires a CAPTCHA for this account after failed logins (X-Seraph-LoginReason: AUTHENTICATION_DENIED): sign in once in a browser, then fix the token"
-        }
-        (false, true) => {
-            "Jira did not accept the credentials (X-Seraph-LoginReason: AUTHENTICATED_FAILED)"
-        }
-        (false, false) => "Jira rejected the credentials",
+fn unauthorized_message(seraph: bool) -> &'static str {
+    if seraph {
+        "Jira did not accept the credentials (X-Seraph-LoginReason: AUTHENTICATED_FAILED) and answered as for an anonymous user"
+    } else {
+        "Jira rejected the credentials"
     }
 }
 
@@ -136,6 +153,10 @@ fn categorize(
         404 => (
             ErrorKind::NotFound,
             "Jira has no such resource, or the account cannot see it",
+        ),
+        409 => (
+            ErrorKind::Conflict,
+            "Jira is executing another transition of this issue",
         ),
         410 => (ErrorKind::Gone, "Jira removed this endpoint"),
         413 => (
@@ -351,7 +372,8 @@ mod tests {
             ),
             "server"
         );
-        assert_eq!(code(false, 409, "{}"), "unexpected_status");
+        assert_eq!(code(false, 409, "{}"), "conflict");
+        assert_eq!(code(false, 405, "{}"), "unexpected_status");
         assert_eq!(code(false, 302, ""), "redirect");
     }
 
@@ -416,6 +438,16 @@ mod tests {
         .unwrap();
         assert_eq!(e.code(), "unauthorized");
         assert_eq!(e.status(), Some(200));
+        // An anonymous 404 hides an issue that exists: not `not_found`.
+        let e = run(
+            false,
+            404,
+            &[("X-Seraph-LoginReason", "AUTHENTICATED_FAILED")],
+            r#"{"errorMessages":["Issue does not exist or you do not have permission to see it."],"errors":{}}"#,
+        )
+        .unwrap();
+        assert_eq!((e.code(), e.status()), ("unauthorized", Some(404)));
+        assert!(!e.is_retryable());
         for status in [401, 403] {
             let e = run(
                 false,
@@ -424,16 +456,51 @@ mod tests {
                 "",
             )
             .unwrap();
-            assert_eq!(e.code(), "unauthorized");
+            assert_eq!(e.code(), "captcha_required");
             assert!(e.to_string().contains("CAPTCHA"));
+            assert!(e.fix().unwrap().contains("browser"));
         }
+        let e = run(
+            false,
+            403,
+            &[(
+                "X-Authentication-Denied-Reason",
+                "CAPTCHA_CHALLENGE; login-url=https://jira.example/login.jsp",
+            )],
+            "<html></html>",
+        )
+        .unwrap();
+        assert_eq!(e.code(), "captcha_required");
+        assert!(!e.is_retryable());
+        assert!(
+            !e.to_string().contains("login.jsp"),
+            "no header value shown"
+        );
         assert!(run(false, 200, &[("X-Seraph-LoginReason", "OK")], "{}").is_none());
+        assert!(
+            run(false, 404, &[("X-Seraph-LoginReason", "OK")], "{}")
+                .is_some_and(|e| e.code() == "not_found")
+        );
     }
 
     #[test]
     fn rate_limit_delays() {
         let e = run(false, 429, &[("Retry-After", "0")], "").unwrap();
         assert_eq!(e.retry_after(), Some(Duration::ZERO));
+        assert!(!e.is_per_issue_limit());
+        let e = run(
+            false,
+            429,
+            &[
+                ("Retry-After", "2"),
+                ("RateLimit-Reason", "jira-per-issue-on-write"),
+            ],
+            "<html>Oops</html>",
+        )
+        .unwrap();
+        assert_eq!(e.code(), "rate_limited");
+        assert_eq!(e.rate_limit_reason(), Some("jira-per-issue-on-write"));
+        assert!(e.is_per_issue_limit());
         let e = run(
             false,
             429,

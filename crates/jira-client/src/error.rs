@@ -12,9 +12,16 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// Jira rejected the credentials: 401, or 200 with
-    /// `X-Seraph-LoginReason: AUTHENTICATED_FAILED`.
+    /// Jira rejected the credentials: 401, or any answer with
+    /// `X-Seraph-LoginReason: AUTHENTICATED_FAILED` (Jira Cloud serves an
+    /// expired API token as an anonymous user: a 200 with an empty search,
+    /// a 404 for an issue that exists).
     Unauthorized,
+    /// Jira Data Center locked the account behind a CAPTCHA after repeated
+    /// failed logins (`X-Authentication-Denied-Reason: CAPTCHA_CHALLENGE`,
+    /// or `X-Seraph-LoginReason: AUTHENTICATION_DENIED`): every login is
+    /// refused until someone signs in as the account in a browser.
+    CaptchaRequired,
     /// 403 on a create: the account lacks the Create Issues permission.
     IssueCreateForbidden,
     /// 403 on anything else.
@@ -44,7 +51,11 @@ pub enum ErrorKind {
     /// Jira redirected to another origin (never followed with credentials)
     /// or in a way the client does not follow.
     Redirect,
-    /// A status the client has no category for (405, 409, ...).
+    /// 409: Jira is executing another transition of the same issue. Read
+    /// the issue again and decide anew (it may have moved); the client does
+    /// not repeat the request by itself.
+    Conflict,
+    /// A status the client has no category for (405, ...).
     UnexpectedStatus,
     /// The client configuration is invalid (base URL, timeouts, retry policy).
     Config,
@@ -66,6 +77,7 @@ impl ErrorKind {
     pub fn code(self) -> &'static str {
         match self {
             Self::Unauthorized => "unauthorized",
+            Self::CaptchaRequired => "captcha_required",
             Self::IssueCreateForbidden => "issue_create_forbidden",
             Self::Forbidden => "forbidden",
             Self::CustomFieldUnknown => "customfield_unknown",
@@ -79,6 +91,7 @@ impl ErrorKind {
             Self::Timeout => "timeout",
             Self::Decode => "decode",
             Self::Redirect => "redirect",
+            Self::Conflict => "conflict",
             Self::UnexpectedStatus => "unexpected_status",
             Self::Config => "config",
             Self::InvalidInput => "invalid_input",
@@ -93,6 +106,9 @@ impl ErrorKind {
     pub fn fix(self) -> Option<&'static str> {
         Some(match self {
             Self::Unauthorized => "Re-mint the token; verify the service-account e-mail",
+            Self::CaptchaRequired => {
+                "Sign in once in the browser as the service account (Jira asks for a CAPTCHA after repeated failed logins), then check the configured credentials"
+            }
             Self::IssueCreateForbidden => {
                 "Adjust the permission scheme: the service account needs Create Issues on the project"
             }
@@ -121,7 +137,12 @@ impl ErrorKind {
     fn transient(self) -> bool {
         matches!(
             self,
-            Self::RateLimited | Self::Server | Self::Transport | Self::Timeout | Self::NotAttempted
+            Self::RateLimited
+                | Self::Server
+                | Self::Transport
+                | Self::Timeout
+                | Self::NotAttempted
+                | Self::Conflict
         )
     }
 }
@@ -133,6 +154,9 @@ impl fmt::Display for ErrorKind {
 }
 
 type Source = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `RateLimit-Reason` of Jira Cloud's per-issue write limit.
+pub(crate) const PER_ISSUE_REASON: &str = "jira-per-issue-on-write";
 
 /// An error of the Jira client.
 ///
@@ -154,6 +178,7 @@ struct Inner {
     status: Option<u16>,
     body: Option<ErrorBody>,
     retry_after: Option<Duration>,
+    rate_limit_reason: Option<String>,
     may_have_been_sent: bool,
     attempts: u32,
     source: Option<Source>,
@@ -171,6 +196,7 @@ impl Error {
                 status: None,
                 body: None,
                 retry_after: None,
+                rate_limit_reason: None,
                 may_have_been_sent: false,
                 attempts: 0,
                 source: None,
@@ -215,6 +241,10 @@ impl Error {
         self.edit(|i| i.retry_after = retry_after)
     }
 
+    pub(crate) fn with_rate_limit_reason(self, reason: Option<String>) -> Self {
+        self.edit(|i| i.rate_limit_reason = reason)
+    }
+
     pub(crate) fn sent(self, may_have_been_sent: bool) -> Self {
         self.edit(|i| i.may_have_been_sent = may_have_been_sent)
     }
@@ -252,6 +282,20 @@ impl Error {
     /// from the last answer.
     pub fn retry_after(&self) -> Option<Duration> {
         self.inner.retry_after
+    }
+
+    /// Jira's `RateLimit-Reason` of a rate-limited answer:
+    /// `jira-burst-based`, `jira-per-issue-on-write`,
+    /// `jira-quota-tenant-based`, ...
+    pub fn rate_limit_reason(&self) -> Option<&str> {
+        self.inner.rate_limit_reason.as_deref()
+    }
+
+    /// Whether the refusal concerns one issue only (Jira Cloud's per-issue
+    /// write limit: 20 writes per 2 s and 100 per 30 s to one issue):
+    /// requests for other issues need not wait.
+    pub fn is_per_issue_limit(&self) -> bool {
+        self.rate_limit_reason() == Some(PER_ISSUE_REASON)
     }
 
     /// Whether the request may have reached Jira and taken effect although
@@ -339,6 +383,7 @@ impl fmt::Debug for Error {
             .field("status", &i.status)
             .field("body", &i.body)
             .field("retry_after", &i.retry_after)
+            .field("rate_limit_reason", &i.rate_limit_reason)
             .field("may_have_been_sent", &i.may_have_been_sent)
             .field("attempts", &i.attempts);
         if let Some(s) = &i.source {
@@ -365,6 +410,8 @@ mod tests {
     fn codes_are_stable_and_distinct() {
         let all = [
             ErrorKind::Unauthorized,
+            ErrorKind::CaptchaRequired,
+            ErrorKind::Conflict,
             ErrorKind::IssueCreateForbidden,
             ErrorKind::Forbidden,
             ErrorKind::CustomFieldUnknown,

@@ -78,7 +78,10 @@ impl Inner {
             };
             let error = error.with_attempts(attempt);
             let repeatable = request.op.idempotent || !error.may_have_been_sent();
-            if !error.is_retryable() || !repeatable || attempt >= max_attempts {
+            // A conflict is the caller's to retry: the issue may have moved,
+            // so the same request could now be the wrong one.
+            let caller_retries = error.kind() == ErrorKind::Conflict;
+            if !error.is_retryable() || !repeatable || caller_retries || attempt >= max_attempts {
                 return Err(error);
             }
             let delay = match error.retry_after() {
@@ -97,7 +100,9 @@ impl Inner {
             }
             waited = total;
             crate::metrics::retry(error.code());
-            if error.kind() == ErrorKind::RateLimited {
+            // Jira's per-issue write limit concerns one issue: only this
+            // request waits; requests for other issues go on.
+            if error.kind() == ErrorKind::RateLimited && !error.is_per_issue_limit() {
                 self.hold_all(delay);
             }
             tracing::debug!(

@@ -257,13 +257,45 @@ impl EditIssueRequest {
 pub struct AddCommentRequest {
     /// The comment text (wiki markup for v2, ADF for v3).
     pub body: Description,
+    /// Who may see it (`None`: everyone who may browse the issue).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<CommentVisibility>,
 }
 
 impl AddCommentRequest {
-    /// A comment with this body.
+    /// A comment with this body, visible to everyone who may browse the
+    /// issue.
     pub fn new(body: Description) -> Self {
-        Self { body }
+        Self {
+            body,
+            visibility: None,
+        }
     }
+
+    /// The same comment, visible to members of this project role only.
+    /// Jira refuses it (400) when the role does not exist or the author is
+    /// not in it; it is then not posted at all, never posted publicly.
+    pub fn restricted_to_role(mut self, role: impl Into<String>) -> Self {
+        self.visibility = Some(CommentVisibility::Role(role.into()));
+        self
+    }
+
+    /// The same comment, visible to members of this group only.
+    pub fn restricted_to_group(mut self, group: impl Into<String>) -> Self {
+        self.visibility = Some(CommentVisibility::Group(group.into()));
+        self
+    }
+}
+
+/// Who may see a comment: `{"type":"role"|"group","value":…}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", content = "value", rename_all = "lowercase")]
+#[non_exhaustive]
+pub enum CommentVisibility {
+    /// Members of this project role.
+    Role(String),
+    /// Members of this group.
+    Group(String),
 }
 
 #[cfg(test)]
@@ -308,6 +340,22 @@ mod tests {
                 "project":{"id":"10000"},"issuetype":{"id":"3"},"summary":"s","description":"d",
                 "labels":["a","b"],"priority":{"name":"High"},
                 "customfield_10032":[{"value":"OWASP_LLM01"}]}})
+        );
+    }
+
+    #[test]
+    fn comment_visibility_shape() {
+        let c = AddCommentRequest::new(Description::Wiki("x".into()));
+        assert_eq!(serde_json::to_value(&c).unwrap(), json!({"body":"x"}));
+        let c = c.restricted_to_role("Administrators");
+        assert_eq!(
+            serde_json::to_value(&c).unwrap(),
+            json!({"body":"x","visibility":{"type":"role","value":"Administrators"}})
+        );
+        let c = AddCommentRequest::new(Description::Wiki("x".into())).restricted_to_group("sec");
+        assert_eq!(
+            serde_json::to_value(&c).unwrap()["visibility"],
+            json!({"type":"group","value":"sec"})
         );
     }
 

@@ -56,8 +56,8 @@ pub mod wiki;
 
 pub use bulk::{BulkCreateRequest, BulkCreateResponse, BulkElementError, MAX_BULK_CREATE};
 pub use create::{
-    AddCommentRequest, CreateIssueRequest, CreateIssueRequestBuilder, CreatedIssue, Description,
-    EditIssueRequest, FieldValue, IssueTypeRef, PriorityRef, ProjectRef,
+    AddCommentRequest, CommentVisibility, CreateIssueRequest, CreateIssueRequestBuilder,
+    CreatedIssue, Description, EditIssueRequest, FieldValue, IssueTypeRef, PriorityRef, ProjectRef,
 };
 pub use error::ModelError;
 pub use error_body::ErrorBody;

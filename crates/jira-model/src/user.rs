@@ -24,6 +24,10 @@ pub struct User {
     /// Whether the account is active.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// The profile time zone (`America/Phoenix`): Jira reads a JQL
+    /// datetime without a zone in it, and shows times in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 impl User {

@@ -2,7 +2,12 @@
 //!
 //! Each e-mail address is the account name followed by `@sim.example`.
 //! Cloud flavor authenticates `Authorization: Basic base64(email:api_token)`;
-//! Data Center flavor authenticates `Authorization: Bearer <PAT>`.
+//! Data Center flavor authenticates `Authorization: Bearer <PAT>`, or
+//! `Authorization: Basic base64(name:password)` (which counts failed logins
+//! towards a CAPTCHA lockout, as Jira Data Center does).
+//!
+//! Like real accounts, none of them is in UTC: each has a profile time zone
+//! ([`Account::time_zone`]) that `/myself` reports and JQL reads dates in.
 
 /// E-mail of the service account `penaxtra-bot`.
 pub const SERVICE_EMAIL: &str = "penaxtra-bot@sim.example";
@@ -10,18 +15,24 @@ pub const SERVICE_EMAIL: &str = "penaxtra-bot@sim.example";
 pub const SERVICE_API_TOKEN: &str = "sim-api-token";
 /// Data Center personal access token of the service account.
 pub const SERVICE_PAT: &str = "sim-pat";
+/// Data Center password of the service account (Basic `penaxtra-bot:…`).
+pub const SERVICE_PASSWORD: &str = "sim-password";
 /// E-mail of `alex`, a person who works issues.
 pub const HUMAN_EMAIL: &str = "alex@sim.example";
 /// Cloud API token of `alex`.
 pub const HUMAN_API_TOKEN: &str = "human-api-token";
 /// Data Center personal access token of `alex`.
 pub const HUMAN_PAT: &str = "human-pat";
+/// Data Center password of `alex`.
+pub const HUMAN_PASSWORD: &str = "human-password";
 /// E-mail of `readonly`, who may browse but lacks the Create Issues permission.
 pub const READONLY_EMAIL: &str = "readonly@sim.example";
 /// Cloud API token of `readonly`.
 pub const READONLY_API_TOKEN: &str = "readonly-api-token";
 /// Data Center personal access token of `readonly`.
 pub const READONLY_PAT: &str = "readonly-pat";
+/// Data Center password of `readonly`.
+pub const READONLY_PASSWORD: &str = "readonly-password";
 
 /// One account of the simulated Jira.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -40,8 +51,14 @@ pub struct Account {
     /// Whether the account may create, edit, transition, comment on and
     /// delete issues (`readonly` may only browse).
     pub can_write: bool,
+    /// Profile time zone (an IANA name without daylight saving time, so a
+    /// fixed offset is exact).
+    pub time_zone: &'static str,
+    /// Offset of [`Account::time_zone`] from UTC, in minutes.
+    pub utc_offset_minutes: i32,
     api_token: &'static str,
     pat: &'static str,
+    password: &'static str,
 }
 
 impl std::fmt::Debug for Account {
@@ -50,6 +67,7 @@ impl std::fmt::Debug for Account {
             .field("name", &self.name)
             .field("email", &self.email)
             .field("can_write", &self.can_write)
+            .field("time_zone", &self.time_zone)
             .finish_non_exhaustive()
     }
 }
@@ -63,8 +81,11 @@ pub const ALL: [Account; 3] = [
         email: SERVICE_EMAIL,
         display_name: "Penaxtra Bot",
         can_write: true,
+        time_zone: "America/Phoenix",
+        utc_offset_minutes: -420,
         api_token: SERVICE_API_TOKEN,
         pat: SERVICE_PAT,
+        password: SERVICE_PASSWORD,
     },
     Account {
         name: "alex",
@@ -73,8 +94,11 @@ pub const ALL: [Account; 3] = [
         email: HUMAN_EMAIL,
         display_name: "Alex Example",
         can_write: true,
+        time_zone: "Asia/Kolkata",
+        utc_offset_minutes: 330,
         api_token: HUMAN_API_TOKEN,
         pat: HUMAN_PAT,
+        password: HUMAN_PASSWORD,
     },
     Account {
         name: "readonly",
@@ -83,8 +107,11 @@ pub const ALL: [Account; 3] = [
         email: READONLY_EMAIL,
         display_name: "Read Only",
         can_write: false,
+        time_zone: "Asia/Tokyo",
+        utc_offset_minutes: 540,
         api_token: READONLY_API_TOKEN,
         pat: READONLY_PAT,
+        password: READONLY_PASSWORD,
     },
 ];
 
@@ -97,6 +124,14 @@ pub fn by_api_token(email: &str, token: &str) -> Option<&'static Account> {
 /// The account with this Data Center personal access token, if any.
 pub fn by_pat(pat: &str) -> Option<&'static Account> {
     ALL.iter().find(|a| constant_time_eq(a.pat, pat))
+}
+
+/// The account with this Data Center user name, if any, and whether
+/// `password` is its password.
+pub fn by_password(name: &str, password: &str) -> Option<(&'static Account, bool)> {
+    ALL.iter()
+        .find(|a| a.name.eq_ignore_ascii_case(name))
+        .map(|a| (a, constant_time_eq(a.password, password)))
 }
 
 /// The account named `name` (`penaxtra-bot`, `alex`, `readonly`).
@@ -127,6 +162,16 @@ mod tests {
         assert_eq!(by_pat(READONLY_PAT).unwrap().name, "readonly");
         assert!(!by_pat(READONLY_PAT).unwrap().can_write);
         assert!(by_pat("nope").is_none());
+        assert_eq!(
+            by_password("Alex", HUMAN_PASSWORD).map(|(a, ok)| (a.name, ok)),
+            Some(("alex", true))
+        );
+        assert_eq!(by_password("alex", "x").map(|(_, ok)| ok), Some(false));
+        assert!(by_password("nobody", HUMAN_PASSWORD).is_none());
+        assert!(
+            ALL.iter().all(|a| a.utc_offset_minutes != 0),
+            "no account is in UTC"
+        );
         for a in ALL {
             assert_eq!(a.email, format!("{}@sim.example", a.name));
         }
@@ -136,5 +181,6 @@ mod tests {
     fn debug_hides_tokens() {
         let text = format!("{:?}", ALL[0]);
         assert!(!text.contains(SERVICE_API_TOKEN) && !text.contains(SERVICE_PAT));
+        assert!(!text.contains(SERVICE_PASSWORD));
     }
 }

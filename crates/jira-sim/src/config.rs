@@ -1,7 +1,7 @@
 //! The simulator's configuration: builder for the library, JSON file for the
 //! binary.
 
-use crate::{FaultConfig, SimClock, SimError, SimRateLimit, Workflow};
+use crate::{CloudLimits, FaultConfig, SimClock, SimError, SimRateLimit, Workflow};
 use jira_model::Flavor;
 use serde::Deserialize;
 use std::time::Duration;
@@ -44,6 +44,69 @@ impl WebhookRetry {
 impl Default for WebhookRetry {
     fn default() -> Self {
         Self::new(5, Duration::from_millis(200))
+    }
+}
+
+impl WebhookRetry {
+    /// The flavor's own policy: Jira Cloud retries (at most 5 attempts in
+    /// all here, from 200 ms); Jira Data Center does not retry at all.
+    pub fn for_flavor(flavor: Flavor) -> Self {
+        match flavor {
+            Flavor::Cloud => Self::default(),
+            Flavor::DataCenter => Self::new(1, Duration::from_millis(200)),
+        }
+    }
+}
+
+/// When and whether webhook deliveries go out.
+///
+/// Each delivery waits a random time up to `max_delay` before its first
+/// attempt, so deliveries arrive late and out of order, as Jira's do
+/// ("up to 30 minutes" on Cloud; set minutes here to test that). Data
+/// Center's delivery queue holds at most `queue_capacity` deliveries not
+/// yet made and drops what does not fit, and `drop_rate` drops a share of
+/// deliveries outright (JRASERVER-74492); neither applies to Cloud.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub struct WebhookTiming {
+    /// Longest random wait before a delivery's first attempt.
+    pub max_delay: Duration,
+    /// Data Center: most deliveries waiting at once; more are dropped.
+    pub queue_capacity: usize,
+    /// Data Center: share (0..=1) of deliveries dropped.
+    pub drop_rate: f64,
+}
+
+impl WebhookTiming {
+    /// The flavor's default: up to 20 ms of random delay (enough to reorder
+    /// deliveries made close together), a queue of 1,000, nothing dropped
+    /// at random.
+    pub fn for_flavor(_flavor: Flavor) -> Self {
+        Self {
+            max_delay: Duration::from_millis(20),
+            queue_capacity: 1000,
+            drop_rate: 0.0,
+        }
+    }
+    /// In order and at once: no delay (one delivery after the other).
+    pub fn immediate(mut self) -> Self {
+        self.max_delay = Duration::ZERO;
+        self
+    }
+    /// Sets the longest random delay.
+    pub fn max_delay(mut self, d: Duration) -> Self {
+        self.max_delay = d;
+        self
+    }
+    /// Sets the Data Center queue capacity.
+    pub fn queue_capacity(mut self, n: usize) -> Self {
+        self.queue_capacity = n;
+        self
+    }
+    /// Sets the Data Center drop rate.
+    pub fn drop_rate(mut self, rate: f64) -> Self {
+        self.drop_rate = rate;
+        self
     }
 }
 
@@ -102,9 +165,12 @@ pub(crate) fn check_webhook_url(url: &str) -> Result<(), SimError> {
 }
 
 /// Everything the simulator needs to start. Required: the flavor; the rest
-/// has defaults (no rate limit, no faults, the default workflow, a
-/// multi-select frameworks field, no webhooks, no latency, no search lag,
-/// seed 0).
+/// has defaults (no per-account rate limit, no faults, the default
+/// workflow, a multi-select frameworks field, no webhooks, no latency, no
+/// search lag, seed 0) and, on by default because real Jira does it: Cloud's
+/// burst and per-issue write limits, Cloud's anonymous answers to bad
+/// credentials, Data Center's CAPTCHA lockout, 409 for concurrent
+/// transitions, late and unordered webhooks (retried on Cloud only).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct SimConfig {
@@ -134,6 +200,27 @@ pub struct SimConfig {
     pub clock: SimClock,
     /// Address to listen on (`127.0.0.1:0` by default).
     pub listen: String,
+    /// Cloud: credentials that match no account are served as an anonymous
+    /// user would be (a 200 with `X-Seraph-LoginReason:
+    /// AUTHENTICATED_FAILED` and no issues from searches, a 404 for an
+    /// issue, a 401 where anonymous users may not go). On by default.
+    pub anonymous_on_bad_credentials: bool,
+    /// Data Center: failed Basic logins in a row after which the account
+    /// must solve a CAPTCHA in the browser (default 3; `None`: never).
+    pub captcha_after: Option<u32>,
+    /// Cloud's burst and per-issue write limits (default on for Cloud,
+    /// `None` turns them off; Data Center ignores them).
+    pub cloud_limits: Option<CloudLimits>,
+    /// How long a transition holds its issue: another transition of the
+    /// same issue arriving meanwhile is refused with 409 (default 10 ms).
+    pub transition_hold: Duration,
+    /// Webhook delays, queue and drops.
+    pub webhook_timing: WebhookTiming,
+    /// The multi-select frameworks field's only options, as a Jira admin
+    /// configured them: other values are refused with Jira's `Option value
+    /// 'X' is not valid`. `None` (the default): a new value becomes a new
+    /// option, as if an admin kept the list up to date.
+    pub frameworks_options: Option<Vec<String>>,
 }
 
 impl SimConfig {
@@ -149,9 +236,15 @@ impl SimConfig {
             latency: Duration::ZERO,
             search_lag: Duration::ZERO,
             faults: FaultConfig::default(),
-            webhook_retry: WebhookRetry::default(),
+            webhook_retry: WebhookRetry::for_flavor(flavor),
             clock: SimClock::system(),
             listen: "127.0.0.1:0".into(),
+            anonymous_on_bad_credentials: true,
+            captcha_after: Some(crate::captcha::DEFAULT_CAPTCHA_AFTER),
+            cloud_limits: Some(CloudLimits::default()),
+            transition_hold: Duration::from_millis(10),
+            webhook_timing: WebhookTiming::for_flavor(flavor),
+            frameworks_options: None,
         }
     }
     /// Sets (or, with `None`, removes) the per-account rate limit.
@@ -217,6 +310,39 @@ impl SimConfig {
         self.listen = addr.into();
         self
     }
+    /// Cloud: whether bad credentials are served as anonymous (see
+    /// [`SimConfig::anonymous_on_bad_credentials`]); off answers 401.
+    pub fn anonymous_on_bad_credentials(mut self, on: bool) -> Self {
+        self.anonymous_on_bad_credentials = on;
+        self
+    }
+    /// Data Center: failed Basic logins in a row that lock an account
+    /// behind a CAPTCHA (`None`: never).
+    pub fn captcha_after(mut self, after: Option<u32>) -> Self {
+        self.captcha_after = after;
+        self
+    }
+    /// Sets (or, with `None`, removes) Cloud's burst and per-issue limits.
+    pub fn cloud_limits(mut self, limits: Option<CloudLimits>) -> Self {
+        self.cloud_limits = limits;
+        self
+    }
+    /// Sets how long a transition holds its issue against concurrent ones.
+    pub fn transition_hold(mut self, hold: Duration) -> Self {
+        self.transition_hold = hold;
+        self
+    }
+    /// Fixes the frameworks field's options (see
+    /// [`SimConfig::frameworks_options`]).
+    pub fn frameworks_options(mut self, options: Option<Vec<String>>) -> Self {
+        self.frameworks_options = options;
+        self
+    }
+    /// Sets webhook delays, queue and drops.
+    pub fn webhook_timing(mut self, timing: WebhookTiming) -> Self {
+        self.webhook_timing = timing;
+        self
+    }
 
     /// Checks the configuration.
     ///
@@ -234,6 +360,26 @@ impl SimConfig {
         if self.webhook_retry.max_attempts == 0 {
             return Err(SimError::Config(
                 "webhook max_attempts must be at least 1".into(),
+            ));
+        }
+        if self.captcha_after == Some(0) {
+            return Err(SimError::Config(
+                "captcha_after must be at least 1 (or null for never)".into(),
+            ));
+        }
+        if let Some(l) = &self.cloud_limits {
+            l.validate()?;
+        }
+        let t = &self.webhook_timing;
+        if !(0.0..=1.0).contains(&t.drop_rate) {
+            return Err(SimError::Config(format!(
+                "webhook drop_rate {} is not within 0..=1",
+                t.drop_rate
+            )));
+        }
+        if t.queue_capacity == 0 {
+            return Err(SimError::Config(
+                "webhook queue_capacity must be at least 1".into(),
             ));
         }
         Ok(())
@@ -303,6 +449,32 @@ impl SimConfig {
         if let Some(l) = f.listen {
             c.listen = l;
         }
+        if let Some(on) = f.anonymous_on_bad_credentials {
+            c.anonymous_on_bad_credentials = on;
+        }
+        if let Some(after) = f.captcha_after {
+            c.captcha_after = after;
+        }
+        if let Some(limits) = f.cloud_limits {
+            c.cloud_limits = limits;
+        }
+        if let Some(o) = f.frameworks_options {
+            c.frameworks_options = Some(o);
+        }
+        if let Some(ms) = f.transition_hold_ms {
+            c.transition_hold = Duration::from_millis(ms);
+        }
+        if let Some(w) = f.webhook_timing {
+            if let Some(ms) = w.max_delay_ms {
+                c.webhook_timing.max_delay = Duration::from_millis(ms);
+            }
+            if let Some(n) = w.queue_capacity {
+                c.webhook_timing.queue_capacity = n;
+            }
+            if let Some(r) = w.drop_rate {
+                c.webhook_timing.drop_rate = r;
+            }
+        }
         c.validate()?;
         Ok(c)
     }
@@ -323,6 +495,31 @@ struct FileConfig {
     search_lag_ms: Option<u64>,
     faults: Option<FaultConfig>,
     webhook_retry: Option<FileRetry>,
+    anonymous_on_bad_credentials: Option<bool>,
+    /// `null` never locks; absent keeps the default.
+    #[serde(default, deserialize_with = "some")]
+    captcha_after: Option<Option<u32>>,
+    /// `null` turns the limits off; absent keeps the default.
+    #[serde(default, deserialize_with = "some")]
+    cloud_limits: Option<Option<CloudLimits>>,
+    transition_hold_ms: Option<u64>,
+    webhook_timing: Option<FileTiming>,
+    frameworks_options: Option<Vec<String>>,
+}
+
+/// Tells a present `null` (`Some(None)`) from an absent field (`None`).
+fn some<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTiming {
+    max_delay_ms: Option<u64>,
+    queue_capacity: Option<usize>,
+    drop_rate: Option<f64>,
 }
 
 #[derive(Deserialize)]
@@ -373,6 +570,24 @@ mod tests {
             Duration::from_secs(2)
         );
         assert_eq!(c.webhook_retry.max_attempts, 2);
+        assert_eq!(c.captcha_after, Some(3), "on by default");
+        assert!(c.cloud_limits.is_some() && c.anonymous_on_bad_credentials);
+        let off = SimConfig::from_json_str(
+            r#"{"captcha_after":null,"cloud_limits":null,"anonymous_on_bad_credentials":false,
+               "transition_hold_ms":0,"webhook_timing":{"max_delay_ms":60000,"drop_rate":0.5}}"#,
+            Flavor::DataCenter,
+        )
+        .unwrap();
+        assert_eq!(off.captcha_after, None);
+        assert_eq!(off.cloud_limits, None);
+        assert!(!off.anonymous_on_bad_credentials);
+        assert_eq!(off.transition_hold, Duration::ZERO);
+        assert_eq!(off.webhook_timing.max_delay, Duration::from_secs(60));
+        assert_eq!(off.webhook_timing.drop_rate, 0.5);
+        assert_eq!(
+            off.webhook_retry.max_attempts, 1,
+            "Data Center does not retry webhooks"
+        );
         let shown = format!("{:?}", c.webhooks);
         assert!(!shown.contains("s3cr3t") && shown.contains("/hook"));
     }
@@ -387,6 +602,9 @@ mod tests {
             r#"{"faults":{"error_rate":2}}"#,
             r#"{"search_lag_ms":-1}"#,
             r#"{"search_lag_ms":"5s"}"#,
+            r#"{"captcha_after":0}"#,
+            r#"{"webhook_timing":{"drop_rate":1.5}}"#,
+            r#"{"cloud_limits":{"burst_read":0}}"#,
             "not json",
         ] {
             assert!(

@@ -41,6 +41,7 @@
 //! ```
 
 pub mod accounts;
+mod captcha;
 mod clock;
 mod config;
 mod error;
@@ -53,12 +54,14 @@ pub mod webhook;
 mod workflow;
 mod world;
 
+pub use captcha::DEFAULT_CAPTCHA_AFTER;
 pub use clock::SimClock;
-pub use config::{FrameworksFieldKind, SimConfig, WebhookRetry, WebhookTarget};
+pub use config::{FrameworksFieldKind, SimConfig, WebhookRetry, WebhookTarget, WebhookTiming};
 pub use error::SimError;
 pub use faults::{DropMode, FaultConfig, LatencyFault, StormConfig};
 pub use rate_limit::SimRateLimit;
+pub use rate_limit::cloud::CloudLimits;
 pub use sim::JiraSim;
-pub use webhook::WebhookDelivery;
+pub use webhook::{DroppedWebhook, WebhookDelivery};
 pub use workflow::{Workflow, WorkflowResolution, WorkflowStatus, WorkflowTransition};
 pub use world::{SimComment, SimIssue};

@@ -1,10 +1,12 @@
 //! The running simulator.
 
+use crate::captcha::LoginGuard;
 use crate::config::WebhookTarget;
 use crate::faults::{FaultConfig, FaultEngine};
 use crate::http::conn::{ConnHandle, KillableListener};
 use crate::http::{App, entry, lock};
 use crate::rate_limit::RateLimiter;
+use crate::rate_limit::cloud::CloudLimiter;
 use crate::webhook::{Hub, WebhookDelivery};
 use crate::world::{SimIssue, World};
 use crate::{SimClock, SimConfig, SimError};
@@ -64,7 +66,13 @@ impl JiraSim {
             })?;
         let local = listener.local_addr()?;
         let base_url = format!("http://{local}");
-        let hub = Hub::new(config.webhook_retry, config.seed, runtime)?;
+        let hub = Hub::new(
+            config.webhook_retry,
+            config.webhook_timing,
+            config.flavor == Flavor::DataCenter,
+            config.seed,
+            runtime,
+        )?;
         for w in &config.webhooks {
             hub.register(w.clone());
         }
@@ -75,6 +83,9 @@ impl JiraSim {
             config.workflow.clone(),
         );
         world.set_search_lag(config.search_lag);
+        if let Some(options) = &config.frameworks_options {
+            world.fix_options(options);
+        }
         let app = Arc::new(App {
             flavor: config.flavor,
             base_url,
@@ -84,6 +95,17 @@ impl JiraSim {
             world: std::sync::Mutex::new(world),
             faults: std::sync::Mutex::new(FaultEngine::new(config.faults.clone())),
             limiter: std::sync::Mutex::new(config.rate_limit.map(RateLimiter::new)),
+            cloud: std::sync::Mutex::new(
+                config
+                    .cloud_limits
+                    .filter(|_| config.flavor == Flavor::Cloud)
+                    .map(CloudLimiter::new),
+            ),
+            logins: std::sync::Mutex::new(LoginGuard::new(config.captcha_after)),
+            anonymous_on_bad_credentials: config.anonymous_on_bad_credentials,
+            in_flight: Default::default(),
+            transition_hold: config.transition_hold,
+            rng: std::sync::Mutex::new(rand::SeedableRng::seed_from_u64(config.seed)),
             hub,
             clock: config.clock.clone(),
             counts: std::sync::Mutex::new(BTreeMap::new()),
@@ -179,6 +201,11 @@ impl JiraSim {
         self.app.hub.deliveries()
     }
 
+    /// Deliveries Data Center's webhook queue dropped (never attempted).
+    pub fn dropped_webhooks(&self) -> Vec<crate::webhook::DroppedWebhook> {
+        self.app.hub.dropped()
+    }
+
     /// Waits until every queued webhook delivery has been made or given up.
     pub async fn flush_webhooks(&self) {
         self.app.hub.flush().await;
@@ -193,6 +220,23 @@ impl JiraSim {
         faults.validate()?;
         *lock(&self.app.faults) = FaultEngine::new(faults);
         Ok(())
+    }
+
+    /// Someone signs in to the web interface as account `name` (for
+    /// example `penaxtra-bot`) and solves the CAPTCHA: Data Center lets its
+    /// Basic logins through again. `false` for an unknown name.
+    pub fn browser_login(&self, name: &str) -> bool {
+        if crate::accounts::by_name(name).is_none() {
+            return false;
+        }
+        lock(&self.app.logins).browser_login(name);
+        true
+    }
+
+    /// Whether account `name` must solve a CAPTCHA in the browser before
+    /// Data Center accepts its Basic logins again.
+    pub fn is_captcha_locked(&self, name: &str) -> bool {
+        lock(&self.app.logins).is_locked(name)
     }
 
     /// The fault configuration in force.

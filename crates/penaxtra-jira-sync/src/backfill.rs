@@ -281,13 +281,20 @@ impl JiraSync {
         // issues are matched to findings by their dedup labels.
         let mut created = Vec::new();
         let mut succeeded = Vec::new();
-        for (c, result) in to_create.into_iter().zip(results) {
+        for ((c, result), request) in to_create.into_iter().zip(results).zip(&requests) {
             match result {
                 Ok(issue) => {
                     created.push(issue);
                     succeeded.push(c);
                 }
                 Err(e) => {
+                    // Jira refused only options it does not have: this one
+                    // is created alone without them.
+                    if let Some(fewer) = crate::options::without_refused_options(request, &e) {
+                        let outcome = self.create_alone(&c, &fewer).await?;
+                        out.push((c.i, outcome));
+                        continue;
+                    }
                     let doubt = if e.may_have_been_sent() {
                         Some(created_at)
                     } else {
@@ -333,6 +340,37 @@ impl JiraSync {
             }
         }
         Ok(out)
+    }
+
+    /// Creates one claimed finding's issue alone, after Jira refused only
+    /// options it does not have in a bulk create (its own answer then names
+    /// its issue, so no matching by label is needed).
+    async fn create_alone(
+        &self,
+        c: &Claimed,
+        request: &jira_model::CreateIssueRequest,
+    ) -> Result<PushOutcome, SyncError> {
+        Ok(
+            match self.create_issue_without_refused_options(request).await {
+                Ok(issue) => match self
+                    .record_link(&c.f, &issue.key, &issue.id, None, c.fence)
+                    .await
+                {
+                    Ok(()) => PushOutcome::Created {
+                        issue_key: IssueKey::new(&issue.key)?,
+                    },
+                    Err(e) => self.fail_claimed(c, e, Some(self.now_ms())).await?,
+                },
+                Err(e) => {
+                    let doubt = if e.may_have_been_sent() {
+                        Some(self.now_ms())
+                    } else {
+                        c.doubt
+                    };
+                    self.fail_claimed(c, e.into(), doubt).await?
+                }
+            },
+        )
     }
 
     /// Matches the issues a bulk create made to the findings they were made

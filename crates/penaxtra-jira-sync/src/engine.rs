@@ -48,7 +48,9 @@ pub struct SyncSettings {
     pub max_transition_steps: usize,
     /// Operations taken from the queue per worker round (default 200).
     pub worker_batch: usize,
-    /// Overlap of reconciliation sweeps, against clock skew (default 5 min).
+    /// Overlap of reconciliation sweeps, against clock skew and search lag
+    /// (default 5 min; never less than the search consistency window: a
+    /// change made just before a sweep may reach search only after it).
     pub sweep_overlap: Duration,
     /// How long a webhook delivery id is remembered to drop Jira's
     /// redeliveries (default [`crate::DEFAULT_DELIVERY_RETENTION`], a

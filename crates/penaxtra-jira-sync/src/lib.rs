@@ -83,6 +83,7 @@ mod inbound_reason;
 mod jira_time;
 mod lease;
 pub mod metrics;
+mod options;
 pub mod parked;
 mod push;
 mod rate_budget;

@@ -361,7 +361,7 @@ impl JiraSync {
             .inner
             .template
             .render(finding, self.inner.client.flavor())?;
-        let created = self.inner.client.create_issue(&request).await?;
+        let created = self.create_issue_without_refused_options(&request).await?;
         // From here on the issue exists: a failure to link leaves doubt.
         *doubt = Some(self.now_ms());
         self.record_link(finding, &created.key, &created.id, None, fence)

@@ -36,6 +36,16 @@ pub struct ReconcileReport {
     pub heal_failed: Vec<IssueKey>,
 }
 
+/// The JQL clause for "updated at or after `since`" (epoch ms, our clock)
+/// as of `now`: a relative time, in whole minutes rounded up, so neither the
+/// searching account's time zone (Jira reads a datetime without a zone in
+/// it, at minute precision) nor a skew between our clock and Jira's can
+/// move the window.
+fn updated_since(now: i64, since: i64) -> String {
+    let minutes = ((now - since).max(0) + 59_999) / 60_000 + 1;
+    format!("updated >= \"-{minutes}m\"")
+}
+
 impl JiraSync {
     /// Sweeps once: searches the project for issues with the integration's
     /// label updated since the last sweep (less an overlap), page by page,
@@ -54,10 +64,8 @@ impl JiraSync {
         let label = jql_string(INTEGRATION_LABEL);
         let mut jql = format!("project = {project} AND labels = {label}");
         if let Some(cursor) = store.sweep_cursor().await? {
-            let since = cursor.last_sweep_ms - duration_ms(self.inner.settings.sweep_overlap);
-            // A relative time avoids any time-zone reading of absolute dates.
-            let minutes = ((started - since).max(0) / 60_000) + 1;
-            jql.push_str(&format!(" AND updated >= \"-{minutes}m\""));
+            let since = cursor.last_sweep_ms - duration_ms(self.sweep_overlap());
+            jql.push_str(&format!(" AND {}", updated_since(started, since)));
         }
         jql.push_str(" ORDER BY updated ASC");
 
@@ -97,6 +105,17 @@ impl JiraSync {
             tracing::warn!(count = report.healed.len(), "closed duplicate issues");
         }
         Ok(report)
+    }
+
+    /// How far each sweep reaches back before the last one: the configured
+    /// overlap, and never less than Jira's search lag. A change made just
+    /// before a sweep may not be searchable yet; the cursor moves past it
+    /// anyway, so the next window must still reach back to it.
+    fn sweep_overlap(&self) -> Duration {
+        self.inner
+            .settings
+            .sweep_overlap
+            .max(self.consistency_window())
     }
 
     /// Closes `issue` as a duplicate when it carries a finding's dedup label
@@ -154,7 +173,10 @@ impl JiraSync {
                     .get_issue(link.issue_key.as_str(), &["status"])
                     .await
                 {
-                    Err(e) if e.status() == Some(404) => {
+                    // `not_found` only: a 404 that Jira answered to refused
+                    // credentials (served as anonymous) is `unauthorized`,
+                    // and the issue may well exist.
+                    Err(e) if e.kind() == jira_client::ErrorKind::NotFound => {
                         tracing::warn!(issue = %link.issue_key, finding = %link.finding_id, "linked issue deleted in Jira; unlinking it");
                         self.unlink_deleted(&link).await?;
                         gone.push(link.issue_key);
@@ -213,5 +235,22 @@ impl JiraSync {
                 }
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_window_is_relative_and_rounded_outwards() {
+        assert_eq!(updated_since(600_000, 600_000), "updated >= \"-1m\"");
+        assert_eq!(updated_since(600_000, 599_999), "updated >= \"-2m\"");
+        assert_eq!(updated_since(600_000, 480_000), "updated >= \"-3m\"");
+        assert_eq!(
+            updated_since(0, 5_000),
+            "updated >= \"-1m\"",
+            "a clock that went back"
+        );
     }
 }

@@ -344,16 +344,26 @@ impl JiraSync {
             match client.transition(key, &request).await {
                 Ok(()) => {}
                 Err(e) if moved_meanwhile(&e) => {
-                    // Someone moved the issue between our read and our move:
-                    // what we learned for `current` may be another status's
-                    // transitions. Read where it is and go on from there.
+                    // Someone moved the issue between our read and our move
+                    // (a 400 for a transition no longer valid), or is moving
+                    // it right now (409: Jira runs one transition of an issue
+                    // at a time). Read where it is and decide again from
+                    // there; never repeat the refused transition blindly.
+                    let conflict = e.kind() == jira_client::ErrorKind::Conflict;
+                    let issue = client.get_issue(key, &["status"]).await?;
+                    let now_at = issue.fields.status.map(|s| s.name).unwrap_or_default();
+                    if conflict && same_status(&now_at, &current) {
+                        // The other transition has not landed yet: try again
+                        // later (the operation is queued), reading afresh.
+                        tracing::info!(issue = %key, "another transition of the issue is running; trying again later");
+                        return Err(e.into());
+                    }
                     self.inner
                         .workflow
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .forget(&current);
-                    let issue = client.get_issue(key, &["status"]).await?;
-                    current = issue.fields.status.map(|s| s.name).unwrap_or_default();
+                    current = now_at;
                     tracing::info!(issue = %key, now = %current, "the issue moved under us; walking on from where it is");
                     if same_status(&current, &target.status) {
                         return Ok((current, via));
@@ -383,7 +393,7 @@ impl JiraSync {
 /// Whether Jira refused a transition because the issue is no longer in the
 /// status the transition leaves from (someone else moved it).
 fn moved_meanwhile(e: &jira_client::Error) -> bool {
-    e.status() == Some(409)
+    e.kind() == jira_client::ErrorKind::Conflict
         || (e.status() == Some(400)
             && e.jira_messages().is_some_and(|b| {
                 b.mentions("is not valid") || b.mentions("not valid for this issue")

@@ -151,6 +151,14 @@ async fn not_found_gone_and_unexpected() {
         ResponseTemplate::new(409).set_body_json(json!({"errorMessages":["conflict"]})),
     )
     .await;
+    answer(
+        &server,
+        "PUT",
+        "/issue/SEC-1",
+        ResponseTemplate::new(405)
+            .set_body_json(json!({"message":"Method Not Allowed","status-code":405})),
+    )
+    .await;
     let c = client(&server, Flavor::Cloud);
     let e = c.project("NOPE").await.unwrap_err();
     assert_eq!(e.code(), "not_found");
@@ -159,8 +167,17 @@ async fn not_found_gone_and_unexpected() {
     assert_eq!(e.code(), "gone");
     assert!(e.jira_messages().is_none());
     let e = c.delete_issue("SEC-1").await.unwrap_err();
-    assert_eq!(e.code(), "unexpected_status");
+    assert_eq!(e.code(), "conflict");
     assert_eq!(e.status(), Some(409));
+    let e = c
+        .edit_issue(
+            "SEC-1",
+            &jira_model::EditIssueRequest::new().set("summary", json!("x")),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "unexpected_status");
+    assert_eq!(e.status(), Some(405));
 }
 
 #[tokio::test]
@@ -338,4 +355,101 @@ async fn errors_are_cheap_clones_with_sources() {
     assert!(e.source().is_some());
     let copy = e.clone();
     assert_eq!(copy.to_string(), e.to_string());
+}
+
+#[tokio::test]
+async fn an_anonymous_404_is_unauthorized_not_a_missing_issue() {
+    // Jira Cloud serves an expired API token as an anonymous user: the
+    // issue exists but is invisible. Reading it as `not_found` would make
+    // reconciliation unlink a live issue.
+    let server = MockServer::start().await;
+    answer(
+        &server,
+        "GET",
+        "/issue/SEC-1",
+        ResponseTemplate::new(404)
+            .insert_header("X-Seraph-LoginReason", "AUTHENTICATED_FAILED")
+            .set_body_json(json!({"errorMessages":["Issue does not exist or you do not have permission to see it."],"errors":{}})),
+    )
+    .await;
+    let e = client(&server, Flavor::Cloud)
+        .get_issue("SEC-1", &["status"])
+        .await
+        .unwrap_err();
+    assert_eq!((e.code(), e.status()), ("unauthorized", Some(404)));
+    // And an anonymous, empty search is no "nothing found".
+    answer(
+        &server,
+        "POST",
+        "/search/jql",
+        ResponseTemplate::new(200)
+            .insert_header("X-Seraph-LoginReason", "AUTHENTICATED_FAILED")
+            .set_body_json(json!({"issues": [], "isLast": true})),
+    )
+    .await;
+    let e = client(&server, Flavor::Cloud)
+        .search_all("project = SEC AND labels = penaxtra", &["key"])
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "unauthorized");
+}
+
+#[tokio::test]
+async fn a_captcha_lockout_is_its_own_code_with_the_browser_fix() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/rest/api/2/myself"))
+        .respond_with(
+            ResponseTemplate::new(403)
+                .insert_header("X-Seraph-LoginReason", "AUTHENTICATION_DENIED")
+                .insert_header(
+                    "X-Authentication-Denied-Reason",
+                    "CAPTCHA_CHALLENGE; login-url=https://jira.corp.example/login.jsp",
+                )
+                .set_body_string("<html><body>Forbidden</body></html>"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = builder(&server, Flavor::DataCenter, &ManualTime::new())
+        .retry_policy(retries(5, 60))
+        .build()
+        .unwrap();
+    let e = c.myself().await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::CaptchaRequired);
+    assert_eq!(e.code(), "captcha_required");
+    assert!(
+        !e.is_retryable(),
+        "another login would only count as another failure"
+    );
+    assert!(
+        e.fix()
+            .unwrap()
+            .starts_with("Sign in once in the browser as the service account")
+    );
+    assert!(!e.to_string().contains("login.jsp"));
+}
+
+#[tokio::test]
+async fn a_conflicting_transition_is_returned_for_the_caller_to_decide_again() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/rest/api/3/issue/SEC-1/transitions"))
+        .respond_with(ResponseTemplate::new(409).set_body_json(
+            json!({"errorMessages":["The issue is being transitioned by another request."],"errors":{}}),
+        ))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let c = builder(&server, Flavor::Cloud, &ManualTime::new())
+        .retry_policy(retries(5, 60))
+        .build()
+        .unwrap();
+    let e = c
+        .transition("SEC-1", &jira_model::TransitionRequest::new("21"))
+        .await
+        .unwrap_err();
+    assert_eq!((e.code(), e.kind()), ("conflict", ErrorKind::Conflict));
+    assert!(e.is_retryable(), "worth trying again, after a fresh read");
+    assert_eq!(e.attempts(), 1, "never repeated blindly by the client");
 }

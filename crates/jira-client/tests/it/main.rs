@@ -9,6 +9,7 @@ mod config;
 mod endpoints;
 mod errors;
 mod rate_limits;
+mod recorded;
 mod redirects;
 mod retry;
 mod sealed;

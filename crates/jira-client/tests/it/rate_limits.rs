@@ -186,3 +186,95 @@ async fn the_default_quota_is_documented_and_applies() {
     // Ten go out as a burst, the eleventh waits a tenth of a second.
     assert_eq!(time.sleeps(), [Duration::from_millis(100)]);
 }
+
+/// Time that never moves: a sleep is recorded and returns at once, so a
+/// request held by the client's shared slow-down shows as recorded sleeps.
+#[derive(Debug, Default)]
+struct FrozenTime {
+    sleeps: std::sync::Mutex<Vec<Duration>>,
+}
+
+impl jira_client::Clock for FrozenTime {
+    fn now(&self) -> std::time::SystemTime {
+        crate::support::t0()
+    }
+    fn monotonic(&self) -> Duration {
+        Duration::ZERO
+    }
+}
+
+#[async_trait::async_trait]
+impl jira_client::Sleep for FrozenTime {
+    async fn sleep(&self, d: Duration) {
+        self.sleeps.lock().unwrap().push(d);
+        tokio::task::yield_now().await;
+    }
+}
+
+impl FrozenTime {
+    fn take(&self) -> Vec<Duration> {
+        std::mem::take(&mut *self.sleeps.lock().unwrap())
+    }
+}
+
+/// `PUT /issue/SEC-1` is refused once with `reason`; then SEC-1 and SEC-2
+/// are edited. Returns the sleeps of each edit.
+async fn edits_after_a_429(reason: &str) -> (Vec<Duration>, Vec<Duration>) {
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/rest/api/3/issue/SEC-1"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("Retry-After", "2")
+                .insert_header("RateLimit-Reason", reason)
+                .insert_header("X-RateLimit-Reset", "2023-11-14T22:13:22.000Z"),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    let time = std::sync::Arc::new(FrozenTime::default());
+    let c = jira_client::JiraClient::builder(
+        &server.uri(),
+        Flavor::Cloud,
+        jira_client::ApiTokenAuth::new(
+            crate::support::EMAIL,
+            crate::support::TOKEN.to_string().into(),
+        ),
+    )
+    .sleeper(time.clone())
+    .clock(time.clone())
+    .without_rate_limit()
+    .retry_policy(retries(3, 60))
+    .build()
+    .unwrap();
+    let edit = jira_model::EditIssueRequest::new().set("summary", json!("x"));
+    c.edit_issue("SEC-1", &edit).await.unwrap();
+    let first = time.take();
+    c.edit_issue("SEC-2", &edit).await.unwrap();
+    (first, time.take())
+}
+
+#[tokio::test]
+async fn a_per_issue_429_waits_for_that_issue_only() {
+    let (hot, other) = edits_after_a_429("jira-per-issue-on-write").await;
+    assert_eq!(
+        hot,
+        [Duration::from_secs(2)],
+        "the refused write waits Retry-After"
+    );
+    assert!(
+        other.is_empty(),
+        "another issue's write is not held: {other:?}"
+    );
+    // A burst refusal holds every request (the control: the same run with
+    // another reason does hold the other issue's write).
+    // (Time is frozen here, so a held request keeps finding the hold.)
+    let (hot, other) = edits_after_a_429("jira-burst-based").await;
+    assert_eq!(hot.first(), Some(&Duration::from_secs(2)));
+    assert_eq!(other.first(), Some(&Duration::from_secs(2)));
+}

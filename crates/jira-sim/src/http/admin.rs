@@ -104,6 +104,21 @@ pub(crate) async fn handle(app: &App, method: &str, path: &str, body: &Bytes) ->
             lock(&app.world).set_search_lag(std::time::Duration::from_millis(ms));
             reply::no_content()
         }
+        ("POST", ["accounts", name, "browser-login"]) => {
+            if crate::accounts::by_name(name).is_none() {
+                return reply::json(404, &json!({"error": format!("no account {name}")}));
+            }
+            lock(&app.logins).browser_login(name);
+            reply::no_content()
+        }
+        ("GET", ["accounts", name]) => match crate::accounts::by_name(name) {
+            Some(a) => reply::json(
+                200,
+                &json!({"name": a.name, "time_zone": a.time_zone,
+                    "captcha_locked": lock(&app.logins).is_locked(a.name)}),
+            ),
+            None => reply::json(404, &json!({"error": format!("no account {name}")})),
+        },
         ("GET", ["stats"]) => reply::json(
             200,
             &json!({"total": app.total.load(std::sync::atomic::Ordering::SeqCst),

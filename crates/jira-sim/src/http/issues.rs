@@ -5,8 +5,8 @@ use super::rest::{Query, param, params};
 use super::{App, lock, parse_body, reply};
 use crate::accounts::Account;
 use crate::world::api_error::ApiError;
-use crate::world::render::{self, Selection};
-use crate::world::{ApiVersion, Ctx, SimEvent};
+use crate::world::render::{self, RenderCtx, Selection};
+use crate::world::{ApiVersion, Ctx, SimEvent, SimIssue};
 use axum::body::Bytes;
 use axum::response::Response;
 use jira_model::{BulkCreateResponse, BulkElementError, CreatedIssue, ErrorBody, MAX_BULK_CREATE};
@@ -22,7 +22,12 @@ pub(crate) struct Call<'a> {
 }
 
 impl Call<'_> {
-    fn ctx(&self) -> Ctx {
+    /// Rendering for the calling account.
+    pub fn rc(&self) -> crate::world::render::RenderCtx<'_> {
+        self.app.render_for(self.api, Some(self.account))
+    }
+
+    pub fn ctx(&self) -> Ctx {
         Ctx {
             api: self.api,
             account: self.account,
@@ -45,7 +50,10 @@ impl Call<'_> {
 }
 
 /// Runs a world operation that yields events, publishing them.
-fn publish_result<T>(app: &App, r: Result<(T, Vec<SimEvent>), ApiError>) -> Result<T, Response> {
+pub(crate) fn publish_result<T>(
+    app: &App,
+    r: Result<(T, Vec<SimEvent>), ApiError>,
+) -> Result<T, Response> {
     match r {
         Ok((t, events)) => {
             app.publish(&events);
@@ -118,7 +126,7 @@ pub(crate) fn bulk_create(c: &Call<'_>) -> (Response, bool) {
             )),
         }
     }
-    c.app.publish(&events);
+    c.app.publish_in(&events, crate::webhook::Flow::Secondary);
     // Jira does not promise that `issues` follows the request's order (it
     // carries no correlation id), so neither does the simulator: the
     // created issues come back in an order of their ids' hashes.
@@ -133,7 +141,7 @@ pub(crate) fn bulk_create(c: &Call<'_>) -> (Response, bool) {
     (reply::json(status, &json!(resp)), committed)
 }
 
-fn find_or_404<'w>(
+pub(crate) fn find_or_404<'w>(
     w: &'w crate::world::World,
     key: &str,
 ) -> Result<&'w crate::world::SimIssue, Response> {
@@ -148,12 +156,101 @@ pub(crate) fn get(c: &Call<'_>, key: &str) -> Response {
         Err(r) => return r,
     };
     let sel = Selection::parse(&params(c.query, "fields"), Selection::all());
-    let rc = c.app.render_ctx(c.api);
+    let rc = c.rc();
     let mut v = render::issue(&rc, issue, &sel);
     if sel == Selection::IdOnly {
         v["key"] = json!(issue.key);
     }
+    expand(&rc, &params(c.query, "expand"), issue, &mut v);
     reply::json(200, &v)
+}
+
+/// The expansions Jira applies to an issue (get and search): `changelog`,
+/// `names`, `schema`, `renderedFields`; others are ignored, as Jira
+/// ignores the ones it does not know.
+pub(crate) fn expand(rc: &RenderCtx<'_>, expand: &[&str], issue: &SimIssue, v: &mut Value) {
+    let wanted: Vec<&str> = expand
+        .iter()
+        .flat_map(|e| e.split(','))
+        .map(str::trim)
+        .collect();
+    if wanted.contains(&"changelog") {
+        v["changelog"] = render::changelog(rc, issue);
+    }
+    let fields = v
+        .get("fields")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let (names, schema) = render::names_and_schema(rc, &fields);
+    if wanted.contains(&"names") {
+        v["names"] = names;
+    }
+    if wanted.contains(&"schema") {
+        v["schema"] = schema;
+    }
+    if wanted.contains(&"renderedFields") {
+        v["renderedFields"] = render::rendered_fields(issue);
+    }
+}
+
+/// Cloud `GET issue/{key}/changelog`: the histories, a page at a time
+/// (`startAt`, `maxResults` up to 100, default 100).
+pub(crate) fn changelog(c: &Call<'_>, key: &str) -> Response {
+    let w = lock(&c.app.world);
+    let issue = match find_or_404(&w, key) {
+        Ok(i) => i,
+        Err(r) => return r,
+    };
+    let (start, max) = match page(c.query, 100) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let rc = c.rc();
+    let values: Vec<Value> = issue
+        .history
+        .iter()
+        .skip(start)
+        .take(max)
+        .map(|h| render::history(&rc, h))
+        .collect();
+    let total = issue.history.len();
+    let last = start + values.len() >= total;
+    let mut out = json!({
+        "self": format!("{}/rest/api/{}/issue/{}/changelog?maxResults={max}&startAt={start}",
+            c.app.base_url, c.api.as_str(), issue.key),
+        "maxResults": max, "startAt": start, "total": total, "isLast": last, "values": values,
+    });
+    if !last {
+        out["nextPage"] = json!(format!(
+            "{}/rest/api/{}/issue/{}/changelog?maxResults={max}&startAt={}",
+            c.app.base_url,
+            c.api.as_str(),
+            issue.key,
+            start + max
+        ));
+    }
+    reply::json(200, &out)
+}
+
+/// `startAt` and `maxResults` (at most `cap`, default `cap`) of a paged read.
+pub(crate) fn page(q: &Query, cap: usize) -> Result<(usize, usize), Response> {
+    let num = |name: &str| -> Result<Option<i64>, Response> {
+        param(q, name)
+            .map(|v| {
+                v.parse::<i64>().map_err(|_| {
+                    reply::error(ApiError::message(
+                        400,
+                        &format!("The value '{v}' of '{name}' is not a number."),
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let start = usize::try_from(num("startAt")?.unwrap_or(0).max(0)).unwrap_or(0);
+    let cap_i = i64::try_from(cap).unwrap_or(i64::MAX);
+    let max = usize::try_from(num("maxResults")?.unwrap_or(cap_i).clamp(0, cap_i)).unwrap_or(cap);
+    Ok((start, max))
 }
 
 pub(crate) fn edit(c: &Call<'_>, key: &str) -> Response {
@@ -189,7 +286,7 @@ pub(crate) fn transitions(c: &Call<'_>, key: &str) -> Response {
     let with_fields = param(c.query, "expand")
         .is_some_and(|e| e.split(',').any(|x| x.trim() == "transitions.fields"));
     let only = param(c.query, "transitionId");
-    let rc = c.app.render_ctx(c.api);
+    let rc = c.rc();
     let cloud = c.app.flavor == jira_model::Flavor::Cloud;
     let list: Vec<Value> = c
         .app
@@ -241,53 +338,30 @@ pub(crate) fn transitions(c: &Call<'_>, key: &str) -> Response {
     reply::json(200, &out)
 }
 
-pub(crate) fn transition(c: &Call<'_>, key: &str) -> Response {
+pub(crate) async fn transition(c: &Call<'_>, key: &str) -> Response {
     let body = match parse_body(c.body) {
         Ok(b) => b,
         Err(r) => return r,
     };
+    let Some(id) = lock(&c.app.world).find(key).map(|i| i.id.clone()) else {
+        return reply::error(ApiError::issue_not_found());
+    };
+    let Some(_held) = c.app.in_flight.hold(&id) else {
+        return reply::error(ApiError::message(
+            409,
+            "The issue is being transitioned by another request. Try again once that transition is complete.",
+        ));
+    };
+    // The transition executes (validators, post-functions, indexing) for
+    // this long, holding the issue against other transitions.
+    if !c.app.transition_hold.is_zero() {
+        tokio::time::sleep(c.app.transition_hold).await;
+    }
     let r = lock(&c.app.world)
         .transition(&c.ctx(), key, &body)
         .map(|evs| ((), evs));
     match publish_result(c.app, r) {
         Ok(()) => reply::no_content(),
-        Err(resp) => resp,
-    }
-}
-
-pub(crate) fn comments(c: &Call<'_>, key: &str) -> Response {
-    let w = lock(&c.app.world);
-    let issue = match find_or_404(&w, key) {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
-    let rc = c.app.render_ctx(c.api);
-    let list: Vec<Value> = issue
-        .comments
-        .iter()
-        .map(|cm| render::comment(&rc, issue, cm))
-        .collect();
-    reply::json(
-        200,
-        &json!({"startAt": 0, "maxResults": list.len(), "total": list.len(), "comments": list}),
-    )
-}
-
-pub(crate) fn add_comment(c: &Call<'_>, key: &str) -> Response {
-    let body = match parse_body(c.body) {
-        Ok(b) => b,
-        Err(r) => return r,
-    };
-    let r = lock(&c.app.world).comment(&c.ctx(), key, &body).map(|ev| {
-        let rc = c.app.render_ctx(c.api);
-        let v = ev
-            .comment
-            .as_ref()
-            .map_or(Value::Null, |cm| render::comment(&rc, &ev.issue, cm));
-        (v, vec![ev])
-    });
-    match publish_result(c.app, r) {
-        Ok(v) => reply::json(201, &v),
         Err(resp) => resp,
     }
 }

@@ -7,13 +7,14 @@ use crate::world::api_error::ApiError;
 use crate::world::render;
 use crate::world::{
     ApiVersion, FINDING_FIELD, FRAMEWORKS_FIELD, ISSUE_TYPES, PRIORITIES, PROJECT_ID, PROJECT_KEY,
+    SEVERITY_FIELD,
 };
 use axum::response::Response;
 use jira_model::Flavor;
 use serde_json::{Value, json};
 
 pub(crate) fn myself(app: &App, api: ApiVersion, a: &Account) -> Response {
-    let rc = app.render_ctx(api);
+    let rc = app.render_for(api, Some(a));
     let mut v = render::user(&rc, a);
     v["locale"] = json!("en_US");
     v["groups"] = json!({"size": 1, "items": []});
@@ -47,7 +48,7 @@ fn is_project(p: &str) -> bool {
     p.eq_ignore_ascii_case(PROJECT_KEY) || p == PROJECT_ID
 }
 
-fn no_project(p: &str) -> Response {
+pub(crate) fn no_project(p: &str) -> Response {
     reply::error(ApiError::message(
         404,
         &format!("No project could be found with key '{p}'."),
@@ -140,6 +141,9 @@ pub(crate) fn createmeta_fields(app: &App, api: ApiVersion, p: &str, t: &str) ->
             .map(|(id, v)| json!({"self": format!("{}/rest/api/{}/customFieldOption/{id}", app.base_url, api.as_str()), "value": v, "id": id}))
             .collect();
     }
+    let (sname, sschema) = render::custom_field(&rc, SEVERITY_FIELD);
+    let mut severity = field(SEVERITY_FIELD, sname, false, sschema, &["set"]);
+    severity["allowedValues"] = render::severity_options(&rc);
     let fields = vec![
         project,
         issuetype,
@@ -167,6 +171,7 @@ pub(crate) fn createmeta_fields(app: &App, api: ApiVersion, p: &str, t: &str) ->
         priority,
         field(FINDING_FIELD, fname, false, fschema, &["set"]),
         frameworks,
+        severity,
     ];
     let n = fields.len();
     let v = match app.flavor {
@@ -182,5 +187,122 @@ pub(crate) fn fields(app: &App, api: ApiVersion) -> Response {
     reply::json(
         200,
         &Value::Array(render::field_definitions(&app.render_ctx(api))),
+    )
+}
+
+/// The custom fields as a discovery listing shows them, filtered by a
+/// case-insensitive part of the name.
+fn custom_listing<'a>(
+    rc: &render::RenderCtx<'a>,
+    query: Option<&str>,
+) -> Vec<(&'static str, &'static str, Value)> {
+    render::CUSTOM_FIELDS
+        .iter()
+        .map(|id| {
+            let (name, schema) = render::custom_field(rc, id);
+            (*id, name, schema)
+        })
+        .filter(|(id, name, _)| {
+            query.is_none_or(|q| {
+                let q = q.to_lowercase();
+                name.to_lowercase().contains(&q) || id.contains(&q)
+            })
+        })
+        .collect()
+}
+
+/// Cloud `GET field/search?type=custom&query=…&startAt&maxResults`: fields,
+/// paged (50 a page by default).
+pub(crate) fn field_search(c: &super::issues::Call<'_>) -> Response {
+    let (start, max) = match super::issues::page(c.query, 50) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let rc = c.rc();
+    let kinds: Vec<&str> = super::rest::params(c.query, "type")
+        .iter()
+        .flat_map(|t| t.split(','))
+        .collect();
+    let ids: Vec<&str> = super::rest::params(c.query, "id")
+        .iter()
+        .flat_map(|t| t.split(','))
+        .collect();
+    let query = super::rest::param(c.query, "query");
+    let mut all: Vec<Value> = Vec::new();
+    if kinds.is_empty() || kinds.contains(&"system") {
+        all.extend(
+            render::field_definitions(&rc)
+                .into_iter()
+                .filter(|f| f["custom"] == false)
+                .filter(|f| {
+                    query.is_none_or(|q| {
+                        f["name"]
+                            .as_str()
+                            .is_some_and(|n| n.to_lowercase().contains(&q.to_lowercase()))
+                    })
+                })
+                .map(|f| {
+                    json!({"id": f["id"], "key": f["key"], "name": f["name"], "schema": f["schema"],
+                        "isLocked": true, "description": ""})
+                }),
+        );
+    }
+    if kinds.is_empty() || kinds.contains(&"custom") {
+        for (id, name, schema) in custom_listing(&rc, query) {
+            let searcher = schema["custom"]
+                .as_str()
+                .map(|t| t.replace(":textfield", ":textsearcher"))
+                .map(|t| t.replace(":multiselect", ":multiselectsearcher"))
+                .map(|t| t.replace(":select", ":multiselectsearcher"));
+            all.push(json!({"id": id, "key": id, "name": name, "schema": schema,
+                "description": "", "isLocked": false, "searcherKey": searcher,
+                "stableId": format!("sfid:{id}"),
+                "untranslatedName": name}));
+        }
+    }
+    all.retain(|f| ids.is_empty() || ids.iter().any(|i| f["id"] == *i));
+    let total = all.len();
+    let values: Vec<Value> = all.into_iter().skip(start).take(max).collect();
+    reply::json(
+        200,
+        &json!({"maxResults": max, "startAt": start, "total": total,
+            "isLast": start + values.len() >= total, "values": values}),
+    )
+}
+
+/// Data Center `GET customFields?search=…&startAt&maxResults`: the custom
+/// fields with their type names, paged.
+pub(crate) fn custom_fields(c: &super::issues::Call<'_>) -> Response {
+    let (start, max) = match super::issues::page(c.query, 50) {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let rc = c.rc();
+    let search = super::rest::param(c.query, "search");
+    let all: Vec<Value> = custom_listing(&rc, search)
+        .into_iter()
+        .map(|(id, name, schema)| {
+            let kind = match schema["custom"].as_str().unwrap_or_default() {
+                t if t.ends_with(":textfield") => "Text Field (single line)",
+                t if t.ends_with(":multiselect") => "Select List (multiple choices)",
+                t if t.ends_with(":select") => "Select List (single choice)",
+                _ => "Labels",
+            };
+            let numeric: u64 = id
+                .trim_start_matches("customfield_")
+                .parse()
+                .unwrap_or_default();
+            json!({"id": id, "name": name, "description": "", "type": kind,
+                "searcherKey": schema["custom"], "self": format!("{}/rest/api/2/customFields/{id}", c.app.base_url),
+                "numericId": numeric, "isLocked": false, "isManaged": false, "isAllProjects": true,
+                "isTrusted": true, "projectsCount": 0, "screensCount": 1, "contextsCount": 1})
+        })
+        .collect();
+    let total = all.len();
+    let values: Vec<Value> = all.into_iter().skip(start).take(max).collect();
+    reply::json(
+        200,
+        &json!({"maxResults": max, "startAt": start, "total": total,
+            "isLast": start + values.len() >= total, "values": values}),
     )
 }

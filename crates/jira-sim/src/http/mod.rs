@@ -8,16 +8,21 @@
 
 mod admin;
 mod auth;
+mod comments;
 pub(crate) mod conn;
+pub(crate) mod in_flight;
 mod issues;
+mod limits;
 mod meta;
 mod reply;
 mod rest;
 mod search;
 
+use crate::captcha::LoginGuard;
 use crate::faults::{DropMode, FaultAnswer, FaultEngine};
+use crate::rate_limit::cloud::{CloudLimiter, Granted};
 use crate::rate_limit::{RateLimiter, Take};
-use crate::webhook::Hub;
+use crate::webhook::{Flow, Hub};
 use crate::world::render::RenderCtx;
 use crate::world::{ApiVersion, SimEvent, World};
 use crate::{FrameworksFieldKind, SimClock, Workflow};
@@ -46,6 +51,17 @@ pub(crate) struct App {
     pub world: Mutex<World>,
     pub faults: Mutex<FaultEngine>,
     pub limiter: Mutex<Option<RateLimiter>>,
+    /// Cloud's burst and per-issue limits.
+    pub cloud: Mutex<Option<CloudLimiter>>,
+    /// Data Center's failed logins and CAPTCHA locks.
+    pub logins: Mutex<LoginGuard>,
+    /// Cloud: bad credentials are served as anonymous.
+    pub anonymous_on_bad_credentials: bool,
+    /// Transitions being executed, and how long each takes.
+    pub in_flight: in_flight::InFlight,
+    pub transition_hold: Duration,
+    /// The simulator's own seeded randomness (429 bodies).
+    pub rng: Mutex<rand::rngs::StdRng>,
     pub hub: Hub,
     pub clock: SimClock,
     pub counts: Mutex<BTreeMap<String, u64>>,
@@ -62,8 +78,22 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl App {
+    /// Rendering for `account` (times in its zone; UTC for none).
+    pub fn render_for<'a>(
+        &'a self,
+        api: ApiVersion,
+        account: Option<&'a crate::accounts::Account>,
+    ) -> RenderCtx<'a> {
+        let mut rc = self.render_ctx(api);
+        rc.offset_minutes = account.map_or(0, |a| a.utc_offset_minutes);
+        rc.reader = account;
+        rc
+    }
+
     pub fn render_ctx(&self, api: ApiVersion) -> RenderCtx<'_> {
         RenderCtx {
+            offset_minutes: 0,
+            reader: None,
             flavor: self.flavor,
             api,
             base: &self.base_url,
@@ -72,12 +102,23 @@ impl App {
         }
     }
 
-    /// Sends webhooks for events.
+    /// Sends webhooks for events: the issue event, and a comment event
+    /// (`comment_created`, …) beside it when a comment changed.
     pub fn publish(&self, events: &[SimEvent]) {
+        self.publish_in(events, Flow::Primary);
+    }
+
+    /// Sends webhooks for events in a given flow (bulk changes go out in
+    /// the secondary flow).
+    pub fn publish_in(&self, events: &[SimEvent], flow: Flow) {
         let rc = self.render_ctx(ApiVersion::V2);
         for ev in events {
             let body = crate::webhook::body(&rc, ev);
-            self.hub.dispatch(ev.kind.as_str(), &body);
+            self.hub.dispatch(ev.kind.as_str(), &body, flow);
+            if let Some(kind) = &ev.comment_event {
+                let body = crate::webhook::comment_body(&rc, ev, kind);
+                self.hub.dispatch(kind.as_str(), &body, flow);
+            }
         }
     }
 
@@ -94,6 +135,10 @@ impl App {
         if let Some(l) = lock(&self.limiter).as_mut() {
             l.reset();
         }
+        if let Some(l) = lock(&self.cloud).as_mut() {
+            l.reset();
+        }
+        lock(&self.logins).reset();
         lock(&self.counts).clear();
         self.total.store(0, Ordering::SeqCst);
         self.rate_limited.store(0, Ordering::SeqCst);
@@ -130,14 +175,37 @@ pub(crate) async fn entry(
     if let Some(answer) = plan.answer {
         return fault_answer(&app, answer, html);
     }
-    let account = match auth::authenticate(app.flavor, &parts.headers) {
-        Auth::Rejected => return unauthorized(&app, true),
+    let login = auth::authenticate(app.flavor, &parts.headers);
+    let mut failed_login = false;
+    let account = match login.auth {
+        _ if login
+            .basic_user
+            .is_some_and(|u| lock(&app.logins).is_locked(u.name)) =>
+        {
+            return captcha_denied(&app);
+        }
+        Auth::Rejected => {
+            if let Some(user) = login.basic_user {
+                lock(&app.logins).failed(user.name);
+            }
+            if app.flavor == Flavor::Cloud && app.anonymous_on_bad_credentials {
+                failed_login = true;
+                None
+            } else {
+                return unauthorized(&app, true);
+            }
+        }
         Auth::Anonymous => None,
-        Auth::Account(a) => Some(a),
+        Auth::Account(a) => {
+            if login.basic_user.is_some() {
+                lock(&app.logins).succeeded(a.name);
+            }
+            Some(a)
+        }
     };
     let bucket = account.map_or("anonymous", |a| a.name);
+    let now = app.clock.now();
     let taken = {
-        let now = app.clock.now();
         let mut l = lock(&app.limiter);
         l.as_mut().map(|l| (l.take(bucket, now), l.limit()))
     };
@@ -145,13 +213,21 @@ pub(crate) async fn entry(
         app.rate_limited.fetch_add(1, Ordering::SeqCst);
         return rate_limited(&app, retry_after, limit, html);
     }
-    let (mut resp, committed) = rest::route(&app, account, &method, &path, &query, &bytes).await;
+    let granted = match cloud_limits(&app, bucket, &method, &path, now) {
+        Ok(g) => g,
+        Err(resp) => return resp,
+    };
+    let (mut resp, committed) =
+        rest::route(&app, account, failed_login, &method, &path, &query, &bytes).await;
     if plan.drop && committed {
         drop_answer(&app, &conn).await;
     }
+    if let Some(g) = granted {
+        limits::cloud_granted_headers(&mut resp, g);
+    }
     if let Some((Take::Allowed { remaining }, limit)) = taken {
         match app.flavor {
-            Flavor::DataCenter => dc_limit_headers(&mut resp, limit, remaining),
+            Flavor::DataCenter => limits::dc_headers(&mut resp, limit, remaining, 0),
             Flavor::Cloud => {
                 if f64::from(remaining) < f64::from(limit.burst) * 0.2 {
                     reply::set_header(&mut resp, "X-RateLimit-NearLimit", "true");
@@ -159,7 +235,41 @@ pub(crate) async fn entry(
             }
         }
     }
+    if failed_login {
+        reply::set_header(&mut resp, "X-Seraph-LoginReason", "AUTHENTICATED_FAILED");
+    }
     resp
+}
+
+/// Cloud's burst bucket and per-issue write limit: the burst bucket's
+/// state when the request may go on, Jira's 429 when not.
+fn cloud_limits(
+    app: &App,
+    bucket: &str,
+    method: &str,
+    path: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Granted>, Response> {
+    if app.flavor != Flavor::Cloud {
+        return Ok(None);
+    }
+    let issue_id = limits::issue_written(method, path)
+        .and_then(|key| lock(&app.world).find(key).map(|i| i.id.clone()));
+    let mut guard = lock(&app.cloud);
+    let Some(cloud) = guard.as_mut() else {
+        return Ok(None);
+    };
+    let share = cloud.limits().html_share;
+    let refused = match cloud.burst(bucket, method, path, now) {
+        Ok(granted) => match issue_id.map(|id| cloud.issue_write(&id, now)) {
+            Some(Err(refusal)) => refusal,
+            _ => return Ok(Some(granted)),
+        },
+        Err(refusal) => refusal,
+    };
+    drop(guard);
+    let html = limits::html_429(app, share);
+    Err(limits::cloud_refusal(app, &refused, html))
 }
 
 /// Kills the connection of a committed create, at once or after hanging.
@@ -175,45 +285,80 @@ async fn drop_answer(app: &App, conn: &ConnHandle) {
     conn.kill();
 }
 
+/// A 401 in the flavor's shape. `rejected`: credentials were sent and
+/// refused (Data Center then answers its HTML page; Cloud adds
+/// `X-Seraph-LoginReason`).
 pub(crate) fn unauthorized(app: &App, rejected: bool) -> Response {
     match app.flavor {
-        Flavor::Cloud => reply::text(
-            401,
-            "text/plain;charset=UTF-8",
-            "Client must be authenticated to access this resource.".into(),
-        ),
-        Flavor::DataCenter => {
-            let mut r = reply::json(
+        Flavor::Cloud => {
+            let mut r = reply::text(
                 401,
-                &serde_json::json!({"errorMessages":["You are not authenticated. Authentication required to perform this operation."],"errors":{}}),
+                "text/plain;charset=UTF-8",
+                "Client must be authenticated to access this resource.".into(),
             );
+            reply::set_header(&mut r, "WWW-Authenticate", "Basic realm=\"protected-area\"");
             if rejected {
                 reply::set_header(&mut r, "X-Seraph-LoginReason", "AUTHENTICATED_FAILED");
             }
             r
         }
+        Flavor::DataCenter if rejected => {
+            // Jira Data Center's Seraph filter answers a failed login with
+            // an HTML page (node-jira-client#314).
+            let mut r = reply::text(
+                401,
+                "text/html;charset=UTF-8",
+                "<html><head><title>Unauthorized (401)</title></head><body>\
+                 <h1>Unauthorized (401)</h1>\
+                 <p>Basic Authentication Failure - Reason : AUTHENTICATED_FAILED</p>\
+                 </body></html>"
+                    .into(),
+            );
+            reply::set_header(&mut r, "X-Seraph-LoginReason", "AUTHENTICATED_FAILED");
+            reply::set_header(&mut r, "WWW-Authenticate", "Basic realm=\"protected-area\"");
+            r
+        }
+        Flavor::DataCenter => reply::json(
+            401,
+            &serde_json::json!({"errorMessages":["You are not authenticated. Authentication required to perform this operation."],"errors":{}}),
+        ),
     }
 }
 
-fn ceil_secs(d: Duration) -> u64 {
-    let s = d.as_secs();
-    if d.subsec_nanos() > 0 { s + 1 } else { s }
+/// Data Center's answer to a login of an account locked behind a CAPTCHA.
+fn captcha_denied(app: &App) -> Response {
+    let mut r = reply::text(
+        403,
+        "text/html;charset=UTF-8",
+        "<html><head><title>Forbidden (403)</title></head><body><h1>Forbidden (403)</h1>\
+         <p>CAPTCHA_CHALLENGE: sign in through the web interface first.</p></body></html>"
+            .into(),
+    );
+    reply::set_header(&mut r, "X-Seraph-LoginReason", "AUTHENTICATION_DENIED");
+    reply::set_header(
+        &mut r,
+        "X-Authentication-Denied-Reason",
+        &format!("CAPTCHA_CHALLENGE; login-url={}/login.jsp", app.base_url),
+    );
+    r
 }
 
+/// A 429 of the per-account bucket.
 fn rate_limited(
     app: &App,
     retry_after: Duration,
     limit: crate::SimRateLimit,
     html: bool,
 ) -> Response {
-    let mut r = limit_body(html);
-    let secs = ceil_secs(retry_after);
-    reply::set_header(&mut r, "Retry-After", &secs.to_string());
     match app.flavor {
-        Flavor::Cloud => cloud_limit_headers(app, &mut r, limit.burst, secs, "jira-burst-based"),
-        Flavor::DataCenter => dc_limit_headers(&mut r, limit, 0),
+        Flavor::DataCenter => limits::dc_refusal(limit, retry_after),
+        Flavor::Cloud => {
+            let mut r = limit_body(html);
+            let secs = limits::ceil_secs(retry_after);
+            limits::cloud_refusal_headers(app, &mut r, "jira-burst-based", limit.burst, 1, secs);
+            r
+        }
     }
-    r
 }
 
 fn limit_body(html: bool) -> Response {
@@ -222,49 +367,37 @@ fn limit_body(html: bool) -> Response {
     } else {
         reply::json(
             429,
-            &serde_json::json!({"errorMessages":["Rate limit exceeded."],"errors":{}}),
+            &serde_json::json!({"errorMessages":["The request has been rate-limited. Please try again later."],"errors":{}}),
         )
     }
-}
-
-fn cloud_limit_headers(app: &App, r: &mut Response, limit: u32, secs: u64, reason: &str) {
-    let reset = app.clock.now() + chrono::Duration::seconds(i64::try_from(secs).unwrap_or(0));
-    reply::set_header(r, "X-RateLimit-Limit", &limit.to_string());
-    reply::set_header(r, "X-RateLimit-Remaining", "0");
-    reply::set_header(
-        r,
-        "X-RateLimit-Reset",
-        &reset.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-    );
-    reply::set_header(r, "X-RateLimit-NearLimit", "true");
-    reply::set_header(r, "RateLimit-Reason", reason);
-}
-
-fn dc_limit_headers(r: &mut Response, limit: crate::SimRateLimit, remaining: u32) {
-    reply::set_header(r, "X-RateLimit-Limit", &limit.burst.to_string());
-    reply::set_header(r, "X-RateLimit-Remaining", &remaining.to_string());
-    reply::set_header(r, "X-RateLimit-Interval-Seconds", "1");
-    reply::set_header(r, "X-RateLimit-FillRate", &limit.per_second.to_string());
 }
 
 fn fault_answer(app: &App, answer: FaultAnswer, html: bool) -> Response {
     match answer {
         FaultAnswer::Storm { retry_after_secs } => {
-            let mut r = limit_body(html);
-            reply::set_header(&mut r, "Retry-After", &retry_after_secs.to_string());
+            let secs = u64::from(retry_after_secs);
             match app.flavor {
-                Flavor::Cloud => cloud_limit_headers(
-                    app,
-                    &mut r,
-                    100,
-                    u64::from(retry_after_secs),
-                    "jira-quota-tenant-based",
-                ),
+                Flavor::Cloud => {
+                    let mut r = limit_body(html);
+                    limits::cloud_refusal_headers(
+                        app,
+                        &mut r,
+                        "jira-quota-tenant-based",
+                        100,
+                        3600,
+                        secs,
+                    );
+                    // A storm's own delay, zero included.
+                    reply::set_header(&mut r, "Retry-After", &secs.to_string());
+                    r
+                }
                 Flavor::DataCenter => {
-                    dc_limit_headers(&mut r, crate::SimRateLimit::new(1, 100), 0);
+                    let limit = crate::SimRateLimit::new(1, 100);
+                    let mut r = limits::dc_refusal(limit, Duration::ZERO);
+                    reply::set_header(&mut r, "Retry-After", &secs.to_string());
+                    r
                 }
             }
-            r
         }
         FaultAnswer::ServerError(code) if html => reply::html(code),
         FaultAnswer::ServerError(code) => {

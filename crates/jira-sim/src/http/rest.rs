@@ -1,8 +1,9 @@
 //! Routing of `/rest/api/{2|3}/...` per flavor.
 
-use super::{App, issues, meta, reply, search};
+use super::{App, comments, issues, meta, reply, search};
 use crate::accounts::Account;
 use crate::world::ApiVersion;
+use crate::world::api_error::ApiError;
 use axum::body::Bytes;
 use axum::response::Response;
 use jira_model::Flavor;
@@ -24,10 +25,12 @@ pub(crate) fn param<'a>(q: &'a Query, name: &str) -> Option<&'a str> {
 }
 
 /// Serves a REST call. The flag says whether a create committed issues
-/// (the answer may then be dropped by a fault).
+/// (the answer may then be dropped by a fault). `failed_login`: Cloud
+/// serves refused credentials as anonymous.
 pub(crate) async fn route(
     app: &App,
     account: Option<&'static Account>,
+    failed_login: bool,
     method: &str,
     path: &str,
     query: &str,
@@ -50,7 +53,7 @@ pub(crate) async fn route(
         return (meta::server_info(app, api), false);
     }
     let Some(account) = account else {
-        return (super::unauthorized(app, false), false);
+        return (anonymous(app, failed_login, method, &segs), false);
     };
     let c = issues::Call {
         app,
@@ -73,9 +76,20 @@ pub(crate) async fn route(
         ("PUT", ["issue", key]) => issues::edit(&c, key),
         ("DELETE", ["issue", key]) => issues::delete(&c, key),
         ("GET", ["issue", key, "transitions"]) => issues::transitions(&c, key),
-        ("POST", ["issue", key, "transitions"]) => issues::transition(&c, key),
-        ("GET", ["issue", key, "comment"]) => issues::comments(&c, key),
-        ("POST", ["issue", key, "comment"]) => issues::add_comment(&c, key),
+        ("POST", ["issue", key, "transitions"]) => issues::transition(&c, key).await,
+        ("GET", ["issue", key, "comment"]) => comments::list(&c, key),
+        ("POST", ["issue", key, "comment"]) => comments::add(&c, key),
+        ("GET", ["issue", key, "comment", id]) => comments::get(&c, key, id),
+        ("PUT", ["issue", key, "comment", id]) => comments::update(&c, key, id),
+        ("DELETE", ["issue", key, "comment", id]) => comments::delete(&c, key, id),
+        ("GET", ["issue", key, "changelog"]) if app.flavor == Flavor::Cloud => {
+            issues::changelog(&c, key)
+        }
+        ("POST", ["search", "approximate-count"]) if app.flavor == Flavor::Cloud => {
+            search::approximate_count(&c)
+        }
+        ("GET", ["field", "search"]) if app.flavor == Flavor::Cloud => meta::field_search(&c),
+        ("GET", ["customFields"]) if app.flavor == Flavor::DataCenter => meta::custom_fields(&c),
         ("GET" | "POST", ["search", "jql"]) if app.flavor == Flavor::Cloud => {
             search::cloud(&c, method)
         }
@@ -92,6 +106,29 @@ pub(crate) async fn route(
     (r, false)
 }
 
+/// What an anonymous user gets. Cloud lets anonymous users search and read
+/// what they may browse (nothing of `SEC`): searches answer 200 with no
+/// issues, reads of an issue or the project 404, everything else 401. With
+/// credentials Jira refused, that is how an expired API token looks:
+/// `X-Seraph-LoginReason: AUTHENTICATED_FAILED` on an otherwise normal
+/// answer (jira.js#418). Data Center answers 401.
+fn anonymous(app: &App, failed_login: bool, method: &str, segs: &[&str]) -> Response {
+    if app.flavor != Flavor::Cloud {
+        return super::unauthorized(app, failed_login);
+    }
+    match (method, segs) {
+        ("GET" | "POST", ["search", "jql"]) => {
+            reply::json(200, &serde_json::json!({"issues": [], "isLast": true}))
+        }
+        ("POST", ["search", "approximate-count"]) => {
+            reply::json(200, &serde_json::json!({"count": 0}))
+        }
+        ("GET", ["issue", _, ..]) => reply::error(ApiError::issue_not_found()),
+        ("GET", ["project", p]) => meta::no_project(p),
+        _ => super::unauthorized(app, failed_login),
+    }
+}
+
 fn is_known(segs: &[&str]) -> bool {
     matches!(
         segs,
@@ -102,6 +139,7 @@ fn is_known(segs: &[&str]) -> bool {
             | ["issue", "bulk"]
             | ["issue", _]
             | ["issue", _, "transitions" | "comment"]
+            | ["issue", _, "comment", _]
             | ["project", _]
     )
 }

@@ -8,8 +8,9 @@
 use super::issues::Call;
 use super::rest::{param, params};
 use super::{lock, parse_body, reply};
+use crate::world::SimIssue;
 use crate::world::api_error::ApiError;
-use crate::world::render::{self, Selection};
+use crate::world::render::{self, RenderCtx, Selection};
 use axum::response::Response;
 use base64::Engine;
 use serde_json::{Map, Value, json};
@@ -46,6 +47,8 @@ struct Req {
     start_at: u64,
     max_results: Option<i64>,
     fields: Vec<String>,
+    /// `expand`: `changelog`, `names`, `schema`, `renderedFields`.
+    expand: Vec<String>,
     /// `reconcileIssues`: ids searched at their current version, in their
     /// canonical decimal form.
     reconcile: Vec<String>,
@@ -111,6 +114,10 @@ fn read(c: &Call<'_>, method: &str, allowed: &[&str]) -> Result<Req, Response> {
                 .into_iter()
                 .map(str::to_string)
                 .collect(),
+            expand: params(c.query, "expand")
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
         });
     }
     let body = parse_body(c.body)?;
@@ -153,6 +160,16 @@ fn read(c: &Call<'_>, method: &str, allowed: &[&str]) -> Result<Req, Response> {
         Some(Value::String(s)) => Some(s.clone()),
         Some(_) => return Err(bad("nextPageToken")),
     };
+    // Cloud takes a comma-separated string, Data Center an array.
+    let expand = match obj.get("expand") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::String(s)) => vec![s.clone()],
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| v.as_str().map(str::to_string).ok_or_else(|| bad("expand")))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(bad("expand")),
+    };
     let reconcile = match obj.get("reconcileIssues") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => {
@@ -178,6 +195,7 @@ fn read(c: &Call<'_>, method: &str, allowed: &[&str]) -> Result<Req, Response> {
         start_at: u64::try_from(int("startAt")?.unwrap_or(0)).unwrap_or(0),
         max_results: int("maxResults")?,
         fields,
+        expand,
     })
 }
 
@@ -199,6 +217,43 @@ fn offset_of(jql: &str, token: &str) -> Option<usize> {
     let v: Value = serde_json::from_slice(&raw).ok()?;
     (v.get("q")?.as_u64()? == fnv(jql)).then_some(())?;
     usize::try_from(v.get("o")?.as_u64()?).ok()
+}
+
+/// An issue of a result page, with the expansions asked for.
+fn shown(rc: &RenderCtx<'_>, req: &Req, i: &SimIssue, sel: &Selection) -> Value {
+    let mut v = render::issue(rc, i, sel);
+    let expand: Vec<&str> = req.expand.iter().map(String::as_str).collect();
+    super::issues::expand(rc, &expand, i, &mut v);
+    v
+}
+
+/// Cloud `POST search/approximate-count` `{"jql": …}` → `{"count": N}`:
+/// how many issues the (bounded) JQL matches, as the index sees them.
+pub(crate) fn approximate_count(c: &Call<'_>) -> Response {
+    let body = match parse_body(c.body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let Some(jql) = body.get("jql").and_then(Value::as_str) else {
+        return reply::error(ApiError::message(400, "The 'jql' field is required."));
+    };
+    let w = lock(&c.app.world);
+    let now = c.app.clock.now();
+    let when = crate::jql::When {
+        now,
+        offset_minutes: c.account.utc_offset_minutes,
+    };
+    let query = match crate::jql::compile_for(jql, &w, when) {
+        Ok(q) => q,
+        Err(e) => return jql_error(e),
+    };
+    if !query.is_bounded() {
+        return jql_error(
+            "Unbounded JQL queries are not allowed here. Please add a search restriction to your query.".into(),
+        );
+    }
+    let count = query.run(w.indexed(now, &[])).len();
+    reply::json(200, &json!({ "count": count }))
 }
 
 fn jql_error(message: String) -> Response {
@@ -228,7 +283,11 @@ pub(crate) fn cloud(c: &Call<'_>, method: &str) -> Response {
     };
     let w = lock(&c.app.world);
     let now = c.app.clock.now();
-    let query = match crate::jql::compile(&req.jql, &w, now) {
+    let when = crate::jql::When {
+        now,
+        offset_minutes: c.account.utc_offset_minutes,
+    };
+    let query = match crate::jql::compile_for(&req.jql, &w, when) {
         Ok(q) => q,
         Err(e) => return jql_error(e),
     };
@@ -238,12 +297,12 @@ pub(crate) fn cloud(c: &Call<'_>, method: &str) -> Response {
         );
     }
     let hits = query.run(w.indexed(now, &req.reconcile));
-    let rc = c.app.render_ctx(c.api);
+    let rc = c.rc();
     let page: Vec<Value> = hits
         .iter()
         .skip(offset)
         .take(max)
-        .map(|i| render::issue(&rc, i, &sel))
+        .map(|i| shown(&rc, &req, i, &sel))
         .collect();
     let end = offset + page.len();
     let mut out = Map::new();
@@ -267,18 +326,22 @@ pub(crate) fn data_center(c: &Call<'_>, method: &str) -> Response {
     let start = usize::try_from(req.start_at).unwrap_or(usize::MAX);
     let w = lock(&c.app.world);
     let now = c.app.clock.now();
-    let query = match crate::jql::compile(&req.jql, &w, now) {
+    let when = crate::jql::When {
+        now,
+        offset_minutes: c.account.utc_offset_minutes,
+    };
+    let query = match crate::jql::compile_for(&req.jql, &w, when) {
         Ok(q) => q,
         Err(e) => return jql_error(e),
     };
     // Data Center has no `reconcileIssues`: other nodes catch up in time.
     let hits = query.run(w.indexed(now, &[]));
-    let rc = c.app.render_ctx(c.api);
+    let rc = c.rc();
     let page: Vec<Value> = hits
         .iter()
         .skip(start)
         .take(max)
-        .map(|i| render::issue(&rc, i, &sel))
+        .map(|i| shown(&rc, &req, i, &sel))
         .collect();
     reply::json(
         200,

@@ -165,7 +165,16 @@ impl Compiled {
 }
 
 /// Checks a parsed query against the world.
-pub(crate) fn check(q: Query, world: &World, now: DateTime<Utc>) -> Result<Compiled, String> {
+/// When a query runs, and in which time zone its absolute dates are read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct When {
+    /// Now, for relative dates.
+    pub now: DateTime<Utc>,
+    /// The searching account's offset from UTC, in minutes.
+    pub offset_minutes: i32,
+}
+
+pub(crate) fn check(q: Query, world: &World, now: When) -> Result<Compiled, String> {
     let filter = q.filter.map(|e| node(e, world, now)).transpose()?;
     let mut order = Vec::new();
     for s in q.order {
@@ -192,7 +201,7 @@ pub(crate) fn check(q: Query, world: &World, now: DateTime<Utc>) -> Result<Compi
     Ok(Compiled { filter, order })
 }
 
-fn node(e: Expr, world: &World, now: DateTime<Utc>) -> Result<Node, String> {
+fn node(e: Expr, world: &World, now: When) -> Result<Node, String> {
     Ok(match e {
         Expr::And(a, b) => Node::And(
             Box::new(node(*a, world, now)?),
@@ -207,7 +216,7 @@ fn node(e: Expr, world: &World, now: DateTime<Utc>) -> Result<Node, String> {
     })
 }
 
-fn test(c: Clause, world: &World, now: DateTime<Utc>) -> Result<Test, String> {
+fn test(c: Clause, world: &World, now: When) -> Result<Test, String> {
     let kind = resolve(&c.field)?;
     let name = c.field.display();
     if !allowed(kind, c.op) {
@@ -482,20 +491,31 @@ fn text_matches(query: &str, text: &str) -> bool {
     })
 }
 
-/// A JQL date: absolute (`yyyy-MM-dd[ HH:mm]`, `/` also) or relative to
-/// `now` (`-5d`, `4w 2d`, `-30m`, `1h`).
-fn parse_date(v: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+/// A JQL date: absolute (`yyyy-MM-dd[ HH:mm]`, `/` also: minute
+/// precision, read in the searching account's time zone, as Jira reads
+/// them), epoch milliseconds (`1769853600000`), or relative to now (`-5d`,
+/// `4w 2d`, `-30m`, `1h`).
+fn parse_date(v: &str, when: When) -> Option<DateTime<Utc>> {
     let v = v.trim();
+    let zone = chrono::FixedOffset::east_opt(when.offset_minutes * 60)?;
+    let local = |t: NaiveDateTime| t.and_local_timezone(zone).single().map(|t| t.to_utc());
     for fmt in ["%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M"] {
         if let Ok(t) = NaiveDateTime::parse_from_str(v, fmt) {
-            return Some(t.and_utc());
+            return local(t);
         }
     }
     for fmt in ["%Y-%m-%d", "%Y/%m/%d"] {
         if let Ok(d) = NaiveDate::parse_from_str(v, fmt) {
-            return Some(d.and_time(NaiveTime::MIN).and_utc());
+            return local(d.and_time(NaiveTime::MIN));
         }
     }
+    if !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()) {
+        return v
+            .parse::<i64>()
+            .ok()
+            .and_then(DateTime::from_timestamp_millis);
+    }
+    let now = when.now;
     let (sign, rest) = match v.strip_prefix('-') {
         Some(r) => (-1, r),
         None => (1, v.strip_prefix('+').unwrap_or(v)),
@@ -742,12 +762,35 @@ mod tests {
 
     #[test]
     fn relative_dates() {
-        let now = t(12, 0);
+        let now = When {
+            now: t(12, 0),
+            offset_minutes: 0,
+        };
         assert_eq!(parse_date("-5m", now), Some(t(11, 55)));
         assert_eq!(parse_date("1h", now), Some(t(13, 0)));
-        assert_eq!(parse_date("-1d 2h", now), Some(now - Duration::hours(26)));
-        for bad in ["", "-", "5", "5x", "d", "2026-13-01"] {
+        assert_eq!(
+            parse_date("-1d 2h", now),
+            Some(now.now - Duration::hours(26))
+        );
+        for bad in ["", "-", "5x", "d", "2026-13-01", "2026-01-31 10:00:30"] {
             assert_eq!(parse_date(bad, now), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn absolute_dates_are_read_in_the_searchers_zone_and_epoch_ms_in_none() {
+        let kolkata = When {
+            now: t(12, 0),
+            offset_minutes: 330,
+        };
+        // 10:00 in Kolkata is 04:30 UTC.
+        assert_eq!(parse_date("2026-01-31 10:00", kolkata), Some(t(4, 30)));
+        assert_eq!(
+            parse_date("2026/01/31", kolkata),
+            Some(t(0, 0) - Duration::minutes(330))
+        );
+        let ms = t(10, 0).timestamp_millis().to_string();
+        assert_eq!(parse_date(&ms, kolkata), Some(t(10, 0)));
+        assert_eq!(parse_date("5", kolkata), DateTime::from_timestamp_millis(5));
     }
 }

@@ -13,9 +13,10 @@ mod eval;
 mod lexer;
 mod parser;
 
-pub(crate) use eval::Compiled;
+pub(crate) use eval::{Compiled, When};
 
 use crate::world::World;
+#[cfg(test)]
 use chrono::{DateTime, Utc};
 
 /// Parses and checks `jql` against the world.
@@ -24,11 +25,28 @@ use chrono::{DateTime, Utc};
 /// The full message for Jira's `errorMessages`
 /// (`Error in the JQL Query: ...` for syntax, Jira's wording for unknown
 /// fields, operators and values).
+#[cfg(test)]
 pub(crate) fn compile(jql: &str, world: &World, now: DateTime<Utc>) -> Result<Compiled, String> {
+    compile_for(
+        jql,
+        world,
+        When {
+            now,
+            offset_minutes: 0,
+        },
+    )
+}
+
+/// [`compile`] for a searcher whose profile time zone is `when.offset_minutes`
+/// from UTC: absolute dates are read in it.
+///
+/// # Errors
+/// As [`compile`].
+pub(crate) fn compile_for(jql: &str, world: &World, when: When) -> Result<Compiled, String> {
     let tokens = lexer::tokenize(jql).map_err(|e| format!("Error in the JQL Query: {e}"))?;
     let query = parser::parse(tokens, jql.chars().count())
         .map_err(|e| format!("Error in the JQL Query: {e}"))?;
-    eval::check(query, world, now)
+    eval::check(query, world, when)
 }
 
 #[cfg(test)]

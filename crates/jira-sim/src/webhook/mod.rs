@@ -1,14 +1,22 @@
 //! Webhook registration and delivery: every REST change is sent to every
-//! registered URL on a background worker per URL, signed when a secret is
-//! set, retried with backoff on non-2xx answers and failed connections.
+//! registered URL, signed when a secret is set, with
+//! `X-Atlassian-Webhook-Identifier` (the same on every attempt) and
+//! `X-Atlassian-Webhook-Flow`. Like Jira's, deliveries are late and
+//! unordered (each waits a random time up to [`WebhookTiming::max_delay`]),
+//! may arrive before search shows the change, and are retried with backoff
+//! (`X-Atlassian-Webhook-Retry: n`) on Cloud only; Data Center's queue
+//! drops what does not fit, and a share at random if configured.
+//!
+//! Sources: <https://community.developer.atlassian.com/t/new-jira-cloud-webhook-retry-policy/30554>,
+//! <https://developer.atlassian.com/cloud/jira/platform/webhooks/>, JRASERVER-74492.
 
 mod payload;
 pub mod sign;
 
-pub(crate) use payload::body;
+pub(crate) use payload::{body, comment_body};
 
 use crate::SimError;
-use crate::config::{WebhookRetry, WebhookTarget, redact_url};
+use crate::config::{WebhookRetry, WebhookTarget, WebhookTiming, redact_url};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -28,6 +36,9 @@ pub struct WebhookDelivery {
     pub event: String,
     /// Attempt number, from 1.
     pub attempt: u32,
+    /// `X-Atlassian-Webhook-Flow`: `Primary`, or `Secondary` for the
+    /// fallout of bulk changes.
+    pub flow: &'static str,
     /// The raw body sent.
     pub body: Vec<u8>,
     /// `X-Hub-Signature` sent, when the webhook has a secret.
@@ -64,6 +75,7 @@ impl std::fmt::Debug for WebhookDelivery {
             .field("identifier", &self.identifier)
             .field("event", &self.event)
             .field("attempt", &self.attempt)
+            .field("flow", &self.flow)
             .field("body_len", &self.body.len())
             .field("signed", &self.signature.is_some())
             .field("status", &self.status)
@@ -72,10 +84,43 @@ impl std::fmt::Debug for WebhookDelivery {
     }
 }
 
+/// Jira Cloud's delivery flows: `Primary` (about 30 s) for direct
+/// changes, `Secondary` (about 15 min) for the fallout of bulk and
+/// cascading changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flow {
+    Primary,
+    Secondary,
+}
+
+impl Flow {
+    fn as_str(self) -> &'static str {
+        match self {
+            Flow::Primary => "Primary",
+            Flow::Secondary => "Secondary",
+        }
+    }
+}
+
 struct Job {
     identifier: String,
     event: String,
+    flow: Flow,
     body: Arc<Vec<u8>>,
+    /// Wait before the first attempt.
+    delay: Duration,
+}
+
+/// A delivery Data Center's queue dropped: never attempted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DroppedWebhook {
+    /// `X-Atlassian-Webhook-Identifier` it would have carried.
+    pub identifier: String,
+    /// `webhookEvent` of the body.
+    pub event: String,
+    /// Why: `queue full` or `dropped at random`.
+    pub reason: &'static str,
 }
 
 struct Registered {
@@ -87,9 +132,13 @@ struct Registered {
 struct Inner {
     targets: Mutex<Vec<Registered>>,
     deliveries: Mutex<Vec<WebhookDelivery>>,
+    dropped: Mutex<Vec<DroppedWebhook>>,
     pending: AtomicUsize,
     idle: Notify,
     retry: WebhookRetry,
+    timing: WebhookTiming,
+    /// Data Center: the queue is bounded and may drop.
+    lossy: bool,
     client: reqwest::Client,
     rng: Mutex<StdRng>,
     runtime: tokio::runtime::Handle,
@@ -108,6 +157,8 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Hub {
     pub fn new(
         retry: WebhookRetry,
+        timing: WebhookTiming,
+        lossy: bool,
         seed: u64,
         runtime: tokio::runtime::Handle,
     ) -> Result<Self, SimError> {
@@ -121,9 +172,12 @@ impl Hub {
             inner: Arc::new(Inner {
                 targets: Mutex::new(Vec::new()),
                 deliveries: Mutex::new(Vec::new()),
+                dropped: Mutex::new(Vec::new()),
                 pending: AtomicUsize::new(0),
                 idle: Notify::new(),
                 retry,
+                timing,
+                lossy,
                 client,
                 rng: Mutex::new(StdRng::seed_from_u64(seed)),
                 runtime,
@@ -162,21 +216,59 @@ impl Hub {
     }
 
     /// Queues a body for every registered webhook.
-    pub fn dispatch(&self, event: &str, body: &serde_json::Value) {
+    pub fn dispatch(&self, event: &str, body: &serde_json::Value, flow: Flow) {
         let bytes = Arc::new(serde_json::to_vec(body).unwrap_or_default());
         let targets = lock(&self.inner.targets);
         for r in targets.iter() {
             let identifier = self.identifier();
+            if let Some(reason) = self.drops() {
+                lock(&self.inner.dropped).push(DroppedWebhook {
+                    identifier,
+                    event: event.to_string(),
+                    reason,
+                });
+                continue;
+            }
             self.inner.pending.fetch_add(1, Ordering::SeqCst);
             let job = Job {
                 identifier,
                 event: event.to_string(),
+                flow,
                 body: bytes.clone(),
+                delay: self.delay(),
             };
             if r.tx.send(job).is_err() {
                 self.done();
             }
         }
+    }
+
+    /// Why Data Center's queue drops the next delivery, if it does.
+    fn drops(&self) -> Option<&'static str> {
+        if !self.inner.lossy {
+            return None;
+        }
+        let t = &self.inner.timing;
+        if self.inner.pending.load(Ordering::SeqCst) >= t.queue_capacity {
+            return Some("queue full");
+        }
+        (t.drop_rate > 0.0 && lock(&self.inner.rng).gen_bool(t.drop_rate.min(1.0)))
+            .then_some("dropped at random")
+    }
+
+    /// A random wait up to the configured delay.
+    fn delay(&self) -> Duration {
+        let max = self.inner.timing.max_delay;
+        if max.is_zero() {
+            return Duration::ZERO;
+        }
+        let nanos = u64::try_from(max.as_nanos()).unwrap_or(u64::MAX);
+        Duration::from_nanos(lock(&self.inner.rng).gen_range(0..=nanos))
+    }
+
+    /// Deliveries Data Center's queue dropped.
+    pub fn dropped(&self) -> Vec<DroppedWebhook> {
+        lock(&self.inner.dropped).clone()
     }
 
     fn identifier(&self) -> String {
@@ -204,6 +296,7 @@ impl Hub {
     /// Forgets the delivery log.
     pub fn clear_deliveries(&self) {
         lock(&self.inner.deliveries).clear();
+        lock(&self.inner.dropped).clear();
     }
 
     /// Waits until every queued delivery has been made (or given up).
@@ -238,10 +331,25 @@ fn done(inner: &Inner) {
 }
 
 async fn work(inner: Arc<Inner>, target: WebhookTarget, mut rx: mpsc::UnboundedReceiver<Job>) {
+    let mut late = tokio::task::JoinSet::new();
     while let Some(job) = rx.recv().await {
-        deliver(&inner, &target, &job).await;
-        done(&inner);
+        if job.delay.is_zero() {
+            // In order and at once.
+            deliver(&inner, &target, &job).await;
+            done(&inner);
+        } else {
+            // Each waits its own time: late, and out of order.
+            let (inner, target) = (inner.clone(), target.clone());
+            late.spawn(async move {
+                tokio::time::sleep(job.delay).await;
+                deliver(&inner, &target, &job).await;
+                done(&inner);
+            });
+            while late.try_join_next().is_some() {}
+        }
     }
+    // Dropping the set (the worker aborted) aborts the late deliveries.
+    while late.join_next().await.is_some() {}
 }
 
 async fn deliver(inner: &Inner, target: &WebhookTarget, job: &Job) {
@@ -257,6 +365,7 @@ async fn deliver(inner: &Inner, target: &WebhookTarget, job: &Job) {
             .header("Content-Type", "application/json; charset=utf-8")
             .header("User-Agent", "Atlassian Webhook HTTP Client (jira-sim)")
             .header("X-Atlassian-Webhook-Identifier", &job.identifier)
+            .header("X-Atlassian-Webhook-Flow", job.flow.as_str())
             .body(job.body.as_ref().clone());
         if attempt > 1 {
             req = req.header("X-Atlassian-Webhook-Retry", (attempt - 1).to_string());
@@ -273,6 +382,7 @@ async fn deliver(inner: &Inner, target: &WebhookTarget, job: &Job) {
             identifier: job.identifier.clone(),
             event: job.event.clone(),
             attempt,
+            flow: job.flow.as_str(),
             body: job.body.as_ref().clone(),
             signature: signature.clone(),
             status,

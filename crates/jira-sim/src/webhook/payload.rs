@@ -36,3 +36,25 @@ pub(crate) fn body(rc: &RenderCtx<'_>, ev: &SimEvent) -> Value {
     }
     v
 }
+
+/// The body of a comment webhook (`comment_created`, `comment_updated`,
+/// `comment_deleted`): the comment and a short form of its issue.
+pub(crate) fn comment_body(
+    rc: &RenderCtx<'_>,
+    ev: &SimEvent,
+    kind: &jira_model::webhook::WebhookEventKind,
+) -> Value {
+    let fields = Selection::parse(
+        &["summary,status,issuetype,project,priority"],
+        Selection::IdOnly,
+    );
+    let mut v = json!({
+        "timestamp": ev.at.timestamp_millis(),
+        "webhookEvent": kind.as_str(),
+        "issue": render::issue(rc, &ev.issue, &fields),
+    });
+    if let Some(c) = &ev.comment {
+        v["comment"] = render::comment(rc, &ev.issue, c);
+    }
+    v
+}

@@ -42,6 +42,10 @@ impl ApiError {
     pub fn content_limit() -> Self {
         Self::message(400, "CONTENT_LIMIT_EXCEEDED")
     }
+    /// Whether this is Cloud's `CONTENT_LIMIT_EXCEEDED`.
+    pub fn is_content_limit(&self) -> bool {
+        *self == Self::content_limit()
+    }
 }
 
 /// Jira's message for a field that cannot be set.

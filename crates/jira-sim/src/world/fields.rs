@@ -3,7 +3,10 @@
 //! field id, and nothing changed.
 
 use super::api_error::{ApiError, cannot_set};
-use super::{ApiVersion, FINDING_FIELD, FRAMEWORKS_FIELD, PRIORITIES, SimIssue, adf};
+use super::{
+    ApiVersion, FINDING_FIELD, FRAMEWORKS_FIELD, PRIORITIES, SEVERITY_FIELD, SEVERITY_OPTIONS,
+    SimIssue, adf,
+};
 use crate::FrameworksFieldKind;
 use jira_model::Flavor;
 use serde_json::{Map, Value};
@@ -34,6 +37,8 @@ pub(crate) struct Draft {
     pub finding_id: Option<Option<String>>,
     /// Framework values (option values or labels), not yet interned.
     pub frameworks: Option<Vec<String>>,
+    /// The "Finding Severity" option's value (`Some(None)` clears it).
+    pub severity: Option<Option<String>>,
 }
 
 /// What validation needs to know.
@@ -43,6 +48,8 @@ pub(crate) struct Checker<'a> {
     pub kind: FrameworksFieldKind,
     /// Multi-select options: (id, value).
     pub options: &'a [(String, String)],
+    /// Whether a new multi-select value becomes an option.
+    pub options_grow: bool,
     pub mode: Mode,
 }
 
@@ -100,7 +107,9 @@ impl Checker<'_> {
     fn field(&self, id: &str, v: &Value, d: &mut Draft, e: &mut Errors) {
         match (id, self.mode) {
             ("project", Mode::Create) => {}
-            ("issuetype", Mode::Create) => match ref_name(v, &super::ISSUE_TYPES) {
+            // Both issue types share the workflow and the screens, so an
+            // edit may change the type, as Jira allows then.
+            ("issuetype", _) => match ref_name(v, &super::ISSUE_TYPES) {
                 Some(name) => d.issue_type = Some(name),
                 None => e.add("issuetype", "The issue type selected is invalid."),
             },
@@ -136,6 +145,10 @@ impl Checker<'_> {
             (FRAMEWORKS_FIELD, _) => match self.frameworks(v) {
                 Ok(vals) => d.frameworks = Some(vals),
                 Err(m) => e.add(FRAMEWORKS_FIELD, m),
+            },
+            (SEVERITY_FIELD, _) => match select(v, &SEVERITY_OPTIONS) {
+                Ok(o) => d.severity = Some(o),
+                Err(m) => e.add(SEVERITY_FIELD, m),
             },
             (other, _) => e.add(other, cannot_set(other)),
         }
@@ -231,9 +244,19 @@ impl Checker<'_> {
                 Ok(s.to_string())
             }
             FrameworksFieldKind::MultiSelect => {
+                // A bare string where an option object belongs
+                // (bobcarroll/jira-client#144, #287).
+                if !item.is_object() {
+                    return Err("expected Object".into());
+                }
                 let by_value = item.get("value").and_then(Value::as_str);
                 let by_id = item.get("id").and_then(Value::as_str);
                 match (by_value, by_id) {
+                    (Some(v), _)
+                        if !self.options_grow && !self.options.iter().any(|(_, o)| o == v) =>
+                    {
+                        Err(format!("Option value '{v}' is not valid"))
+                    }
                     (Some(v), _) if !v.trim().is_empty() => Ok(v.to_string()),
                     (_, Some(id)) => self
                         .options
@@ -312,6 +335,7 @@ impl Checker<'_> {
                     id,
                     "summary"
                         | "description"
+                        | SEVERITY_FIELD
                         | FINDING_FIELD
                         | "priority"
                         | "labels"
@@ -340,6 +364,28 @@ pub(crate) fn ref_name(v: &Value, known: &[(&str, &str)]) -> Option<String> {
             name.is_some_and(|n| n.eq_ignore_ascii_case(kname)) || id.is_some_and(|i| i == *kid)
         })
         .map(|(_, n)| n.to_string())
+}
+
+/// A single-select value: `{"value":..}` or `{"id":..}` naming one of
+/// `options` (id, value), or `null`.
+fn select(v: &Value, options: &[(&str, &str)]) -> Result<Option<String>, String> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    let by_value = v.get("value").and_then(Value::as_str);
+    let by_id = v.get("id").and_then(Value::as_str);
+    if by_value.is_none() && by_id.is_none() {
+        // Jira's words for a bare string sent to a select (bobcarroll/jira-client#106).
+        return Err("Could not find valid 'id' or 'value' in the Parent Option object.".into());
+    }
+    options
+        .iter()
+        .find(|(id, value)| by_value == Some(*value) || by_id == Some(*id))
+        .map(|(_, value)| Some(value.to_string()))
+        .ok_or_else(|| match by_value {
+            Some(value) => format!("Option value '{value}' is not valid"),
+            None => format!("Option id '{}' is not valid", by_id.unwrap_or_default()),
+        })
 }
 
 fn check_label(s: &str) -> Result<(), String> {
@@ -400,6 +446,7 @@ mod tests {
             flavor,
             kind,
             options: &[],
+            options_grow: true,
             mode: Mode::Create,
         }
     }

@@ -49,6 +49,9 @@ pub struct SimIssue {
     pub deleted: bool,
     /// Comments.
     pub comments: Vec<SimComment>,
+    /// Change history, oldest first (what `expand=changelog` shows).
+    #[serde(default)]
+    pub history: Vec<super::SimHistory>,
 }
 
 impl SimIssue {
@@ -56,6 +59,14 @@ impl SimIssue {
     pub fn finding_id(&self) -> Option<&str> {
         self.custom_fields
             .get(super::FINDING_FIELD)
+            .and_then(serde_json::Value::as_str)
+    }
+
+    /// The value of `customfield_10033` "Finding Severity" (a select).
+    pub fn severity(&self) -> Option<&str> {
+        self.custom_fields
+            .get(super::SEVERITY_FIELD)
+            .and_then(|v| v.get("value"))
             .and_then(serde_json::Value::as_str)
     }
 
@@ -86,4 +97,14 @@ pub struct SimComment {
     pub body: serde_json::Value,
     /// Creation time.
     pub created: DateTime<Utc>,
+    /// Last edit, if edited.
+    #[serde(default)]
+    pub updated: Option<DateTime<Utc>>,
+    /// Name of the account that last edited it, if edited.
+    #[serde(default)]
+    pub update_author: Option<String>,
+    /// Who may see it: a project role or a group (`None`: everyone who may
+    /// browse the issue).
+    #[serde(default)]
+    pub visibility: Option<super::SimVisibility>,
 }

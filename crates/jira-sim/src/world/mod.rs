@@ -6,10 +6,15 @@
 
 pub(crate) mod adf;
 pub(crate) mod api_error;
+mod comments;
 pub(crate) mod fields;
+mod history;
 mod issue;
 pub(crate) mod render;
 
+pub use comments::SimVisibility;
+pub(crate) use comments::{CommentOrder, visible_to};
+pub use history::SimHistory;
 pub use issue::{SimComment, SimIssue};
 
 use crate::accounts::Account;
@@ -43,6 +48,16 @@ pub(crate) const PRIORITIES: [(&str, &str); 5] = [
 pub(crate) const FINDING_FIELD: &str = "customfield_10031";
 /// "Framework references", multi-select or labels.
 pub(crate) const FRAMEWORKS_FIELD: &str = "customfield_10032";
+/// "Finding Severity", a single select (`{"value":"High"}`).
+pub(crate) const SEVERITY_FIELD: &str = "customfield_10033";
+/// The options of [`SEVERITY_FIELD`]: (id, value).
+pub(crate) const SEVERITY_OPTIONS: [(&str, &str); 5] = [
+    ("10200", "Critical"),
+    ("10201", "High"),
+    ("10202", "Medium"),
+    ("10203", "Low"),
+    ("10204", "Info"),
+];
 /// Id of the first option of the frameworks field.
 const FIRST_OPTION_ID: u64 = 10100;
 
@@ -80,6 +95,8 @@ pub(crate) struct SimEvent {
     pub changelog_id: Option<String>,
     pub items: Vec<ChangelogItem>,
     pub comment: Option<SimComment>,
+    /// The comment webhook (`comment_created`, …) sent beside this event.
+    pub comment_event: Option<WebhookEventKind>,
     pub at: DateTime<Utc>,
 }
 
@@ -150,6 +167,9 @@ pub(crate) struct World {
     next_changelog: u64,
     /// Frameworks options: (id, value).
     pub options: Vec<(String, String)>,
+    /// Whether a new frameworks value becomes a new option (an admin who
+    /// keeps up) or is refused as Jira refuses it.
+    pub options_grow: bool,
 }
 
 impl World {
@@ -166,14 +186,31 @@ impl World {
             next_comment: 10000,
             next_changelog: 10000,
             options: Vec::new(),
+            options_grow: true,
         }
     }
 
-    /// Back to the empty world (the search lag stays).
+    /// Fixes the frameworks options to `values` (ids from 10100): other
+    /// values are refused with Jira's `Option value 'X' is not valid`.
+    pub fn fix_options(&mut self, values: &[String]) {
+        self.options = values
+            .iter()
+            .enumerate()
+            .map(|(n, v)| ((FIRST_OPTION_ID + n as u64).to_string(), v.clone()))
+            .collect();
+        self.options_grow = false;
+    }
+
+    /// Back to the empty world (the search lag and fixed options stay).
     pub fn reset(&mut self) {
         let lag = self.search_lag;
+        let fixed = (!self.options_grow).then(|| self.options.clone());
         *self = Self::new(self.flavor, self.kind, self.workflow.clone());
         self.search_lag = lag;
+        if let Some(fixed) = fixed {
+            self.options = fixed;
+            self.options_grow = false;
+        }
     }
 
     /// How long a change takes to reach search.
@@ -253,6 +290,7 @@ impl World {
             flavor: self.flavor,
             kind: self.kind,
             options: &self.options,
+            options_grow: self.options_grow,
             mode,
         }
     }
@@ -299,7 +337,19 @@ impl World {
 
     /// Creates an issue.
     pub fn create(&mut self, ctx: &Ctx, body: &Value) -> Result<SimEvent, ApiError> {
-        let draft = self.check_create(ctx, body)?;
+        let draft = match self.check_create(ctx, body) {
+            Ok(d) => d,
+            Err(e) => {
+                // Jira finds a too-long text only after it has taken the
+                // issue's number: the next issue's key skips one
+                // (JRACLOUD-78553). Keys are never promised contiguous.
+                if e.is_content_limit() {
+                    self.next_number += 1;
+                    self.next_id += 1;
+                }
+                return Err(e);
+            }
+        };
         let initial = self
             .workflow
             .initial()
@@ -329,6 +379,7 @@ impl World {
             creator: ctx.account.name.into(),
             deleted: false,
             comments: Vec::new(),
+            history: Vec::new(),
         };
         self.apply(&mut issue, draft);
         self.issues.push(issue.clone());
@@ -355,7 +406,10 @@ impl World {
     fn apply(&mut self, issue: &mut SimIssue, d: Draft) -> Vec<ChangelogItem> {
         let mut items = Vec::new();
         let text = |s: &Option<String>| s.clone().map(|v| (v.clone(), v));
-        if let Some(t) = d.issue_type {
+        if let Some(t) = d.issue_type
+            && t != issue.issue_type
+        {
+            items.push(item("issuetype", Some(&issue.issue_type), Some(&t)));
             issue.issue_type = t;
         }
         if let Some(s) = d.summary
@@ -403,6 +457,27 @@ impl World {
                         .custom_fields
                         .insert(FINDING_FIELD.into(), Value::String(v)),
                     None => issue.custom_fields.remove(FINDING_FIELD),
+                };
+            }
+        }
+        if let Some(sev) = d.severity {
+            let old = issue.severity().map(str::to_string);
+            if sev != old {
+                let mut it = ChangelogItem::new("Finding Severity", None, None);
+                it.from_string = old;
+                it.to_string = sev.clone();
+                it.fieldtype = "custom".into();
+                it.field_id = Some(SEVERITY_FIELD.into());
+                items.push(it);
+                let option = sev.as_ref().and_then(|v| {
+                    SEVERITY_OPTIONS
+                        .iter()
+                        .find(|(_, o)| o == v)
+                        .map(|(id, o)| json!({"value": o, "id": id}))
+                });
+                match option {
+                    Some(o) => issue.custom_fields.insert(SEVERITY_FIELD.into(), o),
+                    None => issue.custom_fields.remove(SEVERITY_FIELD),
                 };
             }
         }
@@ -460,7 +535,17 @@ impl World {
             None
         } else {
             self.next_changelog += 1;
-            Some(self.next_changelog.to_string())
+            let id = self.next_changelog.to_string();
+            // Kept for `expand=changelog` and `GET issue/{key}/changelog`.
+            if let Some(live) = self.issues.iter_mut().find(|i| i.id == issue.id) {
+                live.history.push(SimHistory {
+                    id: id.clone(),
+                    author: ctx.account.name.into(),
+                    created: ctx.now,
+                    items: items.clone(),
+                });
+            }
+            Some(id)
         };
         SimEvent {
             kind,
@@ -470,6 +555,7 @@ impl World {
             changelog_id,
             items,
             comment: None,
+            comment_event: None,
             at: ctx.now,
         }
     }
@@ -546,42 +632,6 @@ impl World {
         ))
     }
 
-    /// Adds a comment.
-    pub fn comment(&mut self, ctx: &Ctx, key: &str, body: &Value) -> Result<SimEvent, ApiError> {
-        let i = self.writable(
-            ctx,
-            key,
-            "You do not have the permission to comment on this issue.",
-        )?;
-        let body = self
-            .checker(ctx, Mode::Edit)
-            .comment_body(body.get("body"))?;
-        Ok(self.add_comment(ctx, i, body))
-    }
-
-    fn add_comment(&mut self, ctx: &Ctx, i: usize, body: Value) -> SimEvent {
-        self.next_comment += 1;
-        let comment = SimComment {
-            id: self.next_comment.to_string(),
-            author: ctx.account.name.into(),
-            body,
-            created: ctx.now,
-        };
-        let mut issue = self.issues[i].clone();
-        issue.comments.push(comment.clone());
-        issue.updated = ctx.now;
-        self.commit(i, issue.clone(), ctx.now);
-        let mut e = self.event(
-            ctx,
-            WebhookEventKind::IssueUpdated,
-            "issue_commented",
-            issue,
-            Vec::new(),
-        );
-        e.comment = Some(comment);
-        e
-    }
-
     /// Performs a transition.
     pub fn transition(
         &mut self,
@@ -643,10 +693,16 @@ impl World {
             }
         }
         let done = target.category == StatusCategoryKey::Done;
-        if done && t.resolution_on_screen && t.resolution_required && given.is_none() {
-            errors
-                .entry("resolution".into())
-                .or_insert_with(|| "Resolution is required.".into());
+        // A required screen field left out is a validator's message, in
+        // `errorMessages` rather than `errors` (mozilla/jira-bugzilla-integration#294).
+        let mut messages = Vec::new();
+        if done
+            && t.resolution_on_screen
+            && t.resolution_required
+            && given.is_none()
+            && !errors.contains_key("resolution")
+        {
+            messages.push("Field Resolution is required.");
         }
         let mut comment = None;
         if let Some(update) = body.get("update").and_then(Value::as_object) {
@@ -669,8 +725,8 @@ impl World {
                 }
             }
         }
-        if !errors.is_empty() {
-            return Err(ApiError::fields(errors));
+        if !errors.is_empty() || !messages.is_empty() {
+            return Err(ApiError::new(400, &messages, errors));
         }
         let resolution = if done {
             given.or_else(|| {
@@ -722,7 +778,7 @@ impl World {
         let mut events =
             vec![self.event(ctx, WebhookEventKind::IssueUpdated, type_name, issue, items)];
         if let Some(body) = comment {
-            events.push(self.add_comment(ctx, i, body));
+            events.push(self.add_comment(ctx, i, body, None));
         }
         Ok(events)
     }
@@ -824,7 +880,11 @@ mod tests {
         let err = w
             .transition(&ctx(0), &key, &json!({"transition":{"id":"31"}}))
             .unwrap_err();
-        assert_eq!(err.body["errors"]["resolution"], "Resolution is required.");
+        assert_eq!(
+            err.body["errorMessages"],
+            json!(["Field Resolution is required."])
+        );
+        assert_eq!(err.body["errors"], json!({}));
         let err = w
             .transition(&ctx(0), &key, &json!({"transition":{"id":"61"}}))
             .unwrap_err();
@@ -999,6 +1059,7 @@ mod tests {
             403
         );
         let ev = w.comment(&ctx(1), &key, &json!({"body":"hi"})).unwrap();
+        assert_eq!(ev.comment_event, Some(WebhookEventKind::CommentCreated));
         assert_eq!(ev.type_name, "issue_commented");
         assert_eq!(
             w.comment(&ctx(1), &key, &json!({})).unwrap_err().status,

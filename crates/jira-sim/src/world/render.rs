@@ -3,7 +3,7 @@
 
 use super::{
     ApiVersion, FINDING_FIELD, FRAMEWORKS_FIELD, ISSUE_TYPES, PRIORITIES, PROJECT_ID, PROJECT_KEY,
-    PROJECT_NAME, SimComment, SimIssue, adf,
+    PROJECT_NAME, SEVERITY_FIELD, SEVERITY_OPTIONS, SimComment, SimIssue, adf,
 };
 use crate::accounts::{self, Account};
 use crate::workflow::{WorkflowResolution, WorkflowStatus};
@@ -21,16 +21,27 @@ pub(crate) struct RenderCtx<'a> {
     pub base: &'a str,
     pub workflow: &'a Workflow,
     pub kind: FrameworksFieldKind,
+    /// The reader's offset from UTC, in minutes: REST answers show times
+    /// in the calling account's time zone (webhooks in UTC).
+    pub offset_minutes: i32,
+    /// Who reads: restricted comments are shown to members only (`None`,
+    /// the system: every comment).
+    pub reader: Option<&'a Account>,
 }
 
 impl RenderCtx<'_> {
     fn rest(&self) -> String {
         format!("{}/rest/api/{}", self.base, self.api.as_str())
     }
+
+    /// A time as the reader sees it.
+    pub fn time(&self, t: DateTime<Utc>) -> String {
+        fmt_time_in(t, self.offset_minutes)
+    }
 }
 
 /// Fields of an issue: (id, navigable).
-const ISSUE_FIELDS: [(&str, bool); 16] = [
+const ISSUE_FIELDS: [(&str, bool); 17] = [
     ("summary", true),
     ("description", true),
     ("labels", true),
@@ -46,6 +57,7 @@ const ISSUE_FIELDS: [(&str, bool); 16] = [
     ("reporter", true),
     (FINDING_FIELD, true),
     (FRAMEWORKS_FIELD, true),
+    (SEVERITY_FIELD, true),
     ("comment", false),
 ];
 
@@ -146,6 +158,18 @@ pub(crate) fn fmt_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string()
 }
 
+/// Jira's datetime format at an offset of `minutes` from UTC:
+/// `2026-01-31T15:30:00.000+0530`.
+pub(crate) fn fmt_time_in(t: DateTime<Utc>, minutes: i32) -> String {
+    match chrono::FixedOffset::east_opt(minutes * 60) {
+        Some(offset) => t
+            .with_timezone(&offset)
+            .format("%Y-%m-%dT%H:%M:%S%.3f%z")
+            .to_string(),
+        None => fmt_time(t),
+    }
+}
+
 /// A description as one line of text for changelog strings.
 pub(crate) fn plain_description(v: &Value) -> String {
     match v {
@@ -204,9 +228,7 @@ fn field_value(rc: &RenderCtx<'_>, i: &SimIssue, name: &str) -> Value {
             Some(r) => resolution(rc, r),
             None => Value::Null,
         },
-        "resolutiondate" => i
-            .resolution_date
-            .map_or(Value::Null, |t| json!(fmt_time(t))),
+        "resolutiondate" => i.resolution_date.map_or(Value::Null, |t| json!(rc.time(t))),
         "issuetype" => ISSUE_TYPES
             .iter()
             .find(|(_, n)| *n == i.issue_type)
@@ -222,8 +244,8 @@ fn field_value(rc: &RenderCtx<'_>, i: &SimIssue, name: &str) -> Value {
                     "name": n, "id": id})
                 })
         }
-        "created" => json!(fmt_time(i.created)),
-        "updated" => json!(fmt_time(i.updated)),
+        "created" => json!(rc.time(i.created)),
+        "updated" => json!(rc.time(i.updated)),
         "creator" | "reporter" => {
             accounts::by_name(&i.creator).map_or(Value::Null, |a| user(rc, a))
         }
@@ -232,6 +254,14 @@ fn field_value(rc: &RenderCtx<'_>, i: &SimIssue, name: &str) -> Value {
             .get(FINDING_FIELD)
             .cloned()
             .unwrap_or(Value::Null),
+        SEVERITY_FIELD => i
+            .custom_fields
+            .get(SEVERITY_FIELD)
+            .map_or(Value::Null, |o| {
+                let id = o.get("id").and_then(Value::as_str).unwrap_or("");
+                json!({"self": format!("{}/customFieldOption/{id}", rc.rest()),
+                    "value": o.get("value").cloned().unwrap_or(Value::Null), "id": id})
+            }),
         FRAMEWORKS_FIELD => match i.custom_fields.get(FRAMEWORKS_FIELD) {
             None => Value::Null,
             Some(Value::Array(items)) if rc.kind == FrameworksFieldKind::MultiSelect => {
@@ -249,7 +279,12 @@ fn field_value(rc: &RenderCtx<'_>, i: &SimIssue, name: &str) -> Value {
             Some(v) => v.clone(),
         },
         "comment" => {
-            let comments: Vec<Value> = i.comments.iter().map(|c| comment(rc, i, c)).collect();
+            let comments: Vec<Value> = i
+                .comments
+                .iter()
+                .filter(|c| super::visible_to(c, rc.reader))
+                .map(|c| comment(rc, i, c))
+                .collect();
             json!({"comments": comments, "self": format!("{}/issue/{}/comment", rc.rest(), i.id),
                 "maxResults": comments.len(), "total": comments.len(), "startAt": 0})
         }
@@ -343,7 +378,7 @@ pub(crate) fn user(rc: &RenderCtx<'_>, a: &Account) -> Value {
             "avatarUrls": avatars(rc.base, "useravatar", a.account_id),
             "displayName": a.display_name,
             "active": true,
-            "timeZone": "UTC",
+            "timeZone": a.time_zone,
             "accountType": "atlassian",
         }),
         Flavor::DataCenter => json!({
@@ -354,7 +389,7 @@ pub(crate) fn user(rc: &RenderCtx<'_>, a: &Account) -> Value {
             "avatarUrls": avatars(rc.base, "useravatar", a.key),
             "displayName": a.display_name,
             "active": true,
-            "timeZone": "UTC",
+            "timeZone": a.time_zone,
         }),
     }
 }
@@ -362,14 +397,96 @@ pub(crate) fn user(rc: &RenderCtx<'_>, a: &Account) -> Value {
 /// A comment.
 pub(crate) fn comment(rc: &RenderCtx<'_>, i: &SimIssue, c: &SimComment) -> Value {
     let author = accounts::by_name(&c.author).map_or(Value::Null, |a| user(rc, a));
-    json!({
+    let update_author = c
+        .update_author
+        .as_deref()
+        .and_then(accounts::by_name)
+        .map_or_else(|| author.clone(), |a| user(rc, a));
+    let mut v = json!({
         "self": format!("{}/issue/{}/comment/{}", rc.rest(), i.id, c.id),
         "id": c.id,
         "author": author,
         "body": rich_text(rc.api, &c.body),
-        "updateAuthor": author,
-        "created": fmt_time(c.created),
-        "updated": fmt_time(c.created),
+        "updateAuthor": update_author,
+        "created": rc.time(c.created),
+        "updated": rc.time(c.updated.unwrap_or(c.created)),
+    });
+    if let Some(vis) = &c.visibility {
+        v["visibility"] = json!({"type": vis.kind, "value": vis.value});
+        if rc.flavor == Flavor::Cloud {
+            v["visibility"]["identifier"] = json!(vis.value);
+        }
+    }
+    if rc.flavor == Flavor::Cloud {
+        v["jsdPublic"] = json!(true);
+    }
+    v
+}
+
+/// One history of an issue's changelog.
+pub(crate) fn history(rc: &RenderCtx<'_>, h: &super::SimHistory) -> Value {
+    let items: Vec<Value> = h
+        .items
+        .iter()
+        .map(|it| {
+            let mut it = it.clone();
+            if rc.flavor == Flavor::DataCenter {
+                it.field_id = None;
+            }
+            serde_json::to_value(it).unwrap_or(Value::Null)
+        })
+        .collect();
+    json!({
+        "id": h.id,
+        "author": accounts::by_name(&h.author).map_or(Value::Null, |a| user(rc, a)),
+        "created": rc.time(h.created),
+        "items": items,
+    })
+}
+
+/// `expand=changelog`: every history, oldest first.
+pub(crate) fn changelog(rc: &RenderCtx<'_>, i: &SimIssue) -> Value {
+    let histories: Vec<Value> = i.history.iter().map(|h| history(rc, h)).collect();
+    json!({"startAt": 0, "maxResults": histories.len(), "total": histories.len(), "histories": histories})
+}
+
+/// `expand=names` and `expand=schema`: each returned field's name and
+/// schema, from the field definitions.
+pub(crate) fn names_and_schema(rc: &RenderCtx<'_>, fields: &Map<String, Value>) -> (Value, Value) {
+    let defs = field_definitions(rc);
+    let mut names = Map::new();
+    let mut schema = Map::new();
+    for id in fields.keys() {
+        if let Some(d) = defs.iter().find(|d| d["id"] == id.as_str()) {
+            names.insert(id.clone(), d["name"].clone());
+            schema.insert(id.clone(), d["schema"].clone());
+        } else {
+            let name = match id.as_str() {
+                "resolutiondate" => "Resolved",
+                "creator" => "Creator",
+                "reporter" => "Reporter",
+                "comment" => "Comment",
+                other => other,
+            };
+            names.insert(id.clone(), json!(name));
+        }
+    }
+    (Value::Object(names), Value::Object(schema))
+}
+
+/// `expand=renderedFields`: the rich-text fields as HTML, times as text.
+pub(crate) fn rendered_fields(i: &SimIssue) -> Value {
+    let html = |text: &str| {
+        let escaped = text
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        format!("<p>{escaped}</p>")
+    };
+    json!({
+        "description": i.description.as_ref().map(|d| html(&plain_description(d))),
+        "created": i.created.format("%d/%b/%y %-I:%M %p").to_string(),
+        "updated": i.updated.format("%d/%b/%y %-I:%M %p").to_string(),
     })
 }
 
@@ -431,7 +548,7 @@ pub(crate) fn field_definitions(rc: &RenderCtx<'_>) -> Vec<Value> {
             json!({"type":"datetime","system":"updated"}),
         ),
     ];
-    for id in [FINDING_FIELD, FRAMEWORKS_FIELD] {
+    for id in CUSTOM_FIELDS {
         let (name, schema) = custom_field(rc, id);
         let n = id.trim_start_matches("customfield_");
         out.push(json!({"id": id, "key": id, "name": name,
@@ -441,8 +558,25 @@ pub(crate) fn field_definitions(rc: &RenderCtx<'_>) -> Vec<Value> {
     out
 }
 
+/// The custom fields of the project.
+pub(crate) const CUSTOM_FIELDS: [&str; 3] = [FINDING_FIELD, FRAMEWORKS_FIELD, SEVERITY_FIELD];
+
+/// The allowed values of the "Finding Severity" select.
+pub(crate) fn severity_options(rc: &RenderCtx<'_>) -> Value {
+    SEVERITY_OPTIONS
+        .iter()
+        .map(|(id, v)| json!({"self": format!("{}/customFieldOption/{id}", rc.rest()), "value": v, "id": id}))
+        .collect()
+}
+
 /// Name and schema of a custom field.
 pub(crate) fn custom_field(rc: &RenderCtx<'_>, id: &str) -> (&'static str, Value) {
+    if id == SEVERITY_FIELD {
+        return (
+            "Finding Severity",
+            json!({"type":"option","custom":"com.atlassian.jira.plugin.system.customfieldtypes:select","customId":10033}),
+        );
+    }
     if id == FINDING_FIELD {
         (
             "Penaxtra Finding ID",
@@ -488,5 +622,7 @@ mod tests {
         use chrono::TimeZone;
         let t = Utc.with_ymd_and_hms(2026, 1, 31, 10, 0, 0).unwrap();
         assert_eq!(fmt_time(t), "2026-01-31T10:00:00.000+0000");
+        assert_eq!(fmt_time_in(t, 330), "2026-01-31T15:30:00.000+0530");
+        assert_eq!(fmt_time_in(t, -420), "2026-01-31T03:00:00.000-0700");
     }
 }

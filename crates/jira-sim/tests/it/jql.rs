@@ -59,7 +59,8 @@ async fn subset_over_http_with_a_manual_clock() {
         std::slice::from_ref(&b)
     );
     assert_eq!(
-        keys(&api, "updated >= \"2026-01-31 10:10\" ORDER BY updated ASC").await,
+        // 10:10 UTC, written in the bot's zone (America/Phoenix, UTC-7).
+        keys(&api, "updated >= \"2026-01-31 03:10\" ORDER BY updated ASC").await,
         [b.clone(), a.clone()]
     );
     assert_eq!(keys(&api, "updated >= -5m").await, std::slice::from_ref(&a));

@@ -29,9 +29,21 @@ async fn auth_per_flavor() {
         Api::new(&cloud, Who::Nobody).get("serverInfo").await.status,
         200
     );
+    // Refused credentials are served as anonymous, with Seraph's header
+    // (see `fidelity_auth` for the rest of that behaviour).
+    let a = Api::new(&cloud, Who::Wrong).get("serverInfo").await;
+    assert_eq!(a.status, 200);
     assert_eq!(
-        Api::new(&cloud, Who::Wrong).get("serverInfo").await.status,
-        401
+        a.header("X-Seraph-LoginReason"),
+        Some("AUTHENTICATED_FAILED")
+    );
+    assert!(
+        Api::new(&cloud, Who::Nobody)
+            .get("serverInfo")
+            .await
+            .header("X-Seraph-LoginReason")
+            .is_none(),
+        "no credentials, no failed login"
     );
 
     let dc = start(Flavor::DataCenter).await;

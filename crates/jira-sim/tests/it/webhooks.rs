@@ -1,28 +1,28 @@
 //! Webhook delivery, signature and retries, against a tiny axum receiver.
 
-use crate::common::{Api, Who, start};
+use crate::common::{Api, Who};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use hmac::{Hmac, Mac};
 use jira_model::Flavor;
 use jira_model::webhook::{WebhookEvent, WebhookEventKind};
-use jira_sim::{JiraSim, SimConfig, WebhookRetry};
+use jira_sim::{JiraSim, SimConfig, WebhookRetry, WebhookTiming};
 use serde_json::json;
 use sha2::Sha256;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 #[derive(Clone, Debug)]
-struct Received {
-    headers: HeaderMap,
-    query: Option<String>,
-    body: Bytes,
+pub struct Received {
+    pub headers: HeaderMap,
+    pub query: Option<String>,
+    pub body: Bytes,
 }
 
 #[derive(Clone, Default)]
-struct Receiver {
-    got: Arc<Mutex<Vec<Received>>>,
+pub struct Receiver {
+    pub got: Arc<Mutex<Vec<Received>>>,
     /// Statuses to answer, in order; 200 once they run out.
     script: Arc<Mutex<Vec<u16>>>,
 }
@@ -43,7 +43,7 @@ async fn hook(State(r): State<Receiver>, uri: Uri, headers: HeaderMap, body: Byt
 }
 
 /// Starts a receiver; returns its base URL.
-async fn receiver(script: Vec<u16>) -> (String, Receiver) {
+pub async fn receiver(script: Vec<u16>) -> (String, Receiver) {
     let r = Receiver {
         script: Arc::new(Mutex::new(script)),
         ..Receiver::default()
@@ -70,10 +70,16 @@ fn hmac_hex(secret: &str, body: &[u8]) -> String {
 #[tokio::test]
 async fn cloud_events_signed_in_cloud_shape() {
     let (url, rx) = receiver(vec![]).await;
-    let sim = JiraSim::start(SimConfig::new(Flavor::Cloud).webhook(
-        format!("{url}/hook?secret=url-s3cret"),
-        Some("hmac-key".into()),
-    ))
+    // In order (these check each event's shape; `fidelity_webhooks` checks
+    // that deliveries are late and unordered by default).
+    let sim = JiraSim::start(
+        SimConfig::new(Flavor::Cloud)
+            .webhook_timing(WebhookTiming::for_flavor(Flavor::Cloud).immediate())
+            .webhook(
+                format!("{url}/hook?secret=url-s3cret"),
+                Some("hmac-key".into()),
+            ),
+    )
     .await
     .unwrap();
     let bot = Api::new(&sim, Who::Bot);
@@ -161,7 +167,12 @@ async fn cloud_events_signed_in_cloud_shape() {
 #[tokio::test]
 async fn data_center_shape_unsigned_without_secret() {
     let (url, rx) = receiver(vec![]).await;
-    let sim = start(Flavor::DataCenter).await;
+    let sim = JiraSim::start(
+        SimConfig::new(Flavor::DataCenter)
+            .webhook_timing(WebhookTiming::for_flavor(Flavor::DataCenter).immediate()),
+    )
+    .await
+    .unwrap();
     sim.register_webhook(format!("{url}/hook"), None).unwrap();
     let alex = Api::new(&sim, Who::Alex);
     let key = alex.create("s", "f").await;

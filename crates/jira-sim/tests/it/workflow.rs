@@ -38,7 +38,12 @@ async fn default_workflow_with_resolution_screen() {
 
     let a = transition(&api, &key, "Won't Do", None).await;
     assert_eq!(a.status, 400);
-    assert_eq!(a.json()["errors"]["resolution"], "Resolution is required.");
+    // Jira's validator message, in `errorMessages` (not `errors`).
+    assert_eq!(
+        a.json()["errorMessages"],
+        serde_json::json!(["Field Resolution is required."])
+    );
+    assert!(a.json()["errors"].get("resolution").is_none());
     let a = transition(&api, &key, "Won't Do", Some("Nonsense")).await;
     assert_eq!(a.status, 400);
     assert_eq!(sim.issue(&key).unwrap().status, "Open");

@@ -105,6 +105,35 @@ async fn a_persons_decision_in_jira_comes_back_through_the_webhook() {
 }
 
 #[tokio::test]
+async fn a_data_center_webhook_its_queue_dropped_is_caught_by_reconciliation() {
+    // Data Center does not retry, and its queue can drop events under load
+    // (JRASERVER-74492): here it drops every one.
+    let sim = sim(SimConfig::new(Flavor::DataCenter)
+        .webhook_timing(jira_sim::WebhookTiming::for_flavor(Flavor::DataCenter).drop_rate(1.0)))
+    .await;
+    let (sync, host, f, key) = pushed(&sim, InboundPolicy::TerminalOnly).await;
+    let lines = receive_webhooks(&sim, sync.inbound().await).await;
+    sync.reconcile(false).await.unwrap();
+    move_as_alex(&sim, &key, "Won't Do").await;
+    sim.flush_webhooks().await;
+    assert!(lines.lock().unwrap().is_empty(), "nothing was delivered");
+    assert!(
+        sim.dropped_webhooks()
+            .iter()
+            .any(|d| d.event == "jira:issue_updated")
+    );
+    assert_eq!(host.get(&f.id).unwrap().state, FindingState::Open);
+    let report = sync.reconcile(false).await.unwrap();
+    assert_eq!(report.applied.len(), 1, "{report:?}");
+    assert_eq!(host.get(&f.id).unwrap().state, FindingState::Accepted);
+    let changes = host.changes();
+    assert!(
+        matches!(&changes[0].2, StateCause::Reconciliation { .. }),
+        "{changes:?}"
+    );
+}
+
+#[tokio::test]
 async fn echoes_of_our_own_transitions_are_dropped() {
     let sim = sim(SimConfig::new(Flavor::Cloud)).await;
     let (sync, host, f, _) = pushed(&sim, InboundPolicy::All).await;

@@ -7,6 +7,7 @@ mod convergence_bugs;
 mod crash;
 mod exactly_once;
 mod faults;
+mod fidelity;
 mod inbound;
 mod inbound_props;
 mod injection;

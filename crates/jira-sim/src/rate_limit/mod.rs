@@ -1,4 +1,8 @@
-//! Per-account token buckets.
+//! Rate limits: an optional per-account token bucket (Data Center's
+//! admin-configured limit, or any quota a test wants), and Jira Cloud's
+//! burst and per-issue write limits ([`cloud`]).
+
+pub(crate) mod cloud;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
