@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-venv=target/pycontribs-venv
+target_dir="${CARGO_TARGET_DIR:-target}"
+venv="$target_dir/pycontribs-venv"
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
@@ -22,7 +23,7 @@ trap cleanup EXIT
 
 for flavor in cloud datacenter; do
   : >"$log"
-  target/debug/jira-sim --listen 127.0.0.1:0 --flavor "$flavor" >"$log" 2>&1 &
+  "$target_dir/debug/jira-sim" --listen 127.0.0.1:0 --flavor "$flavor" >"$log" 2>&1 &
   pid=$!
   url=""
   for _ in $(seq 1 200); do
