@@ -46,7 +46,7 @@ fuzz_target!(|body: &[u8]| {
         let host = Arc::new(MemoryFindings::with([finding]));
         let store = Arc::new(MemoryStore::new());
         store
-            .insert_link(&Link::new(id.clone(), "SEC-1", "10001", FindingState::Open, 0))
+            .insert_link(&Link::new(id.clone(), "SEC-1", "10001", FindingState::Open, 0), None)
             .await
             .expect("memory store");
         let inbound = Inbound::new(store.clone() as Arc<dyn SyncStore>, host.clone() as _, "SEC")
