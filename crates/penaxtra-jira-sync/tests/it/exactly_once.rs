@@ -8,13 +8,11 @@ use jira_sim::{JiraSim, LatencyFault, SimConfig};
 use penaxtra_jira_sync::store::{
     Claim, ExpectedStatus, Link, MemoryStore, PendingOp, SqliteStore, SyncStore,
 };
-use penaxtra_jira_sync::webhook::{WebhookRequest, sign_body};
 use penaxtra_jira_sync::{
     Clock, DeletedIssue, Disposition, Inbound, InboundReason, JiraSync, MemoryFindings, PushKind,
     PushOutcome, StateOutcome, SyncSettings, SystemClock,
 };
 use penaxtra_mapping::{Finding, FindingId, FindingState, InboundPolicy, Severity};
-use secrecy::SecretString;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -285,20 +283,13 @@ async fn staleness_is_judged_on_jiras_clock_not_ours() {
 }
 
 fn verified(body: &[u8], delivery: &str) -> penaxtra_jira_sync::webhook::VerifiedWebhook {
-    let signature = format!(
-        "sha256={}",
-        sign_body(&SecretString::from(HMAC_SECRET), body)
-    );
-    let headers = [
-        ("X-Hub-Signature", signature.as_bytes()),
-        ("X-Atlassian-Webhook-Identifier", delivery.as_bytes()),
-    ];
-    let request = WebhookRequest::new("127.0.0.1".parse().unwrap(), body)
-        .url_secret(Some(URL_SECRET))
-        .headers(&headers);
-    loopback_gate(URL_SECRET, HMAC_SECRET)
-        .check(&request)
-        .expect("authentic")
+    signed_delivery(
+        &loopback_gate(URL_SECRET, HMAC_SECRET),
+        URL_SECRET,
+        HMAC_SECRET,
+        body,
+        delivery,
+    )
 }
 
 /// (e) A person who changes only the resolution (Done/Done → Done/Won't

@@ -9,12 +9,11 @@ use crate::support::*;
 use jira_model::{Flavor, TransitionRequest};
 use jira_sim::{JiraSim, SimConfig};
 use penaxtra_jira_sync::store::{Link, MemoryStore, SyncStore};
-use penaxtra_jira_sync::webhook::{VerifiedWebhook, WebhookGate, WebhookRequest, sign_body};
+use penaxtra_jira_sync::webhook::{VerifiedWebhook, WebhookGate};
 use penaxtra_jira_sync::{
     Disposition, Findings, HostError, Inbound, InboundReason, JiraSync, MemoryFindings, StateCause,
 };
 use penaxtra_mapping::{Finding, FindingId, FindingState, InboundPolicy, Severity};
-use secrecy::SecretString;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -196,18 +195,7 @@ fn status_event(
 }
 
 fn verify(gate: &WebhookGate, body: &[u8], delivery: &str) -> VerifiedWebhook {
-    let signature = format!(
-        "sha256={}",
-        sign_body(&SecretString::from(HMAC_SECRET), body)
-    );
-    let headers = [
-        ("X-Hub-Signature", signature.as_bytes()),
-        ("X-Atlassian-Webhook-Identifier", delivery.as_bytes()),
-    ];
-    let request = WebhookRequest::new("127.0.0.1".parse().unwrap(), body)
-        .url_secret(Some(URL_SECRET))
-        .headers(&headers);
-    gate.check(&request).expect("authentic")
+    signed_delivery(gate, URL_SECRET, HMAC_SECRET, body, delivery)
 }
 
 async fn linked_inbound(findings: Arc<dyn Findings>) -> (Inbound, Arc<MemoryStore>) {

@@ -222,3 +222,27 @@ pub async fn push_key(sync: &JiraSync, f: &Finding) -> String {
 pub fn key(s: &str) -> jira_model::IssueKey {
     jira_model::IssueKey::new(s).unwrap()
 }
+
+/// Checks `body` as Jira would deliver it from loopback: signed with
+/// `hmac_secret`, `url_secret` in the URL, `delivery` as its identifier.
+pub fn signed_delivery(
+    gate: &WebhookGate,
+    url_secret: &str,
+    hmac_secret: &str,
+    body: &[u8],
+    delivery: &str,
+) -> penaxtra_jira_sync::webhook::VerifiedWebhook {
+    let signature = format!(
+        "sha256={}",
+        penaxtra_jira_sync::webhook::sign_body(&SecretString::from(hmac_secret), body)
+    );
+    let headers = [
+        ("X-Hub-Signature", signature.as_bytes()),
+        ("X-Atlassian-Webhook-Identifier", delivery.as_bytes()),
+    ];
+    let request =
+        penaxtra_jira_sync::webhook::WebhookRequest::new("127.0.0.1".parse().unwrap(), body)
+            .url_secret(Some(url_secret))
+            .headers(&headers);
+    gate.check(&request).expect("authentic")
+}
