@@ -1,6 +1,6 @@
 //! The README's embedding example, compiled: a host service that depends
-//! on `penaxtra-jira-sync` alone (the lower layers and axum come through
-//! its re-exports) builds the engine from one configuration file, runs the
+//! on `penaxtra-jira-sync` (the lower layers come through its
+//! re-exports) and the axum it serves with builds the engine from one configuration file, runs the
 //! worker and reconciliation, and mounts the webhook route.
 //!
 //! ```sh
@@ -13,7 +13,7 @@
 use penaxtra_jira_sync::config::SyncConfig;
 use penaxtra_jira_sync::mapping::Finding;
 use penaxtra_jira_sync::store::SqliteStore;
-use penaxtra_jira_sync::webhook::{WebhookGate, WebhookRoute, axum};
+use penaxtra_jira_sync::webhook::{WebhookGate, WebhookRoute};
 use penaxtra_jira_sync::{JiraSync, MemoryFindings};
 use std::net::SocketAddr;
 use std::sync::Arc;

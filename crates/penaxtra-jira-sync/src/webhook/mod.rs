@@ -27,10 +27,6 @@ mod secret;
 mod signature;
 
 pub use allowlist::IpAllowlist;
-/// The axum this route is built for, so a host needs no second dependency
-/// to serve it.
-#[cfg(feature = "axum")]
-pub use axum;
 pub use config::{WebhookGateConfig, WebhookGateConfigBuilder};
 pub use decision::{GateDecision, RejectReason, Rejection, VerifiedWebhook};
 pub use error::{GateConfigError, SecretKind};
