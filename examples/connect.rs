@@ -8,10 +8,22 @@
 //!
 //! One line per step; exit code 0 only when every step passed; on failure
 //! the error code and its fix; 2 when the configuration is wrong.
+//!
+//! With `settings.webhook_receiver_url` set, the test ends with a webhook
+//! round trip: the `webhook_receiver` example (or the host's receiver) must
+//! run on the same store, given with `--store`:
+//!
+//! ```sh
+//! cargo run --example webhook_receiver -- --config penaxtra-jira.toml --store sync.sqlite &
+//! cargo run --example connect -- --config penaxtra-jira.toml --store sync.sqlite
+//! ```
+
+#[path = "support/store.rs"]
+mod store;
 
 use clap::Parser;
 use penaxtra_jira_sync::config::SyncConfig;
-use penaxtra_jira_sync::store::MemoryStore;
+use penaxtra_jira_sync::store::{MemoryStore, SyncStore};
 use penaxtra_jira_sync::{JiraSync, MemoryFindings};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -23,12 +35,16 @@ struct Cli {
     /// The configuration file (TOML).
     #[arg(long)]
     config: PathBuf,
+    /// The store shared with the webhook receiver (a SQLite file or
+    /// `postgres://…`), for the webhook round trip; default: in memory.
+    #[arg(long)]
+    store: Option<String>,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let sync = match build(&cli) {
+    let sync = match build(&cli).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -68,11 +84,15 @@ async fn main() -> ExitCode {
     }
 }
 
-fn build(cli: &Cli) -> Result<JiraSync, Box<dyn std::error::Error>> {
+async fn build(cli: &Cli) -> Result<JiraSync, Box<dyn std::error::Error>> {
     let config = SyncConfig::from_toml_file(&cli.config)?;
+    let store: Arc<dyn SyncStore> = match &cli.store {
+        Some(arg) => store::open(arg).await?.sync,
+        None => Arc::new(MemoryStore::new()),
+    };
     Ok(JiraSync::from_config(
         &config,
-        Arc::new(MemoryStore::new()),
+        store,
         Arc::new(MemoryFindings::new()),
     )?)
 }

@@ -91,6 +91,12 @@ impl JiraClient {
         ClientBuilder::new(base_url, flavor, auth)
     }
 
+    /// The clock the client reads (set by [`ClientBuilder::clock`]); the
+    /// sync engine built on this client reads it too unless given its own.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
     /// The deployment this client speaks to.
     pub fn flavor(&self) -> Flavor {
         self.inner.flavor

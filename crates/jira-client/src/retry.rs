@@ -2,7 +2,6 @@
 //! and the `Retry-After` / `X-RateLimit-Reset` headers.
 
 use crate::Error;
-use rand::Rng;
 use std::num::NonZeroU32;
 use std::time::{Duration, SystemTime};
 
@@ -81,18 +80,16 @@ impl RetryPolicy {
         Ok(())
     }
 
-    /// The full-jitter backoff after failed attempt number `attempt` (1-based).
-    pub(crate) fn backoff(&self, attempt: u32, rng: &mut impl Rng) -> Duration {
+    /// The full-jitter backoff after failed attempt number `attempt`
+    /// (1-based): `jitter` (in `[0, 1)`, from the [`crate::Clock`]) of the
+    /// capped exponential.
+    pub(crate) fn backoff(&self, attempt: u32, jitter: f64) -> Duration {
         let exp = attempt.saturating_sub(1).min(31);
         let ceiling = self
             .base_backoff
             .saturating_mul(1u32 << exp)
             .min(self.max_backoff);
-        let nanos = u64::try_from(ceiling.as_nanos()).unwrap_or(u64::MAX);
-        if nanos == 0 {
-            return Duration::ZERO;
-        }
-        Duration::from_nanos(rng.gen_range(0..=nanos))
+        ceiling.mul_f64(jitter.clamp(0.0, 1.0))
     }
 }
 
@@ -141,8 +138,8 @@ pub(crate) fn until(at: chrono::DateTime<chrono::Utc>, now: SystemTime) -> Durat
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::SeedableRng;
     use rand::rngs::StdRng;
+    use rand::{Rng, SeedableRng};
 
     fn t0() -> SystemTime {
         SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
@@ -201,13 +198,17 @@ mod tests {
                 .saturating_mul(1 << (attempt - 1).min(31))
                 .min(Duration::from_secs(1));
             for _ in 0..50 {
-                assert!(p.backoff(attempt, &mut rng) <= cap);
+                assert!(p.backoff(attempt, rng.r#gen::<f64>()) <= cap);
             }
         }
         // Jitter really is random: not every draw is the cap or zero.
         let draws: std::collections::BTreeSet<_> =
-            (0..20).map(|_| p.backoff(3, &mut rng)).collect();
+            (0..20).map(|_| p.backoff(3, rng.r#gen::<f64>())).collect();
         assert!(draws.len() > 10);
+        // The draw scales the cap: nothing at 0, half of it at 0.5.
+        assert_eq!(p.backoff(2, 0.0), Duration::ZERO);
+        assert_eq!(p.backoff(2, 0.5), Duration::from_millis(100));
+        assert_eq!(p.backoff(40, 0.5), Duration::from_millis(500));
     }
 
     #[test]

@@ -5,18 +5,35 @@ use async_trait::async_trait;
 use std::fmt::Debug;
 use std::time::{Duration, SystemTime};
 
-/// Where the client reads the time.
+/// Where the integration reads the time, and draws the randomness of its
+/// jitter: the one clock of the client and of the sync engine built on it
+/// (`penaxtra-jira-sync` uses its client's clock unless told otherwise).
 ///
 /// `now` is wall-clock time, used to turn a `Retry-After` HTTP date or an
-/// `X-RateLimit-Reset` timestamp into a delay. `monotonic` is a steadily
-/// increasing time since an arbitrary origin, used by the rate limiter; it
-/// must advance by (at least) the duration of every [`Sleep::sleep`] of the
-/// paired sleeper.
+/// `X-RateLimit-Reset` timestamp into a delay, and by the engine for leases,
+/// retry schedules and delivery marks. `monotonic` is a steadily increasing
+/// time since an arbitrary origin, used by the rate limiter; it must advance
+/// by (at least) the duration of every [`Sleep::sleep`] of the paired
+/// sleeper. `jitter` is where retry delays draw their randomness, so a test
+/// clock can make them deterministic.
 pub trait Clock: Send + Sync + Debug {
     /// Wall-clock time.
     fn now(&self) -> SystemTime;
     /// Monotonic time since an arbitrary, fixed origin.
     fn monotonic(&self) -> Duration;
+    /// Wall-clock time in Unix epoch milliseconds (before 1970: negative).
+    fn now_ms(&self) -> i64 {
+        match self.now().duration_since(SystemTime::UNIX_EPOCH) {
+            Ok(d) => i64::try_from(d.as_millis()).unwrap_or(i64::MAX),
+            Err(e) => i64::try_from(e.duration().as_millis()).map_or(i64::MIN, |ms| -ms),
+        }
+    }
+    /// A uniformly distributed number in `[0, 1)` for jitter (default: the
+    /// thread's random generator).
+    fn jitter(&self) -> f64 {
+        use rand::Rng;
+        rand::thread_rng().r#gen::<f64>()
+    }
 }
 
 /// How the client waits.
@@ -83,6 +100,33 @@ impl governor::clock::Clock for GovernorClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug)]
+    struct At(SystemTime);
+    impl Clock for At {
+        fn now(&self) -> SystemTime {
+            self.0
+        }
+        fn monotonic(&self) -> Duration {
+            Duration::ZERO
+        }
+    }
+
+    #[test]
+    fn epoch_milliseconds_on_both_sides_of_1970() {
+        let after = At(SystemTime::UNIX_EPOCH + Duration::from_millis(1_700_000_000_123));
+        assert_eq!(after.now_ms(), 1_700_000_000_123);
+        let before = At(SystemTime::UNIX_EPOCH - Duration::from_millis(1_500));
+        assert_eq!(before.now_ms(), -1_500);
+    }
+
+    #[test]
+    fn default_jitter_is_a_unit_fraction_that_varies() {
+        let clock = SystemClock::new();
+        let draws: Vec<f64> = (0..64).map(|_| clock.jitter()).collect();
+        assert!(draws.iter().all(|j| (0.0..1.0).contains(j)));
+        assert!(draws.windows(2).any(|w| w[0] != w[1]));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn system_clock_follows_paused_tokio_time() {

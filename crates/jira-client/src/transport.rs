@@ -86,7 +86,7 @@ impl Inner {
             }
             let delay = match error.retry_after() {
                 Some(d) => d,
-                None => self.retry.backoff(attempt, &mut rand::thread_rng()),
+                None => self.retry.backoff(attempt, self.clock.jitter()),
             };
             let total = waited.saturating_add(delay);
             if total > self.retry.max_total_wait {

@@ -157,6 +157,11 @@ pub struct SettingsConfig {
     pub sweep_overlap: Option<String>,
     /// [`SyncSettings::delivery_retention`] (default `"7d"`).
     pub delivery_retention: Option<String>,
+    /// [`SyncSettings::webhook_receiver_url`] (default none: the connection
+    /// test has no webhook round-trip step).
+    pub webhook_receiver_url: Option<String>,
+    /// [`SyncSettings::webhook_round_trip_wait`] (default `"60s"`).
+    pub webhook_round_trip_wait: Option<String>,
 }
 
 /// Reads `"1500ms"`, `"30s"`, `"5m"`, `"1h"` or `"7d"`.
@@ -232,6 +237,12 @@ impl SettingsConfig {
         }
         if let Some(d) = dur("delivery_retention", &self.delivery_retention)? {
             s.delivery_retention = d;
+        }
+        if let Some(url) = &self.webhook_receiver_url {
+            s.webhook_receiver_url = Some(crate::ReceiverUrl::parse(url)?);
+        }
+        if let Some(d) = dur("webhook_round_trip_wait", &self.webhook_round_trip_wait)? {
+            s.webhook_round_trip_wait = d;
         }
         Ok(s)
     }

@@ -1,7 +1,7 @@
 //! [`JiraSync`]: the engine that pushes findings, moves issues through their
 //! workflow, applies Jira's changes back and retries what could not be done.
 
-use crate::clock::{Clock, SystemClock};
+use crate::clock::Clock;
 use crate::host::Findings;
 use crate::store::SyncStore;
 use crate::workflow::WorkflowMap;
@@ -57,6 +57,13 @@ pub struct SyncSettings {
     /// week); older marks are pruned by the worker and the inbound
     /// processor.
     pub delivery_retention: Duration,
+    /// The URL Jira's webhook posts to (default `None`). When set,
+    /// [`JiraSync::test_connection`] adds a `webhook_round_trip` step: the
+    /// receiver, sharing this engine's store, must see the synthetic
+    /// issue's webhook within `webhook_round_trip_wait`.
+    pub webhook_receiver_url: Option<crate::ReceiverUrl>,
+    /// How long the connection test waits for that webhook (default 60 s).
+    pub webhook_round_trip_wait: Duration,
 }
 
 impl Default for SyncSettings {
@@ -74,6 +81,8 @@ impl Default for SyncSettings {
             worker_batch: 200,
             sweep_overlap: Duration::from_secs(5 * 60),
             delivery_retention: crate::DEFAULT_DELIVERY_RETENTION,
+            webhook_receiver_url: None,
+            webhook_round_trip_wait: Duration::from_secs(60),
         }
     }
 }
@@ -135,7 +144,7 @@ pub struct JiraSyncBuilder {
     rule: Rule,
     states: StateTable,
     inbound: InboundPolicy,
-    clock: Arc<dyn Clock>,
+    clock: Option<Arc<dyn Clock>>,
     settings: SyncSettings,
     owner: Option<String>,
 }
@@ -157,7 +166,7 @@ impl JiraSync {
             rule: Rule::default(),
             states: StateTable::default(),
             inbound: InboundPolicy::default(),
-            clock: Arc::new(SystemClock),
+            clock: None,
             settings: SyncSettings::default(),
             owner: None,
         }
@@ -207,11 +216,10 @@ impl JiraSync {
     /// `retry_base`, capped at `retry_max`, at least `hint` (Jira's
     /// `Retry-After`), with up to 20% jitter so replicas spread out.
     pub(crate) fn retry_delay(&self, attempts: u32, hint: Option<Duration>) -> Duration {
-        use rand::Rng;
         let s = &self.inner.settings;
         let exp = s.retry_base.saturating_mul(1u32 << attempts.min(20));
         let base = exp.min(s.retry_max).max(hint.unwrap_or_default());
-        let jitter = rand::thread_rng().gen_range(0.0..0.2);
+        let jitter = 0.2 * self.inner.clock.jitter().clamp(0.0, 1.0);
         base + base.mul_f64(jitter)
     }
 }
@@ -263,9 +271,11 @@ impl JiraSyncBuilder {
         self.inbound = inbound;
         self
     }
-    /// Injects a clock.
+    /// Injects a clock for the engine alone (default: the Jira client's
+    /// clock, set with [`jira_client::ClientBuilder::clock`], so one clock
+    /// drives both; the engine reads its wall time and its jitter).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
-        self.clock = clock;
+        self.clock = Some(clock);
         self
     }
     /// Sets the tunables.
@@ -335,6 +345,9 @@ impl JiraSyncBuilder {
             use rand::Rng;
             format!("worker-{:016x}", rand::thread_rng().r#gen::<u64>())
         });
+        let clock = self
+            .clock
+            .unwrap_or_else(|| Arc::clone(self.client.clock()));
         Ok(JiraSync {
             inner: Arc::new(Inner {
                 client: self.client,
@@ -344,7 +357,7 @@ impl JiraSyncBuilder {
                 rule: self.rule,
                 states: self.states,
                 inbound: self.inbound,
-                clock: self.clock,
+                clock,
                 deliveries: crate::deliveries::DeliveryPruner::new(
                     self.settings.delivery_retention,
                 ),

@@ -72,6 +72,19 @@ pub enum SyncError {
         /// How long until a search can be trusted.
         wait: std::time::Duration,
     },
+    /// The connection test's synthetic issue sent no webhook that reached
+    /// the receiver (sharing this engine's store) in time.
+    #[error(
+        "no webhook of the synthetic issue {issue} reached the receiver at {receiver} within {waited:?}"
+    )]
+    WebhookNotReceived {
+        /// The synthetic issue.
+        issue: String,
+        /// The receiver's URL, its secret path hidden.
+        receiver: String,
+        /// How long the test waited.
+        waited: std::time::Duration,
+    },
     /// A bulk create answered success for this finding's element, but the
     /// issue could not be matched to it by its dedup label; it is treated as
     /// possibly created and checked again before any new create.
@@ -91,7 +104,8 @@ impl SyncError {
     /// `issue_create_forbidden`, `customfield_unknown`, `rate_limited`, ...),
     /// the store's, or `host`, `mapping`, `config`, `not_linked`,
     /// `unknown_finding`, `no_transition_path`, `busy`,
-    /// `awaiting_search_consistency`, `create_unconfirmed`.
+    /// `awaiting_search_consistency`, `create_unconfirmed`,
+    /// `webhook_not_received`.
     pub fn code(&self) -> &'static str {
         match self {
             SyncError::Jira(e) => e.code(),
@@ -106,6 +120,7 @@ impl SyncError {
             SyncError::Busy { .. } => "busy",
             SyncError::AwaitingConsistency { .. } => "awaiting_search_consistency",
             SyncError::CreateUnconfirmed { .. } => "create_unconfirmed",
+            SyncError::WebhookNotReceived { .. } => "webhook_not_received",
         }
     }
 
@@ -117,6 +132,11 @@ impl SyncError {
                 "Map the finding state to a status this workflow can reach, in the state table settings",
             ),
             SyncError::Config(_) => Some("Correct the named setting and restart"),
+            SyncError::WebhookNotReceived { .. } => Some(
+                "In Jira, point a webhook for this project's issue created and updated events at the receiver URL \
+                 (with its secret); admit Jira's addresses in the receiver's allowlist (its rejection metrics and \
+                 logs name the reason); run the receiver on this engine's sync store",
+            ),
             _ => None,
         }
     }

@@ -164,7 +164,7 @@ impl Inbound {
             policy: InboundPolicy::default(),
             project_key: project_key.into(),
             service_account: None,
-            clock: Arc::new(crate::clock::SystemClock),
+            clock: Arc::new(crate::clock::SystemClock::new()),
             deliveries: DeliveryPruner::new(crate::DEFAULT_DELIVERY_RETENTION),
         }
     }
@@ -282,6 +282,22 @@ impl Inbound {
         let store = &self.store;
         let now = self.now_ms();
 
+        // A connection test's synthetic issue: record that it arrived, for
+        // the test's round-trip step, and change nothing else.
+        if let Some((id, key)) = self.connection_test_issue(event) {
+            let mark = crate::test_connection::round_trip_mark(id, &key);
+            return match store.first_delivery(&mark, now).await {
+                Ok(_) => {
+                    tracing::info!(issue = %key, "connection test webhook received");
+                    InboundOutcome::ignored(InboundReason::ConnectionTest).issue(key.as_str())
+                }
+                Err(e) => {
+                    tracing::warn!(code = e.code(), "store unavailable for a webhook");
+                    InboundOutcome::failed(InboundReason::StoreUnavailable).issue(key.as_str())
+                }
+            };
+        }
+
         // Duplicates: the delivery id, then issue + changelog id.
         let mut marks: Vec<String> = Vec::new();
         if let Some(id) = &webhook.delivery_id {
@@ -321,6 +337,27 @@ impl Inbound {
             self.forget(&marks).await;
         }
         outcome
+    }
+
+    /// The key of a connection test's synthetic issue of this project that
+    /// the event was created or updated, if it is one.
+    fn connection_test_issue<'e>(&self, event: &'e WebhookEvent) -> Option<(&'e str, IssueKey)> {
+        if !matches!(
+            event.webhook_event,
+            WebhookEventKind::IssueCreated | WebhookEventKind::IssueUpdated
+        ) {
+            return None;
+        }
+        let issue = event.issue.as_ref()?;
+        let tagged = issue
+            .fields
+            .labels
+            .iter()
+            .any(|l| l == crate::test_connection::CONNECTION_TEST_LABEL);
+        if !tagged || !issue_in_project(&issue.key, &self.project_key) {
+            return None;
+        }
+        Some((issue.id.as_str(), IssueKey::new(&issue.key).ok()?))
     }
 
     async fn forget(&self, marks: &[String]) {

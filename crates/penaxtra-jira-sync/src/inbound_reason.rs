@@ -46,6 +46,9 @@ pub enum InboundReason {
     StoreUnavailable,
     /// `host_unavailable`: the host's finding store failed.
     HostUnavailable,
+    /// `connection_test`: the synthetic issue of a connection test; its
+    /// arrival is recorded for the test's webhook round-trip step.
+    ConnectionTest,
 }
 
 impl InboundReason {
@@ -72,6 +75,7 @@ impl InboundReason {
             InboundReason::OutboundInFlight => "outbound_in_flight",
             InboundReason::StoreUnavailable => "store_unavailable",
             InboundReason::HostUnavailable => "host_unavailable",
+            InboundReason::ConnectionTest => "connection_test",
         }
     }
 }

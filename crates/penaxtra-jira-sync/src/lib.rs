@@ -110,5 +110,7 @@ pub use rate_budget::SharedRateBudget;
 pub use reconcile::{INTEGRATION_LABEL, ReconcileReport};
 pub use settle::{SettleReport, WorkLeft};
 pub use state_out::StateOutcome;
-pub use test_connection::{CONNECTION_TEST_SUMMARY, ConnectionReport, TestStep};
+pub use test_connection::{
+    CONNECTION_TEST_LABEL, CONNECTION_TEST_SUMMARY, ConnectionReport, ReceiverUrl, TestStep,
+};
 pub use worker::{WorkerHandle, WorkerReport};

@@ -52,7 +52,7 @@ impl SharedRateBudget {
             store,
             name: name.into(),
             rate: BudgetRate::new(limit.per_second, limit.burst),
-            clock: Arc::new(SystemClock),
+            clock: Arc::new(SystemClock::new()),
         }
     }
 

@@ -3,19 +3,87 @@
 
 use crate::engine::JiraSync;
 use crate::error::SyncError;
-use jira_model::{CreateIssueRequest, Description, adf};
+use jira_model::{CreateIssueRequest, Description, IssueKey, adf};
 use penaxtra_mapping::FindingState;
 use std::time::{Duration, Instant};
 
 /// The summary of the synthetic issue.
 pub const CONNECTION_TEST_SUMMARY: &str = "[Penaxtra] Connection test";
 
+/// The label of the synthetic issue: the inbound processor recognises the
+/// synthetic issue's webhooks by it and records their arrival for the
+/// webhook round-trip step, changing nothing else.
+pub const CONNECTION_TEST_LABEL: &str = "penaxtra-connection-test";
+
+/// How often the round-trip step looks for the webhook's arrival.
+const ROUND_TRIP_POLL: Duration = Duration::from_millis(200);
+
+/// The delivery mark recording that a synthetic issue's webhook arrived:
+/// by issue id and key, which Jira never gives two issues.
+pub(crate) fn round_trip_mark(issue_id: &str, key: &IssueKey) -> String {
+    format!("connection-test:{issue_id}:{key}")
+}
+
+/// The URL a Jira webhook posts this integration's events to, as
+/// configured in Jira. It carries the URL secret, so it is shown only as
+/// `scheme://host:port/…` ([`std::fmt::Display`] and [`std::fmt::Debug`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReceiverUrl(url::Url);
+
+impl ReceiverUrl {
+    /// Reads an `http` or `https` URL with a host.
+    ///
+    /// # Errors
+    /// [`crate::config::ConfigError`] for `settings.webhook_receiver_url`
+    /// when the text is not such a URL (the message never repeats it).
+    pub fn parse(text: &str) -> Result<Self, crate::config::ConfigError> {
+        let invalid = |why: &str| {
+            crate::config::ConfigError::invalid("settings.webhook_receiver_url", why.to_string())
+        };
+        let url = url::Url::parse(text.trim()).map_err(|_| invalid("is not a URL"))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(invalid("must be an http or https URL"));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(invalid("has no host"));
+        }
+        Ok(Self(url))
+    }
+
+    /// The whole URL, secret included.
+    pub fn expose(&self) -> &url::Url {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ReceiverUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}://{}",
+            self.0.scheme(),
+            self.0.host_str().unwrap_or("")
+        )?;
+        if let Some(port) = self.0.port() {
+            write!(f, ":{port}")?;
+        }
+        f.write_str("/…")
+    }
+}
+
+impl std::fmt::Debug for ReceiverUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ReceiverUrl({self})")
+    }
+}
+
 /// One step of the test.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TestStep {
     /// Step name: `who_am_i`, `project`, `issue_type`, `custom_fields`,
-    /// `create_issue`, `close_issue`.
+    /// `create_issue`, `close_issue`, and `webhook_round_trip` when
+    /// [`crate::SyncSettings::webhook_receiver_url`] is set.
     pub name: &'static str,
     /// What was found, on success (e.g. the account, the issue key).
     pub detail: String,
@@ -41,12 +109,16 @@ pub struct ConnectionReport {
     pub steps: Vec<TestStep>,
     /// The synthetic issue, when it was created.
     pub synthetic_issue: Option<String>,
+    /// How many steps a passing test runs.
+    expected_steps: usize,
 }
 
 impl ConnectionReport {
     /// Whether every step ran and passed.
     pub fn passed(&self) -> bool {
-        !self.steps.is_empty() && self.steps.iter().all(TestStep::ok) && self.steps.len() == 6
+        !self.steps.is_empty()
+            && self.steps.iter().all(TestStep::ok)
+            && self.steps.len() == self.expected_steps
     }
 }
 
@@ -95,11 +167,19 @@ impl JiraSync {
     /// Tests the connection: who am I → project → issue type → configured
     /// custom fields exist and are on the create screen → create a synthetic
     /// `[Penaxtra] Connection test` issue → move it to the status of
-    /// `resolved` with its resolution. Stops at the first failing step, but a
+    /// `resolved` with its resolution → when a
+    /// [receiver URL](crate::SyncSettings::webhook_receiver_url) is set, wait
+    /// (up to [`crate::SyncSettings::webhook_round_trip_wait`]) until the
+    /// webhook receiver, which must share this engine's store, has seen the
+    /// synthetic issue's webhook. Stops at the first failing step, but a
     /// synthetic issue that was created is always closed where Jira allows.
     pub async fn test_connection(&self) -> ConnectionReport {
+        let receiver = self.inner.settings.webhook_receiver_url.clone();
         let mut r = Recorder {
-            report: ConnectionReport::default(),
+            report: ConnectionReport {
+                expected_steps: 6 + usize::from(receiver.is_some()),
+                ..ConnectionReport::default()
+            },
         };
         let client = &self.inner.client;
         let template = &self.inner.template;
@@ -201,7 +281,7 @@ impl JiraSync {
                 };
                 let request = CreateIssueRequest::builder(project.key.clone(), issue_type.name.clone(), CONNECTION_TEST_SUMMARY)
                     .description(description)
-                    .labels(["penaxtra", "penaxtra-connection-test"])
+                    .labels(["penaxtra", CONNECTION_TEST_LABEL])
                     .build();
                 let c = client.create_issue(&request).await?;
                 let key = c.key.clone();
@@ -220,6 +300,88 @@ impl JiraSync {
             Ok(((), format!("{} → {} via {}", start, to, via.join(" → "))))
         })
         .await;
+        if let Some(receiver) = receiver {
+            let wait = self.inner.settings.webhook_round_trip_wait;
+            r.step(
+                "webhook_round_trip",
+                self.await_round_trip(&created.id, &created.key, receiver, wait),
+            )
+            .await;
+        }
         r.report
+    }
+
+    /// Waits until the receiver has recorded a webhook of the synthetic
+    /// issue (see [`CONNECTION_TEST_LABEL`]).
+    async fn await_round_trip(
+        &self,
+        issue_id: &str,
+        key: &str,
+        receiver: ReceiverUrl,
+        wait: Duration,
+    ) -> Result<((), String), SyncError> {
+        let key = IssueKey::new(key)?;
+        let mark = round_trip_mark(issue_id, &key);
+        let started = tokio::time::Instant::now();
+        loop {
+            if self.inner.store.delivery_seen(&mark).await? {
+                let after = started.elapsed().as_millis();
+                return Ok((
+                    (),
+                    format!("the receiver at {receiver} saw {key}'s webhook within {after} ms"),
+                ));
+            }
+            let waited = started.elapsed();
+            if waited >= wait {
+                return Err(SyncError::WebhookNotReceived {
+                    issue: key.to_string(),
+                    receiver: receiver.to_string(),
+                    waited: wait,
+                });
+            }
+            tokio::time::sleep(ROUND_TRIP_POLL.min(wait - waited)).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_receiver_url_never_shows_its_secret_path() {
+        let url =
+            ReceiverUrl::parse("https://hooks.example.com:8443/jira/webhook/s3cr3t-value?x=1")
+                .unwrap();
+        assert_eq!(url.to_string(), "https://hooks.example.com:8443/…");
+        assert_eq!(
+            format!("{url:?}"),
+            "ReceiverUrl(https://hooks.example.com:8443/…)"
+        );
+        assert!(url.expose().as_str().contains("s3cr3t-value"));
+    }
+
+    #[test]
+    fn a_receiver_url_must_be_http_with_a_host() {
+        for bad in [
+            "not a url",
+            "ftp://hooks.example.com/x",
+            "file:///etc/passwd",
+            "",
+        ] {
+            let error = ReceiverUrl::parse(bad).unwrap_err();
+            assert_eq!(error.setting(), "settings.webhook_receiver_url");
+        }
+        let config = crate::config::SettingsConfig {
+            webhook_receiver_url: Some("http://127.0.0.1:9/hooks/abc".into()),
+            webhook_round_trip_wait: Some("5s".into()),
+            ..Default::default()
+        };
+        let settings = config.to_settings().unwrap();
+        assert_eq!(settings.webhook_round_trip_wait, Duration::from_secs(5));
+        assert_eq!(
+            settings.webhook_receiver_url.unwrap().to_string(),
+            "http://127.0.0.1:9/…"
+        );
     }
 }

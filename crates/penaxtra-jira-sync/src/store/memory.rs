@@ -408,6 +408,10 @@ impl SyncStore for MemoryStore {
         Ok(true)
     }
 
+    async fn delivery_seen(&self, delivery_id: &str) -> Result<bool, StoreError> {
+        Ok(self.lock().deliveries.contains_key(delivery_id))
+    }
+
     async fn forget_delivery(&self, delivery_id: &str) -> Result<(), StoreError> {
         self.lock().deliveries.remove(delivery_id);
         Ok(())

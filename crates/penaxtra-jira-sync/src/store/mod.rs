@@ -306,6 +306,14 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
     /// [`StoreError`] when the backend fails.
     async fn first_delivery(&self, delivery_id: &str, now_ms: i64) -> Result<bool, StoreError>;
 
+    /// Whether a delivery id is recorded (and not forgotten or pruned).
+    /// Reads only: the connection test asks it whether the receiver has
+    /// seen the synthetic issue's webhook.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn delivery_seen(&self, delivery_id: &str) -> Result<bool, StoreError>;
+
     /// Forgets a delivery id (its processing failed and Jira will retry it).
     ///
     /// # Errors

@@ -148,7 +148,7 @@ async fn a_create_whose_process_died_before_linking_is_recovered() {
             "dead",
             settings(200, 800),
         );
-        let now = SystemClock.now_ms();
+        let now = SystemClock::new().now_ms();
         assert!(matches!(
             store.claim(&f.id, "dead", now, 200).await.unwrap(),
             Claim::Acquired { .. }
@@ -211,8 +211,13 @@ async fn a_state_change_cut_short_is_finished_by_the_worker() {
 struct AheadClock;
 
 impl Clock for AheadClock {
-    fn now_ms(&self) -> i64 {
-        SystemClock.now_ms() + 3_600_000
+    fn now(&self) -> std::time::SystemTime {
+        std::time::SystemTime::now() + Duration::from_secs(3600)
+    }
+    fn monotonic(&self) -> Duration {
+        self.now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
     }
 }
 
@@ -313,7 +318,7 @@ async fn a_resolution_only_change_is_not_an_echo() {
         .policy(InboundPolicy::All);
     let event = |resolution: &str, from: &str, changelog: &str| {
         serde_json::to_vec(&serde_json::json!({
-            "timestamp": SystemClock.now_ms(),
+            "timestamp": SystemClock::new().now_ms(),
             "webhookEvent": "jira:issue_updated",
             "issue_event_type_name": "issue_generic",
             "user": {"accountId": "557058:alex", "displayName": "Alex"},

@@ -76,8 +76,18 @@ impl SkewClock {
 }
 
 impl Clock for SkewClock {
-    fn now_ms(&self) -> i64 {
-        SystemClock.now_ms() + self.offset_ms.load(Ordering::SeqCst)
+    fn now(&self) -> std::time::SystemTime {
+        let offset = self.offset_ms.load(Ordering::SeqCst);
+        let now = SystemClock::new().now();
+        match u64::try_from(offset) {
+            Ok(ahead) => now + Duration::from_millis(ahead),
+            Err(_) => now - Duration::from_millis(offset.unsigned_abs()),
+        }
+    }
+    fn monotonic(&self) -> Duration {
+        self.now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
     }
 }
 

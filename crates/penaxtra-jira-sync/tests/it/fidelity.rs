@@ -276,8 +276,13 @@ async fn writes_to_one_issue_wait_out_the_per_issue_limit() {
 struct SimNow(SimClock);
 
 impl penaxtra_jira_sync::Clock for SimNow {
-    fn now_ms(&self) -> i64 {
-        self.0.now().timestamp_millis()
+    fn now(&self) -> SystemTime {
+        self.0.now().into()
+    }
+    fn monotonic(&self) -> Duration {
+        self.now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
     }
 }
 

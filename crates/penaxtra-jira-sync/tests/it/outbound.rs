@@ -357,6 +357,103 @@ async fn errors_a_person_must_fix_are_parked_not_dropped() {
     }
 }
 
+/// The receiver a connection test's webhook reaches: the axum route over
+/// the engine's own store, on loopback. Answers its URL (secret included).
+async fn serve_receiver(store: Arc<dyn SyncStore>, url_secret: &str, hmac_secret: &str) -> String {
+    use penaxtra_jira_sync::webhook::WebhookRoute;
+    let inbound = penaxtra_jira_sync::Inbound::new(store, Arc::new(MemoryFindings::new()), "SEC");
+    let route =
+        WebhookRoute::new(loopback_gate(url_secret, hmac_secret), inbound).mount("/hooks/jira/");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            route
+                .router()
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
+    format!("http://{addr}/hooks/jira/{url_secret}")
+}
+
+/// With a receiver URL configured, test connection waits for the synthetic
+/// issue's webhook (late, as Jira's are) to reach the receiver sharing the
+/// engine's store; when Jira sends it nowhere, the step fails with
+/// `webhook_not_received` and its fix. The URL's secret never shows.
+#[tokio::test]
+async fn test_connection_round_trips_a_webhook_when_a_receiver_is_configured() {
+    const URL_SECRET: &str = "conn-test-url-secret-6c1f0a";
+    const HMAC_SECRET: &str = "conn-test-hmac-secret-0b77e2";
+    for flavor in [Flavor::Cloud, Flavor::DataCenter] {
+        let late =
+            jira_sim::WebhookTiming::for_flavor(flavor).max_delay(Duration::from_millis(600));
+        let sim = sim(SimConfig::new(flavor).webhook_timing(late)).await;
+        let store: Arc<dyn SyncStore> = Arc::new(MemoryStore::new());
+        let url = serve_receiver(Arc::clone(&store), URL_SECRET, HMAC_SECRET).await;
+        sim.register_webhook(url.clone(), Some(HMAC_SECRET.to_string()))
+            .unwrap();
+        let mut settings = fast_settings();
+        settings.webhook_receiver_url = Some(penaxtra_jira_sync::ReceiverUrl::parse(&url).unwrap());
+        settings.webhook_round_trip_wait = Duration::from_secs(30);
+        let sync = JiraSync::builder(
+            client(&sim),
+            Arc::clone(&store),
+            Arc::new(MemoryFindings::new()),
+        )
+        .settings(settings.clone())
+        .build()
+        .unwrap();
+        let report = sync.test_connection().await;
+        let names: Vec<_> = report.steps.iter().map(|s| s.name).collect();
+        assert_eq!(names.len(), 7, "{flavor}: {report:?}");
+        assert_eq!(names[6], "webhook_round_trip");
+        assert!(report.passed(), "{flavor}: {report:?}");
+        let detail = &report.steps[6].detail;
+        assert!(
+            detail.contains(report.synthetic_issue.as_deref().unwrap()),
+            "{detail}"
+        );
+        assert!(!detail.contains(URL_SECRET), "{detail}");
+        assert!(!format!("{:?}", sync).contains(URL_SECRET));
+        // The synthetic issue links nothing and queues nothing.
+        assert!(store.links().await.unwrap().is_empty());
+        assert!(store.pending().await.unwrap().is_empty());
+
+        // A Jira with no webhook towards the receiver.
+        let quiet = jira_sim::JiraSim::start(SimConfig::new(flavor))
+            .await
+            .unwrap();
+        settings.webhook_round_trip_wait = Duration::from_millis(800);
+        let sync = JiraSync::builder(
+            client(&quiet),
+            Arc::new(MemoryStore::new()),
+            Arc::new(MemoryFindings::new()),
+        )
+        .settings(settings)
+        .build()
+        .unwrap();
+        let report = sync.test_connection().await;
+        assert!(!report.passed());
+        let last = report.steps.last().unwrap();
+        let error = last.error.as_ref().expect("the round trip fails");
+        assert_eq!(
+            (last.name, error.code()),
+            ("webhook_round_trip", "webhook_not_received")
+        );
+        assert!(error.fix().unwrap().contains("webhook"));
+        assert!(!error.to_string().contains(URL_SECRET), "{error}");
+        assert!(error.to_string().contains("/…"), "{error}");
+        // Every earlier step passed, and the synthetic issue was closed.
+        assert!(report.steps[..6].iter().all(|s| s.ok()), "{report:?}");
+        let issue = quiet
+            .issue(report.synthetic_issue.as_deref().unwrap())
+            .unwrap();
+        assert_eq!(issue.status_category, jira_model::StatusCategoryKey::Done);
+    }
+}
+
 #[tokio::test]
 async fn test_connection_reports_every_step() {
     for flavor in [Flavor::Cloud, Flavor::DataCenter] {

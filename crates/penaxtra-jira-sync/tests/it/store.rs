@@ -152,6 +152,9 @@ impl SyncStore for LookupFindsNothing {
     async fn first_delivery(&self, d: &str, n: i64) -> Result<bool, StoreError> {
         self.0.first_delivery(d, n).await
     }
+    async fn delivery_seen(&self, d: &str) -> Result<bool, StoreError> {
+        self.0.delivery_seen(d).await
+    }
     async fn forget_delivery(&self, d: &str) -> Result<(), StoreError> {
         self.0.forget_delivery(d).await
     }

@@ -7,8 +7,18 @@ pub(super) async fn run(store: &dyn SyncStore) {
     const P: &str = "deliveries";
     check(
         P,
+        !ok(P, "delivery_seen", store.delivery_seen("d1").await),
+        "an unknown delivery is not seen",
+    );
+    check(
+        P,
         ok(P, "first_delivery", store.first_delivery("d1", 1).await),
         "a new delivery is first",
+    );
+    check(
+        P,
+        ok(P, "delivery_seen", store.delivery_seen("d1").await),
+        "a recorded delivery is seen",
     );
     check(
         P,
@@ -16,6 +26,11 @@ pub(super) async fn run(store: &dyn SyncStore) {
         "a repeated delivery is not",
     );
     ok(P, "forget_delivery", store.forget_delivery("d1").await);
+    check(
+        P,
+        !ok(P, "delivery_seen", store.delivery_seen("d1").await),
+        "a forgotten delivery is not seen",
+    );
     check(
         P,
         ok(P, "first_delivery", store.first_delivery("d1", 3).await),

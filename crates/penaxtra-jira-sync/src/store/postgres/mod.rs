@@ -811,6 +811,19 @@ impl SyncStore for PostgresStore {
         Ok(n == 1)
     }
 
+    async fn delivery_seen(&self, delivery_id: &str) -> Result<bool, StoreError> {
+        const CTX: &str = "reading a delivery";
+        let client = self.client(CTX).await?;
+        let found = query_opt(
+            &client,
+            CTX,
+            "SELECT 1 FROM deliveries WHERE id = $1",
+            &[&delivery_id],
+        )
+        .await?;
+        Ok(found.is_some())
+    }
+
     async fn forget_delivery(&self, delivery_id: &str) -> Result<(), StoreError> {
         self.execute(
             "forgetting a delivery",

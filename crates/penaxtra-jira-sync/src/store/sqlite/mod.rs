@@ -758,6 +758,19 @@ impl SyncStore for SqliteStore {
         .await
     }
 
+    async fn delivery_seen(&self, delivery_id: &str) -> Result<bool, StoreError> {
+        let id = delivery_id.to_string();
+        self.read("reading a delivery", move |conn| {
+            conn.query_row(
+                "SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = ?1)",
+                [id],
+                |r| r.get::<_, bool>(0),
+            )
+            .map_err(sql("reading a delivery"))
+        })
+        .await
+    }
+
     async fn forget_delivery(&self, delivery_id: &str) -> Result<(), StoreError> {
         let id = delivery_id.to_string();
         self.write("forgetting a delivery", move |conn| {
