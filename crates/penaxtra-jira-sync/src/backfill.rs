@@ -49,7 +49,7 @@ impl JiraSync {
         let mut outcomes: Vec<Option<PushOutcome>> = vec![None; total];
         let mut matching: Vec<usize> = Vec::new();
         for (i, f) in findings.iter().enumerate() {
-            if self.inner.rule.matches(f) {
+            if self.rule().matches(f) {
                 matching.push(i);
             } else {
                 outcomes[i] = Some(PushOutcome::Skipped);
@@ -65,8 +65,8 @@ impl JiraSync {
 
         // At most `concurrency` chunks in flight, each holding the only copy
         // of its findings: memory stays flat however many findings come.
-        let concurrency = self.inner.settings.concurrency;
-        let mut chunks = matching.chunks(self.inner.settings.chunk_size);
+        let concurrency = self.settings().concurrency;
+        let mut chunks = matching.chunks(self.settings().chunk_size);
         let mut tasks = tokio::task::JoinSet::new();
         let mut first_error = None;
         loop {
@@ -75,7 +75,7 @@ impl JiraSync {
                 let chunk: Vec<(usize, Finding)> =
                     chunk.iter().map(|&i| (i, findings[i].clone())).collect();
                 let this = self.clone();
-                tasks.spawn(async move { this.push_chunk(chunk).await });
+                tasks.spawn(async move { this.pusher().push_chunk(chunk).await });
             }
             let Some(joined) = tasks.join_next().await else {
                 break;
@@ -129,18 +129,22 @@ impl JiraSync {
         }
         Ok(BackfillReport { outcomes })
     }
+}
 
-    async fn push_chunk(
+impl crate::push::Pusher<'_> {
+    /// One chunk of a backfill: claim, check what is in doubt, create in
+    /// bulk, match by label, link.
+    pub(crate) async fn push_chunk(
         &self,
         chunk: Vec<(usize, Finding)>,
     ) -> Result<Vec<(usize, PushOutcome)>, SyncError> {
-        let store = &self.inner.store;
-        let now = self.now_ms();
-        let lease = duration_ms(self.inner.settings.claim_lease);
+        let store = &self.core.store;
+        let now = self.core.now_ms();
+        let lease = duration_ms(self.core.settings.claim_lease);
         let mut out = Vec::with_capacity(chunk.len());
         let mut claimed: Vec<Claimed> = Vec::new();
         for (i, f) in chunk {
-            match store.claim(&f.id, &self.inner.owner, now, lease).await? {
+            match store.claim(&f.id, &self.core.owner, now, lease).await? {
                 Claim::Linked(link) => out.push((
                     i,
                     PushOutcome::AlreadyLinked {
@@ -182,13 +186,13 @@ impl JiraSync {
             return Ok(out);
         }
         let _keeper = LeaseKeeper::claims(
-            self,
+            self.core,
             claimed.iter().map(|c| (c.f.id.clone(), c.fence)).collect(),
         );
 
         // A duplicate search only for findings in doubt (or every one, by
         // setting): a fresh backfill makes none.
-        let always = self.inner.settings.always_check_jira;
+        let always = self.core.settings.always_check_jira;
         let to_check: Vec<FindingId> = claimed
             .iter()
             .filter(|c| always || c.doubt.is_some())
@@ -245,7 +249,7 @@ impl JiraSync {
         // Findings that no longer match get no new issue.
         let mut matching = Vec::with_capacity(claimed.len());
         for c in claimed {
-            if self.inner.rule.matches(&c.f) {
+            if self.rule.matches(&c.f) {
                 matching.push(c);
             } else {
                 store.release(&c.f.id, c.fence, None).await?;
@@ -254,11 +258,11 @@ impl JiraSync {
         }
 
         // Render; a finding that cannot be rendered fails alone.
-        let flavor = self.inner.client.flavor();
+        let flavor = self.core.client.flavor();
         let mut requests = Vec::with_capacity(matching.len());
         let mut to_create = Vec::with_capacity(matching.len());
         for c in matching {
-            match self.inner.template.render(&c.f, flavor) {
+            match self.template.render(&c.f, flavor) {
                 Ok(r) => {
                     requests.push(r);
                     to_create.push(c);
@@ -272,8 +276,8 @@ impl JiraSync {
         if requests.is_empty() {
             return Ok(out);
         }
-        let results = self.inner.client.bulk_create(&requests).await;
-        let created_at = self.now_ms();
+        let results = self.core.client.bulk_create(&requests).await;
+        let created_at = self.core.now_ms();
 
         // Which elements failed is known by their index
         // (`failedElementNumber`); which issue belongs to which finding is
@@ -359,11 +363,11 @@ impl JiraSync {
                     Ok(()) => PushOutcome::Created {
                         issue_key: IssueKey::new(&issue.key)?,
                     },
-                    Err(e) => self.fail_claimed(c, e, Some(self.now_ms())).await?,
+                    Err(e) => self.fail_claimed(c, e, Some(self.core.now_ms())).await?,
                 },
                 Err(e) => {
                     let doubt = if e.may_have_been_sent() {
-                        Some(self.now_ms())
+                        Some(self.core.now_ms())
                     } else {
                         c.doubt
                     };
@@ -392,14 +396,14 @@ impl JiraSync {
             .collect();
         let ids: Vec<&str> = created.iter().map(|c| c.id.as_str()).collect();
         let jql = format!("id in ({})", ids.join(", "));
-        let mut pages = self.inner.client.search(&jql, &["labels"]).page_size(100);
-        if self.inner.client.flavor() == Flavor::Cloud {
+        let mut pages = self.core.client.search(&jql, &["labels"]).page_size(100);
+        if self.core.client.flavor() == Flavor::Cloud {
             pages = pages.reconcile(&ids);
         }
         let mut issues: Vec<Issue> = pages.collect_all().await?;
         for id in &ids {
             if !issues.iter().any(|i| i.id == *id) {
-                issues.push(self.inner.client.get_issue(id, &["labels"]).await?);
+                issues.push(self.core.client.get_issue(id, &["labels"]).await?);
             }
         }
         let mut out = HashMap::new();
@@ -422,7 +426,7 @@ impl JiraSync {
         error: SyncError,
         doubt: Option<i64>,
     ) -> Result<PushOutcome, SyncError> {
-        match self.inner.store.release(&c.f.id, c.fence, doubt).await {
+        match self.core.store.release(&c.f.id, c.fence, doubt).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(finding = %c.f.id, fence = %c.fence, "claim lost during a backfill; the next holder checks Jira first");

@@ -102,35 +102,51 @@ pub enum DeletedIssue {
     Recreate,
 }
 
-/// The sync engine. Cheap to clone; clones share everything.
+/// The sync engine: the facade a host holds. Cheap to clone; clones share
+/// everything.
+///
+/// Every concern works through a narrow handle that borrows only what it
+/// needs: push and backfill through `Pusher` (`push.rs`, `backfill.rs`),
+/// state out through `StateOut` (`state_out.rs`), inbound through
+/// [`crate::Inbound`], reconciliation and healing through `Reconciler`
+/// (`reconcile.rs`, `heal.rs`). Their shared part is the engine `Core`: the
+/// Jira client, the store, the clock, the settings and the claim owner. No
+/// other file reaches into the engine's fields.
 #[derive(Clone)]
 pub struct JiraSync {
-    pub(crate) inner: Arc<Inner>,
+    inner: Arc<Inner>,
 }
 
-pub(crate) struct Inner {
+/// What every handle reads: Jira, the store, the one clock, the settings
+/// and this engine's identity as the owner of its claims.
+pub(crate) struct Core {
     pub(crate) client: JiraClient,
     pub(crate) store: Arc<dyn SyncStore>,
-    pub(crate) findings: Arc<dyn Findings>,
-    pub(crate) template: IssueTemplate,
-    pub(crate) rule: Rule,
-    pub(crate) states: StateTable,
-    pub(crate) inbound: InboundPolicy,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: SyncSettings,
     pub(crate) owner: String,
-    pub(crate) workflow: Mutex<WorkflowMap>,
-    pub(crate) inbound_processor: tokio::sync::OnceCell<crate::Inbound>,
-    pub(crate) deliveries: crate::deliveries::DeliveryPruner,
+}
+
+struct Inner {
+    core: Core,
+    findings: Arc<dyn Findings>,
+    template: IssueTemplate,
+    rule: Rule,
+    states: StateTable,
+    inbound: InboundPolicy,
+    workflow: Mutex<WorkflowMap>,
+    inbound_processor: tokio::sync::OnceCell<crate::Inbound>,
+    deliveries: crate::deliveries::DeliveryPruner,
 }
 
 impl std::fmt::Debug for JiraSync {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let core = &self.inner.core;
         f.debug_struct("JiraSync")
-            .field("client", &self.inner.client)
-            .field("store", &self.inner.store)
-            .field("owner", &self.inner.owner)
-            .field("settings", &self.inner.settings)
+            .field("client", &core.client)
+            .field("store", &core.store)
+            .field("owner", &core.owner)
+            .field("settings", &core.settings)
             .finish_non_exhaustive()
     }
 }
@@ -174,12 +190,12 @@ impl JiraSync {
 
     /// The Jira client.
     pub fn client(&self) -> &JiraClient {
-        &self.inner.client
+        &self.inner.core.client
     }
 
     /// The sync store.
     pub fn store(&self) -> &Arc<dyn SyncStore> {
-        &self.inner.store
+        &self.inner.core.store
     }
 
     /// The issue template.
@@ -197,16 +213,170 @@ impl JiraSync {
         &self.inner.rule
     }
 
+    /// The settings the engine runs with.
+    pub fn settings(&self) -> &SyncSettings {
+        &self.inner.core.settings
+    }
+
+    /// The host's findings.
+    pub(crate) fn findings(&self) -> &Arc<dyn Findings> {
+        &self.inner.findings
+    }
+
+    /// The delivery-mark pruner every processor of this engine shares.
+    pub(crate) fn deliveries(&self) -> &crate::deliveries::DeliveryPruner {
+        &self.inner.deliveries
+    }
+
+    /// The engine's shared part.
+    pub(crate) fn core(&self) -> &Core {
+        &self.inner.core
+    }
+
+    /// The push and backfill handle.
+    pub(crate) fn pusher(&self) -> crate::push::Pusher<'_> {
+        crate::push::Pusher {
+            core: &self.inner.core,
+            template: &self.inner.template,
+            rule: &self.inner.rule,
+            states: &self.inner.states,
+        }
+    }
+
+    /// The state-out handle.
+    pub(crate) fn state_out(&self) -> crate::state_out::StateOut<'_> {
+        crate::state_out::StateOut {
+            core: &self.inner.core,
+            states: &self.inner.states,
+            workflow: &self.inner.workflow,
+        }
+    }
+
+    /// The reconciliation handle, with the inbound processor sweeps apply
+    /// their findings through.
+    pub(crate) async fn reconciler(&self) -> crate::reconcile::Reconciler<'_> {
+        crate::reconcile::Reconciler {
+            core: &self.inner.core,
+            template: &self.inner.template,
+            findings: self.inner.findings.as_ref(),
+            state_out: self.state_out(),
+            inbound: self.cached_inbound().await,
+        }
+    }
+
+    /// The inbound processor, built once with the identity of the account
+    /// the client acts as (its changes are echoes). When Jira will not say
+    /// who we are, a processor without it is used for this call, and the
+    /// lookup is tried again on the next.
+    pub(crate) async fn cached_inbound(&self) -> std::borrow::Cow<'_, crate::Inbound> {
+        let built = self
+            .inner
+            .inbound_processor
+            .get_or_try_init(|| async {
+                let me = self.inner.core.client.myself().await?;
+                Ok::<_, jira_client::Error>(self.build_inbound(me.identity().map(str::to_string)))
+            })
+            .await;
+        match built {
+            Ok(inbound) => std::borrow::Cow::Borrowed(inbound),
+            Err(e) => {
+                tracing::warn!(
+                    code = e.code(),
+                    "could not read the service account; echo detection falls back to states"
+                );
+                std::borrow::Cow::Owned(self.build_inbound(None))
+            }
+        }
+    }
+
+    fn build_inbound(&self, service_account: Option<String>) -> crate::Inbound {
+        crate::Inbound::new(
+            Arc::clone(&self.inner.core.store),
+            Arc::clone(&self.inner.findings),
+            self.inner.template.project_key(),
+        )
+        .states(self.inner.states.clone())
+        .policy(self.inner.inbound)
+        .service_account(service_account)
+        .clock(Arc::clone(&self.inner.core.clock))
+        .deliveries(self.inner.deliveries.clone())
+    }
+
+    /// Pushes one finding: creates its issue when it matches the rule and has
+    /// none. Never creates a second issue for a finding. A failure that may
+    /// pass (rate limit, timeout, Jira down) is queued for the worker and
+    /// answered [`crate::PushOutcome::Queued`]; one a person must fix is
+    /// parked and answered [`crate::PushOutcome::Failed`].
+    ///
+    /// # Errors
+    /// [`crate::SyncError::Store`] when the sync store itself fails, so that
+    /// the operation could not even be queued: the caller must keep it.
+    pub async fn push(
+        &self,
+        finding: &penaxtra_mapping::Finding,
+    ) -> Result<crate::PushOutcome, crate::SyncError> {
+        self.pusher().push(finding).await
+    }
+
+    /// Mirrors a finding's new state on its Jira issue. An issue already in
+    /// the target status (and resolution) gets no call. The change is
+    /// queued in the store before any call to Jira and completed after, so
+    /// a crash in between leaves it queued for the worker; failures are
+    /// queued or parked as in [`JiraSync::push`].
+    ///
+    /// # Errors
+    /// [`crate::SyncError::Store`] when the store fails so that the change
+    /// could not even be queued.
+    pub async fn set_state(
+        &self,
+        finding: &penaxtra_mapping::FindingId,
+        state: penaxtra_mapping::FindingState,
+    ) -> Result<crate::StateOutcome, crate::SyncError> {
+        self.state_out().set_state(finding, state).await
+    }
+
+    /// Sweeps once: searches the project for issues with the integration's
+    /// label updated since the last sweep (less an overlap), page by page,
+    /// and applies each through the same path as a webhook; closes
+    /// duplicates it meets. With `check_deleted`, also lists every labelled
+    /// issue (keys only) and unlinks linked issues that are gone. The cursor
+    /// only moves when the whole sweep succeeded.
+    ///
+    /// # Errors
+    /// [`crate::SyncError::Jira`] or [`crate::SyncError::Store`] when the
+    /// sweep could not complete; the cursor is left where it was.
+    pub async fn reconcile(
+        &self,
+        check_deleted: bool,
+    ) -> Result<crate::ReconcileReport, crate::SyncError> {
+        self.reconciler().await.reconcile(check_deleted).await
+    }
+
+    /// The inbound processor of this engine.
+    pub async fn inbound(&self) -> crate::Inbound {
+        self.cached_inbound().await.into_owned()
+    }
+
+    /// Processes a webhook that passed the gate; see
+    /// [`crate::Inbound::handle_webhook`].
+    pub async fn handle_webhook(
+        &self,
+        webhook: &crate::webhook::VerifiedWebhook,
+    ) -> crate::InboundOutcome {
+        self.cached_inbound().await.handle_webhook(webhook).await
+    }
+}
+
+impl Core {
     pub(crate) fn now_ms(&self) -> i64 {
-        self.inner.clock.now_ms()
+        self.clock.now_ms()
     }
 
     /// How long Jira's search may lag behind a write.
     pub(crate) fn consistency_window(&self) -> Duration {
-        self.inner
-            .settings
+        self.settings
             .search_consistency_window
-            .unwrap_or(match self.inner.client.flavor() {
+            .unwrap_or(match self.client.flavor() {
                 jira_model::Flavor::Cloud => Duration::from_secs(60),
                 _ => Duration::from_secs(2),
             })
@@ -214,12 +384,13 @@ impl JiraSync {
 
     /// The retry delay after `attempts` failed attempts: exponential from
     /// `retry_base`, capped at `retry_max`, at least `hint` (Jira's
-    /// `Retry-After`), with up to 20% jitter so replicas spread out.
+    /// `Retry-After`), with up to 20% jitter (from the clock) so replicas
+    /// spread out.
     pub(crate) fn retry_delay(&self, attempts: u32, hint: Option<Duration>) -> Duration {
-        let s = &self.inner.settings;
+        let s = &self.settings;
         let exp = s.retry_base.saturating_mul(1u32 << attempts.min(20));
         let base = exp.min(s.retry_max).max(hint.unwrap_or_default());
-        let jitter = 0.2 * self.inner.clock.jitter().clamp(0.0, 1.0);
+        let jitter = 0.2 * self.clock.jitter().clamp(0.0, 1.0);
         base + base.mul_f64(jitter)
     }
 }
@@ -350,19 +521,21 @@ impl JiraSyncBuilder {
             .unwrap_or_else(|| Arc::clone(self.client.clock()));
         Ok(JiraSync {
             inner: Arc::new(Inner {
-                client: self.client,
-                store: self.store,
+                deliveries: crate::deliveries::DeliveryPruner::new(
+                    self.settings.delivery_retention,
+                ),
+                core: Core {
+                    client: self.client,
+                    store: self.store,
+                    clock,
+                    settings: self.settings,
+                    owner,
+                },
                 findings: self.findings,
                 template: self.template,
                 rule: self.rule,
                 states: self.states,
                 inbound: self.inbound,
-                clock,
-                deliveries: crate::deliveries::DeliveryPruner::new(
-                    self.settings.delivery_retention,
-                ),
-                settings: self.settings,
-                owner,
                 workflow: Mutex::new(WorkflowMap::default()),
                 inbound_processor: tokio::sync::OnceCell::new(),
             }),

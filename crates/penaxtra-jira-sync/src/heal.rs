@@ -4,8 +4,8 @@
 //! oldest, links the finding to it, and closes the others as duplicates
 //! with a comment that says why. Nothing is deleted.
 
-use crate::engine::JiraSync;
 use crate::error::SyncError;
+use crate::reconcile::Reconciler;
 use crate::store::{Link, PendingOp};
 use jira_model::{
     AddCommentRequest, Description, EditIssueRequest, Flavor, Issue, IssueKey, StatusCategoryKey,
@@ -19,11 +19,11 @@ pub const DUPLICATE_LABEL: &str = "penaxtra-duplicate";
 /// The resolution a healed duplicate is closed with where the scheme has it.
 const DUPLICATE_RESOLUTION: &str = "Duplicate";
 
-impl JiraSync {
+impl Reconciler<'_> {
     /// The finding an issue was created for, by its finding-id field or its
     /// dedup label; `None` for an issue that carries neither.
     pub(crate) fn finding_of_issue(&self, issue: &Issue) -> Option<FindingId> {
-        if let Some(field) = self.inner.template.finding_id_field()
+        if let Some(field) = self.template.finding_id_field()
             && let Ok(values) = issue.field_values(field)
             && let Some(id) = values.iter().find_map(|v| FindingId::new(v.as_str()).ok())
             && issue.fields.labels.contains(&dedup_label(&id))
@@ -47,7 +47,7 @@ impl JiraSync {
         link: &Link,
         issue: &Issue,
     ) -> Result<Option<IssueKey>, SyncError> {
-        let client = &self.inner.client;
+        let client = &self.core.client;
         let fields = ["created", "status", "resolution", "labels"];
         let linked = client.get_issue(link.issue_key.as_str(), &fields).await?;
         // The sweep's copy may be stale (search lags): read it again.
@@ -81,11 +81,13 @@ impl JiraSync {
             .await?;
         let at = status.fields.status.as_ref();
         if at.map(|s| s.category_key()) != Some(StatusCategoryKey::Done) {
-            let mut target = self.inner.states.to_jira(FindingState::Resolved);
+            let mut target = self.state_out.states.to_jira(FindingState::Resolved);
             target.resolution = Some(DUPLICATE_RESOLUTION.to_string());
             target.category = StatusCategoryKey::Done;
             let from = at.map(|s| s.name.clone()).unwrap_or_default();
-            self.walk_to(&close.key, &from, &target, None).await?;
+            self.state_out
+                .walk_to(&close.key, &from, &target, None)
+                .await?;
         }
         // Last: without its dedup label, no search takes it for the
         // finding's issue again, and the next sweep leaves it alone.
@@ -111,25 +113,25 @@ impl JiraSync {
     /// Links the finding to `keep` instead, and queues the state change
     /// that brings `keep` to where the finding is.
     async fn relink(&self, link: &Link, keep: &Issue) -> Result<(), SyncError> {
-        let store = &self.inner.store;
+        let store = &self.core.store;
         let mut moved = link.clone();
         moved.issue_key = IssueKey::new(&keep.key)?;
         moved.issue_id = keep.id.clone();
-        moved.state_out = self.state_of_issue(keep);
+        moved.state_out = crate::state_out::state_of_issue(self.state_out.states, keep);
         moved.state_in = None;
         moved.expected_statuses.clear();
         moved.last_event_ms = None;
         moved.moving_until_ms = None;
-        moved.updated_ms = self.now_ms();
+        moved.updated_ms = self.core.now_ms();
         // Queue first: the change survives a crash between the two writes.
-        if let Some(finding) = self.inner.findings.finding(&link.finding_id).await? {
+        if let Some(finding) = self.findings.finding(&link.finding_id).await? {
             store
                 .enqueue(
                     &PendingOp::SetState {
                         finding: finding.id.clone(),
                         state: finding.state,
                     },
-                    self.now_ms(),
+                    self.core.now_ms(),
                     Some("healed a duplicate: the kept issue follows the finding"),
                 )
                 .await?;

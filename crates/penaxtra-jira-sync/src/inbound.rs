@@ -6,7 +6,6 @@
 
 use crate::clock::Clock;
 use crate::deliveries::DeliveryPruner;
-use crate::engine::JiraSync;
 use crate::host::{Findings, StateCause};
 use crate::inbound_reason::InboundReason;
 use crate::store::{Link, SyncStore};
@@ -190,64 +189,19 @@ impl Inbound {
         self.service_account = identity;
         self
     }
-    /// Injects a clock.
+    /// Injects a clock (default: the system clock; an engine's processor
+    /// reads the engine's clock).
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = clock;
         self
     }
+    /// Shares a delivery-mark pruner (an engine's processors share one).
+    pub(crate) fn deliveries(mut self, deliveries: DeliveryPruner) -> Self {
+        self.deliveries = deliveries;
+        self
+    }
     fn now_ms(&self) -> i64 {
         self.clock.now_ms()
-    }
-}
-
-impl JiraSync {
-    /// The inbound processor of this engine.
-    pub async fn inbound(&self) -> Inbound {
-        self.cached_inbound().await.into_owned()
-    }
-
-    /// Processes a webhook that passed the gate; see
-    /// [`Inbound::handle_webhook`].
-    pub async fn handle_webhook(&self, webhook: &VerifiedWebhook) -> InboundOutcome {
-        self.cached_inbound().await.handle_webhook(webhook).await
-    }
-
-    /// The inbound processor, built once with the identity of the account
-    /// the client acts as (its changes are echoes). When Jira will not say
-    /// who we are, a processor without it is used for this call, and the
-    /// lookup is tried again on the next.
-    pub(crate) async fn cached_inbound(&self) -> std::borrow::Cow<'_, Inbound> {
-        let built = self
-            .inner
-            .inbound_processor
-            .get_or_try_init(|| async {
-                let me = self.inner.client.myself().await?;
-                Ok::<_, jira_client::Error>(self.build_inbound(me.identity().map(str::to_string)))
-            })
-            .await;
-        match built {
-            Ok(inbound) => std::borrow::Cow::Borrowed(inbound),
-            Err(e) => {
-                tracing::warn!(
-                    code = e.code(),
-                    "could not read the service account; echo detection falls back to states"
-                );
-                std::borrow::Cow::Owned(self.build_inbound(None))
-            }
-        }
-    }
-
-    fn build_inbound(&self, service_account: Option<String>) -> Inbound {
-        Inbound {
-            store: Arc::clone(&self.inner.store),
-            findings: Arc::clone(&self.inner.findings),
-            states: self.inner.states.clone(),
-            policy: self.inner.inbound,
-            project_key: self.inner.template.project_key().to_string(),
-            service_account,
-            clock: Arc::clone(&self.inner.clock),
-            deliveries: self.inner.deliveries.clone(),
-        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! the lease runs out within one lease, which is how other processes see
 //! that the holder is gone. A keeper stops renewing when dropped.
 
-use crate::engine::JiraSync;
+use crate::engine::Core;
 use crate::push::duration_ms;
 use crate::store::{Fence, OpRef};
 use penaxtra_mapping::FindingId;
@@ -27,27 +27,29 @@ pub(crate) struct LeaseKeeper {
 
 impl LeaseKeeper {
     /// Keeps these claims alive.
-    pub(crate) fn claims(sync: &JiraSync, claims: Vec<(FindingId, Fence)>) -> Self {
-        Self::spawn(sync, Held::Claims(claims))
+    pub(crate) fn claims(core: &Core, claims: Vec<(FindingId, Fence)>) -> Self {
+        Self::spawn(core, Held::Claims(claims))
     }
 
     /// Keeps an in-flight queued operation from falling due.
-    pub(crate) fn op(sync: &JiraSync, op: OpRef) -> Self {
-        Self::spawn(sync, Held::Op(op))
+    pub(crate) fn op(core: &Core, op: OpRef) -> Self {
+        Self::spawn(core, Held::Op(op))
     }
 
-    fn spawn(sync: &JiraSync, held: Held) -> Self {
+    /// Renews with the core's store, on its clock, every third of its
+    /// claim lease.
+    fn spawn(core: &Core, held: Held) -> Self {
         let lost = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&lost);
-        let sync = sync.clone();
+        let store = Arc::clone(&core.store);
+        let clock = Arc::clone(&core.clock);
+        let lease = core.settings.claim_lease;
         let task = tokio::spawn(async move {
-            let lease = sync.inner.settings.claim_lease;
             let every = (lease / 3).max(std::time::Duration::from_millis(10));
             loop {
                 tokio::time::sleep(every).await;
-                let now = sync.now_ms();
+                let now = clock.now_ms();
                 let lease_ms = duration_ms(lease);
-                let store = &sync.inner.store;
                 let held_all = match &held {
                     Held::Claims(claims) => {
                         let mut all = true;

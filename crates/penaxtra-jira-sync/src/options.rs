@@ -5,7 +5,6 @@
 //! park the finding without an issue, the create is made again without the
 //! refused values; they stay in the issue's labels and description.
 
-use crate::engine::JiraSync;
 use jira_model::{CreateIssueRequest, CreatedIssue, FieldValue};
 
 /// The value Jira names in `Option value 'X' is not valid`.
@@ -53,7 +52,7 @@ pub(crate) fn without_refused_options(
     Some(out)
 }
 
-impl JiraSync {
+impl crate::push::Pusher<'_> {
     /// Creates an issue; when Jira refuses only options of a multi-select,
     /// creates it without them.
     pub(crate) async fn create_issue_without_refused_options(
@@ -62,7 +61,7 @@ impl JiraSync {
     ) -> Result<CreatedIssue, jira_client::Error> {
         let mut request = request.clone();
         loop {
-            match self.inner.client.create_issue(&request).await {
+            match self.core.client.create_issue(&request).await {
                 Err(e) => match without_refused_options(&request, &e) {
                     Some(fewer) => request = fewer,
                     None => return Err(e),

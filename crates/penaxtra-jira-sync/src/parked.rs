@@ -144,7 +144,7 @@ impl crate::JiraSync {
     /// # Errors
     /// [`crate::SyncError::Store`] when the store fails.
     pub async fn parked(&self) -> Result<Vec<ParkedOp>, crate::SyncError> {
-        Ok(list(self.inner.store.as_ref()).await?)
+        Ok(list(self.core().store.as_ref()).await?)
     }
 
     /// Retries one parked operation now; see [`retry`].
@@ -152,7 +152,7 @@ impl crate::JiraSync {
     /// # Errors
     /// [`crate::SyncError::Store`] when the store fails.
     pub async fn retry_parked(&self, id: OpId) -> Result<ParkedAction, crate::SyncError> {
-        Ok(retry(self.inner.store.as_ref(), id, self.now_ms()).await?)
+        Ok(retry(self.core().store.as_ref(), id, self.core().now_ms()).await?)
     }
 
     /// Retries every parked operation now; see [`retry_all`].
@@ -160,7 +160,7 @@ impl crate::JiraSync {
     /// # Errors
     /// [`crate::SyncError::Store`] when the store fails.
     pub async fn retry_all_parked(&self) -> Result<usize, crate::SyncError> {
-        Ok(retry_all(self.inner.store.as_ref(), self.now_ms()).await?)
+        Ok(retry_all(self.core().store.as_ref(), self.core().now_ms()).await?)
     }
 
     /// Drops one parked operation with a reason; see [`drop`].
@@ -172,6 +172,6 @@ impl crate::JiraSync {
         id: OpId,
         reason: &str,
     ) -> Result<ParkedAction, crate::SyncError> {
-        Ok(drop(self.inner.store.as_ref(), id, reason).await?)
+        Ok(drop(self.core().store.as_ref(), id, reason).await?)
     }
 }

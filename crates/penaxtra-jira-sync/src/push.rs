@@ -11,12 +11,14 @@
 //! in doubt, so whoever tries next checks first.
 
 use crate::decision::{Decision, decide};
-use crate::engine::JiraSync;
+use crate::engine::Core;
 use crate::error::SyncError;
 use crate::lease::LeaseKeeper;
 use crate::store::{Claim, Fence, Link, PendingOp};
 use jira_model::{Issue, IssueKey};
-use penaxtra_mapping::{Finding, FindingId, FindingState, dedup_label};
+use penaxtra_mapping::{
+    Finding, FindingId, FindingState, IssueTemplate, Rule, StateTable, dedup_label,
+};
 use std::collections::HashMap;
 
 /// What happened to one finding.
@@ -169,17 +171,19 @@ impl From<SyncError> for AttemptError {
     }
 }
 
-impl JiraSync {
-    /// Pushes one finding: creates its issue when it matches the rule and has
-    /// none. Never creates a second issue for a finding. A failure that may
-    /// pass (rate limit, timeout, Jira down) is queued for the worker and
-    /// answered [`PushOutcome::Queued`]; one a person must fix is parked and
-    /// answered [`PushOutcome::Failed`].
-    ///
-    /// # Errors
-    /// [`SyncError::Store`] when the sync store itself fails, so that the
-    /// operation could not even be queued: the caller must keep it.
-    pub async fn push(&self, finding: &Finding) -> Result<PushOutcome, SyncError> {
+/// The push handle: what creating issues needs (the engine core, the
+/// template, the rule and the state table), and nothing else. Backfills
+/// (`backfill.rs`) use it too.
+pub(crate) struct Pusher<'s> {
+    pub(crate) core: &'s Core,
+    pub(crate) template: &'s IssueTemplate,
+    pub(crate) rule: &'s Rule,
+    pub(crate) states: &'s StateTable,
+}
+
+impl Pusher<'_> {
+    /// [`crate::JiraSync::push`].
+    pub(crate) async fn push(&self, finding: &Finding) -> Result<PushOutcome, SyncError> {
         use tracing::Instrument;
         let span = tracing::info_span!("push", finding = %finding.id);
         let outcome = self.push_in_span(finding).instrument(span).await;
@@ -194,8 +198,8 @@ impl JiraSync {
             Ok(Attempt::Done(outcome)) => Ok(outcome),
             Ok(Attempt::Busy) => {
                 // The holder may die: check again after its lease.
-                let due = self.now_ms() + duration_ms(self.inner.settings.claim_lease);
-                self.inner
+                let due = self.core.now_ms() + duration_ms(self.core.settings.claim_lease);
+                self.core
                     .store
                     .enqueue(
                         &PendingOp::Create {
@@ -229,12 +233,12 @@ impl JiraSync {
         op: PendingOp,
         error: SyncError,
     ) -> Result<PushOutcome, SyncError> {
-        let now = self.now_ms();
+        let now = self.core.now_ms();
         let message = format!("{}: {error}", error.code());
         match decide(&error, 0) {
             Decision::Retry { at_least } => {
-                let due = now + duration_ms(self.retry_delay(0, at_least));
-                self.inner.store.enqueue(&op, due, Some(&message)).await?;
+                let due = now + duration_ms(self.core.retry_delay(0, at_least));
+                self.core.store.enqueue(&op, due, Some(&message)).await?;
                 tracing::info!(finding = %op.finding(), code = error.code(), "queued for retry");
                 Ok(PushOutcome::Queued {
                     code: error.code(),
@@ -242,8 +246,8 @@ impl JiraSync {
                 })
             }
             Decision::Park => {
-                let queued = self.inner.store.enqueue(&op, now, Some(&message)).await?;
-                self.inner.store.park(queued, &message).await?;
+                let queued = self.core.store.enqueue(&op, now, Some(&message)).await?;
+                self.core.store.park(queued, &message).await?;
                 tracing::warn!(finding = %op.finding(), code = error.code(), fix = error.fix(), "parked until a person acts");
                 Ok(PushOutcome::Failed { error })
             }
@@ -252,11 +256,11 @@ impl JiraSync {
 
     /// One attempt at pushing, without deferral.
     pub(crate) async fn try_push(&self, finding: &Finding) -> Result<Attempt, AttemptError> {
-        let store = &self.inner.store;
-        let now = self.now_ms();
-        let lease = duration_ms(self.inner.settings.claim_lease);
+        let store = &self.core.store;
+        let now = self.core.now_ms();
+        let lease = duration_ms(self.core.settings.claim_lease);
         let (fence, doubt) = match store
-            .claim(&finding.id, &self.inner.owner, now, lease)
+            .claim(&finding.id, &self.core.owner, now, lease)
             .await
             .map_err(SyncError::from)?
         {
@@ -272,8 +276,8 @@ impl JiraSync {
                 doubt_since_ms,
             } => (fence, doubt_since_ms),
         };
-        let _keeper = LeaseKeeper::claims(self, vec![(finding.id.clone(), fence)]);
-        let matches = self.inner.rule.matches(finding);
+        let _keeper = LeaseKeeper::claims(self.core, vec![(finding.id.clone(), fence)]);
+        let matches = self.rule.matches(finding);
         if !matches && doubt.is_none() {
             store
                 .release(&finding.id, fence, None)
@@ -291,7 +295,7 @@ impl JiraSync {
                 if let SyncError::Jira(e) = &error
                     && e.may_have_been_sent()
                 {
-                    left = Some(self.now_ms());
+                    left = Some(self.core.now_ms());
                 }
                 match store.release(&finding.id, fence, left).await {
                     Ok(true) => {}
@@ -316,8 +320,8 @@ impl JiraSync {
         &self,
         doubt_since_ms: i64,
     ) -> Option<std::time::Duration> {
-        let trusted_at = doubt_since_ms + duration_ms(self.consistency_window());
-        let now = self.now_ms();
+        let trusted_at = doubt_since_ms + duration_ms(self.core.consistency_window());
+        let now = self.core.now_ms();
         (now < trusted_at).then(|| std::time::Duration::from_millis((trusted_at - now) as u64))
     }
 
@@ -331,7 +335,7 @@ impl JiraSync {
         doubt: &mut Option<i64>,
         matches: bool,
     ) -> Result<PushOutcome, SyncError> {
-        if doubt.is_some() || self.inner.settings.always_check_jira {
+        if doubt.is_some() || self.core.settings.always_check_jira {
             let found = self
                 .find_existing(std::slice::from_ref(&finding.id))
                 .await?;
@@ -354,16 +358,13 @@ impl JiraSync {
             }
         }
         if !matches {
-            self.inner.store.release(&finding.id, fence, None).await?;
+            self.core.store.release(&finding.id, fence, None).await?;
             return Ok(PushOutcome::Skipped);
         }
-        let request = self
-            .inner
-            .template
-            .render(finding, self.inner.client.flavor())?;
+        let request = self.template.render(finding, self.core.client.flavor())?;
         let created = self.create_issue_without_refused_options(&request).await?;
         // From here on the issue exists: a failure to link leaves doubt.
-        *doubt = Some(self.now_ms());
+        *doubt = Some(self.core.now_ms());
         self.record_link(finding, &created.key, &created.id, None, fence)
             .await?;
         Ok(PushOutcome::Created {
@@ -383,7 +384,7 @@ impl JiraSync {
         existing: Option<&Issue>,
         fence: Fence,
     ) -> Result<(), SyncError> {
-        let now = self.now_ms();
+        let now = self.core.now_ms();
         let jira_state = match existing {
             None => Some(FindingState::Open),
             Some(issue) => self.state_of_issue(issue),
@@ -396,9 +397,9 @@ impl JiraSync {
             now,
         );
         link.state_out = jira_state;
-        self.inner.store.insert_link(&link, Some(fence)).await?;
+        self.core.store.insert_link(&link, Some(fence)).await?;
         if jira_state != Some(finding.state) {
-            self.inner
+            self.core
                 .store
                 .enqueue(
                     &PendingOp::SetState {
@@ -415,11 +416,7 @@ impl JiraSync {
 
     /// The finding state an issue's status maps to.
     pub(crate) fn state_of_issue(&self, issue: &Issue) -> Option<FindingState> {
-        let status = issue.fields.status.as_ref()?;
-        let resolution = issue.fields.resolution.as_ref().map(|r| r.name.as_str());
-        self.inner
-            .states
-            .from_jira(&status.name, resolution, &status.category_key())
+        crate::state_out::state_of_issue(self.states, issue)
     }
 
     /// Searches Jira for issues carrying these findings' dedup labels, in one
@@ -439,15 +436,15 @@ impl JiraSync {
         let labels: Vec<String> = by_label.keys().map(|l| jql_string(l)).collect();
         let jql = format!(
             "project = {} AND labels in ({}) ORDER BY created ASC",
-            jql_string(self.inner.template.project_key()),
+            jql_string(self.template.project_key()),
             labels.join(", ")
         );
-        let id_field = self.inner.template.finding_id_field().cloned();
+        let id_field = self.template.finding_id_field().cloned();
         let mut fields = vec!["labels", "status", "resolution", "created"];
         if let Some(f) = &id_field {
             fields.push(f.as_str());
         }
-        let issues = self.inner.client.search_all(&jql, &fields).await?;
+        let issues = self.core.client.search_all(&jql, &fields).await?;
         let mut found: HashMap<FindingId, Issue> = HashMap::new();
         for issue in issues {
             for label in &issue.fields.labels {

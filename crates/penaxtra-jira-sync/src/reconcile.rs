@@ -2,13 +2,18 @@
 //! deliveries Jira never made (or that were rejected) still take effect, and
 //! notice linked issues deleted in Jira.
 
-use crate::engine::{DeletedIssue, JiraSync};
+use crate::Inbound;
+use crate::engine::{Core, DeletedIssue, JiraSync};
 use crate::error::SyncError;
+use crate::host::Findings;
 use crate::inbound::{Disposition, InboundOutcome, Source};
 use crate::jira_time::jira_time_ms;
 use crate::push::{duration_ms, jql_string};
+use crate::state_out::StateOut;
 use crate::store::{PendingOp, SweepCursor};
 use jira_model::IssueKey;
+use penaxtra_mapping::IssueTemplate;
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::time::Duration;
 
@@ -46,21 +51,27 @@ fn updated_since(now: i64, since: i64) -> String {
     format!("updated >= \"-{minutes}m\"")
 }
 
-impl JiraSync {
-    /// Sweeps once: searches the project for issues with the integration's
-    /// label updated since the last sweep (less an overlap), page by page,
-    /// and applies each through the same path as a webhook. With
-    /// `check_deleted`, also lists every labelled issue (keys only) and
-    /// reports linked issues that are gone. The cursor only moves when the
-    /// whole sweep succeeded.
-    ///
-    /// # Errors
-    /// [`SyncError::Jira`] or [`SyncError::Store`] when the sweep could not
-    /// complete; the cursor is left where it was.
-    pub async fn reconcile(&self, check_deleted: bool) -> Result<ReconcileReport, SyncError> {
-        let started = self.now_ms();
-        let store = &self.inner.store;
-        let project = jql_string(self.inner.template.project_key());
+/// The reconciliation handle: what sweeps and healing need (the engine
+/// core, the template, the host's findings, the state-out handle that
+/// closes duplicates, and the inbound processor that applies what a sweep
+/// finds), and nothing else.
+pub(crate) struct Reconciler<'s> {
+    pub(crate) core: &'s Core,
+    pub(crate) template: &'s IssueTemplate,
+    pub(crate) findings: &'s dyn Findings,
+    pub(crate) state_out: StateOut<'s>,
+    pub(crate) inbound: Cow<'s, Inbound>,
+}
+
+impl Reconciler<'_> {
+    /// [`JiraSync::reconcile`].
+    pub(crate) async fn reconcile(
+        &self,
+        check_deleted: bool,
+    ) -> Result<ReconcileReport, SyncError> {
+        let started = self.core.now_ms();
+        let store = &self.core.store;
+        let project = jql_string(self.template.project_key());
         let label = jql_string(INTEGRATION_LABEL);
         let mut jql = format!("project = {project} AND labels = {label}");
         if let Some(cursor) = store.sweep_cursor().await? {
@@ -71,11 +82,11 @@ impl JiraSync {
 
         let mut report = ReconcileReport::default();
         let mut fields = vec!["status", "resolution", "labels", "updated", "created"];
-        if let Some(f) = self.inner.template.finding_id_field() {
+        if let Some(f) = self.template.finding_id_field() {
             fields.push(f.as_str());
         }
-        let inbound = self.cached_inbound().await;
-        let mut pages = self.inner.client.search(&jql, &fields);
+        let inbound = &self.inbound;
+        let mut pages = self.core.client.search(&jql, &fields);
         while let Some(issues) = pages.next_page().await? {
             for issue in issues {
                 report.examined += 1;
@@ -112,10 +123,10 @@ impl JiraSync {
     /// before a sweep may not be searchable yet; the cursor moves past it
     /// anyway, so the next window must still reach back to it.
     fn sweep_overlap(&self) -> Duration {
-        self.inner
+        self.core
             .settings
             .sweep_overlap
-            .max(self.consistency_window())
+            .max(self.core.consistency_window())
     }
 
     /// Closes `issue` as a duplicate when it carries a finding's dedup label
@@ -128,7 +139,7 @@ impl JiraSync {
         let Some(finding) = self.finding_of_issue(issue) else {
             return Ok(());
         };
-        let Some(link) = self.inner.store.link(&finding).await? else {
+        let Some(link) = self.core.store.link(&finding).await? else {
             return Ok(());
         };
         if link.issue_key.as_str().eq_ignore_ascii_case(&issue.key) {
@@ -149,13 +160,13 @@ impl JiraSync {
 
     /// Linked issues that Jira no longer lists.
     async fn deleted_links(&self) -> Result<Vec<IssueKey>, SyncError> {
-        let project = jql_string(self.inner.template.project_key());
+        let project = jql_string(self.template.project_key());
         let jql = format!(
             "project = {project} AND labels = {} ORDER BY key ASC",
             jql_string(INTEGRATION_LABEL)
         );
         let present: HashSet<String> = self
-            .inner
+            .core
             .client
             .search_all(&jql, &["key"])
             .await?
@@ -163,12 +174,12 @@ impl JiraSync {
             .map(|i| i.key)
             .collect();
         let mut gone = Vec::new();
-        let store = &self.inner.store;
+        let store = &self.core.store;
         for link in store.links().await? {
             if !present.contains(link.issue_key.as_str()) {
                 // Confirm one by one: search can lag behind a create.
                 match self
-                    .inner
+                    .core
                     .client
                     .get_issue(link.issue_key.as_str(), &["status"])
                     .await
@@ -192,19 +203,19 @@ impl JiraSync {
     /// Unlinks a finding whose issue was deleted in Jira and queues its new
     /// create, or parks it for a person, as the settings say.
     async fn unlink_deleted(&self, link: &crate::store::Link) -> Result<(), SyncError> {
-        let store = &self.inner.store;
+        let store = &self.core.store;
         let op = PendingOp::Recreate {
             finding: link.finding_id.clone(),
             deleted_issue: link.issue_key.clone(),
         };
-        let now = self.now_ms();
+        let now = self.core.now_ms();
         let message = format!(
             "issue_deleted: issue {} of finding {} was deleted in Jira",
             link.issue_key, link.finding_id
         );
         // Queue first: a crash after it leaves the create queued, not lost.
         let queued = store.enqueue(&op, now, Some(&message)).await?;
-        if self.inner.settings.on_deleted_issue == DeletedIssue::Park {
+        if self.core.settings.on_deleted_issue == DeletedIssue::Park {
             store
                 .park(
                     queued,
@@ -217,7 +228,9 @@ impl JiraSync {
         store.remove_link(&link.finding_id).await?;
         Ok(())
     }
+}
 
+impl JiraSync {
     /// Runs [`JiraSync::reconcile`] every `interval` in the background,
     /// checking for deleted issues every `deleted_every` sweeps (0: never).
     pub fn spawn_reconciler(

@@ -55,7 +55,7 @@ impl JiraSync {
     /// # Errors
     /// [`SyncError::Store`] when the store fails.
     pub async fn work_left(&self) -> Result<WorkLeft, SyncError> {
-        let store = &self.inner.store;
+        let store = &self.core().store;
         let mut left = WorkLeft::default();
         let mut parked_findings = HashSet::new();
         for q in store.pending().await? {
@@ -125,7 +125,9 @@ impl JiraSync {
             // process's claim may expire meanwhile), at least a little.
             let until_due = left
                 .next_due_ms
-                .map(|d| Duration::from_millis(u64::try_from(d - self.now_ms()).unwrap_or(0)))
+                .map(|d| {
+                    Duration::from_millis(u64::try_from(d - self.core().now_ms()).unwrap_or(0))
+                })
                 .unwrap_or(Duration::from_secs(1));
             let nap = until_due
                 .clamp(Duration::from_millis(20), Duration::from_secs(1))

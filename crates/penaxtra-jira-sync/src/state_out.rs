@@ -2,18 +2,17 @@
 //! workflow, by the direct transition or the shortest path there.
 
 use crate::decision::{Decision, decide};
-use crate::engine::JiraSync;
+use crate::engine::Core;
 use crate::error::SyncError;
 use crate::jira_time::jira_time_ms;
 use crate::lease::LeaseKeeper;
 use crate::push::duration_ms;
 use crate::store::{ExpectedStatus, Link, PendingOp};
-use crate::workflow::{choose, same_status, visit};
-use jira_model::{IssueKey, StatusName, TransitionRequest};
-#[cfg(test)]
-use penaxtra_mapping::StateTable;
-use penaxtra_mapping::{FindingId, FindingState, JiraTarget};
+use crate::workflow::{WorkflowMap, choose, same_status, visit};
+use jira_model::{Issue, IssueKey, StatusName, TransitionRequest};
+use penaxtra_mapping::{FindingId, FindingState, JiraTarget, StateTable};
 use std::collections::HashSet;
+use std::sync::Mutex;
 
 /// What happened to an issue when its finding's state changed.
 #[derive(Debug, Clone)]
@@ -65,17 +64,24 @@ impl StateOutcome {
     }
 }
 
-impl JiraSync {
-    /// Mirrors a finding's new state on its Jira issue. An issue already in
-    /// the target status (and resolution) gets no call. The change is
-    /// queued in the store before any call to Jira and completed after, so
-    /// a crash in between leaves it queued for the worker; failures are
-    /// queued or parked as in [`JiraSync::push`].
-    ///
-    /// # Errors
-    /// [`SyncError::Store`] when the store fails so that the change could not
-    /// even be queued.
-    pub async fn set_state(
+/// The state-out handle: what moving issues needs (the engine core, the
+/// state table and the workflow learned so far), and nothing else.
+pub(crate) struct StateOut<'s> {
+    pub(crate) core: &'s Core,
+    pub(crate) states: &'s StateTable,
+    pub(crate) workflow: &'s Mutex<WorkflowMap>,
+}
+
+/// The finding state an issue's status (and resolution) maps to.
+pub(crate) fn state_of_issue(states: &StateTable, issue: &Issue) -> Option<FindingState> {
+    let status = issue.fields.status.as_ref()?;
+    let resolution = issue.fields.resolution.as_ref().map(|r| r.name.as_str());
+    states.from_jira(&status.name, resolution, &status.category_key())
+}
+
+impl StateOut<'_> {
+    /// [`crate::JiraSync::set_state`].
+    pub(crate) async fn set_state(
         &self,
         finding: &FindingId,
         state: FindingState,
@@ -97,17 +103,17 @@ impl JiraSync {
         finding: &FindingId,
         state: FindingState,
     ) -> Result<StateOutcome, SyncError> {
-        let store = &self.inner.store;
+        let store = &self.core.store;
         let op = PendingOp::SetState {
             finding: finding.clone(),
             state,
         };
-        let lease = duration_ms(self.inner.settings.claim_lease);
+        let lease = duration_ms(self.core.settings.claim_lease);
         // Intent before effect: queued, in flight for one lease.
         let queued = store
-            .enqueue(&op, self.now_ms() + lease, Some("in flight"))
+            .enqueue(&op, self.core.now_ms() + lease, Some("in flight"))
             .await?;
-        let keeper = LeaseKeeper::op(self, queued);
+        let keeper = LeaseKeeper::op(self.core, queued);
         let result = self.try_set_state(finding, state).await;
         drop(keeper);
         match result {
@@ -115,7 +121,7 @@ impl JiraSync {
             // queues the change then; the worker settles it either way.
             Ok(StateOutcome::NotLinked) => {
                 store
-                    .reschedule(queued, self.now_ms(), "not linked yet")
+                    .reschedule(queued, self.core.now_ms(), "not linked yet")
                     .await?;
                 Ok(StateOutcome::NotLinked)
             }
@@ -127,7 +133,8 @@ impl JiraSync {
                 let message = format!("{}: {error}", error.code());
                 match decide(&error, 0) {
                     Decision::Retry { at_least } => {
-                        let due = self.now_ms() + duration_ms(self.retry_delay(0, at_least));
+                        let due =
+                            self.core.now_ms() + duration_ms(self.core.retry_delay(0, at_least));
                         store.reschedule(queued, due, &message).await?;
                         tracing::info!(finding = %finding, code = error.code(), "queued for retry");
                         Ok(StateOutcome::Queued {
@@ -151,15 +158,15 @@ impl JiraSync {
         finding: &FindingId,
         state: FindingState,
     ) -> Result<StateOutcome, SyncError> {
-        let store = &self.inner.store;
+        let store = &self.core.store;
         let Some(link) = store.link(finding).await? else {
             return Ok(StateOutcome::NotLinked);
         };
-        let target = self.inner.states.to_jira(state);
+        let target = self.states.to_jira(state);
         let key = link.issue_key.clone();
         // Jira events that arrive from now until the walk has recorded
         // Jira's time of its last move cannot be ordered against it yet.
-        let until = self.now_ms() + duration_ms(self.inner.settings.claim_lease);
+        let until = self.core.now_ms() + duration_ms(self.core.settings.claim_lease);
         self.note_out(finding, move |l| l.moving_until_ms = Some(until))
             .await?;
         let result = self.move_issue(finding, state, &key, &target).await;
@@ -178,7 +185,7 @@ impl JiraSync {
     ) -> Result<StateOutcome, SyncError> {
         let key = issue_key.as_str().to_string();
         let issue = self
-            .inner
+            .core
             .client
             .get_issue(&key, &["status", "resolution", "updated"])
             .await?;
@@ -191,7 +198,7 @@ impl JiraSync {
             .as_ref()
             .map(|s| s.name.clone())
             .unwrap_or_default();
-        if self.state_of_issue(&issue) == Some(state) {
+        if state_of_issue(self.states, &issue) == Some(state) {
             self.note_out(finding, move |l| {
                 l.state_out = Some(state);
                 if let Some(t) = seen {
@@ -211,7 +218,7 @@ impl JiraSync {
         // Where the walk left the issue, by Jira's word: the status and
         // resolution that are now our echo, and the time of our last move.
         let after = self
-            .inner
+            .core
             .client
             .get_issue(&key, &["status", "resolution", "updated"])
             .await?;
@@ -246,7 +253,7 @@ impl JiraSync {
         finding: &FindingId,
         change: impl FnOnce(&mut Link),
     ) -> Result<(), SyncError> {
-        let store = &self.inner.store;
+        let store = &self.core.store;
         let mut link = store
             .link(finding)
             .await?
@@ -254,7 +261,7 @@ impl JiraSync {
                 finding: finding.to_string(),
             })?;
         change(&mut link);
-        link.updated_ms = self.now_ms();
+        link.updated_ms = self.core.now_ms();
         store.update_link(&link).await?;
         Ok(())
     }
@@ -272,8 +279,8 @@ impl JiraSync {
         target: &JiraTarget,
         link: Option<&FindingId>,
     ) -> Result<(String, Vec<String>), SyncError> {
-        let client = &self.inner.client;
-        let max_steps = self.inner.settings.max_transition_steps;
+        let client = &self.core.client;
+        let max_steps = self.core.settings.max_transition_steps;
         let mut current = start.to_string();
         let mut visited = HashSet::new();
         visit(&mut visited, &current);
@@ -282,7 +289,6 @@ impl JiraSync {
             let available = client.transitions(key).await?;
             let chosen = {
                 let mut map = self
-                    .inner
                     .workflow
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -306,8 +312,7 @@ impl JiraSync {
                 if same_status(&now_at, &current) {
                     break;
                 }
-                self.inner
-                    .workflow
+                self.workflow
                     .lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
                     .forget(&current);
@@ -358,8 +363,7 @@ impl JiraSync {
                         tracing::info!(issue = %key, "another transition of the issue is running; trying again later");
                         return Err(e.into());
                     }
-                    self.inner
-                        .workflow
+                    self.workflow
                         .lock()
                         .unwrap_or_else(std::sync::PoisonError::into_inner)
                         .forget(&current);

@@ -174,15 +174,15 @@ impl JiraSync {
     /// synthetic issue's webhook. Stops at the first failing step, but a
     /// synthetic issue that was created is always closed where Jira allows.
     pub async fn test_connection(&self) -> ConnectionReport {
-        let receiver = self.inner.settings.webhook_receiver_url.clone();
+        let receiver = self.core().settings.webhook_receiver_url.clone();
         let mut r = Recorder {
             report: ConnectionReport {
                 expected_steps: 6 + usize::from(receiver.is_some()),
                 ..ConnectionReport::default()
             },
         };
-        let client = &self.inner.client;
-        let template = &self.inner.template;
+        let client = &self.core().client;
+        let template = &self.template();
 
         let who = r
             .step("who_am_i", async {
@@ -293,15 +293,18 @@ impl JiraSync {
         };
         r.report.synthetic_issue = Some(created.key.clone());
         r.step("close_issue", async {
-            let target = self.inner.states.to_jira(FindingState::Resolved);
+            let target = self.states().to_jira(FindingState::Resolved);
             let issue = client.get_issue(&created.key, &["status"]).await?;
             let start = issue.fields.status.map(|s| s.name).unwrap_or_default();
-            let (to, via) = self.walk_to(&created.key, &start, &target, None).await?;
+            let (to, via) = self
+                .state_out()
+                .walk_to(&created.key, &start, &target, None)
+                .await?;
             Ok(((), format!("{} → {} via {}", start, to, via.join(" → "))))
         })
         .await;
         if let Some(receiver) = receiver {
-            let wait = self.inner.settings.webhook_round_trip_wait;
+            let wait = self.core().settings.webhook_round_trip_wait;
             r.step(
                 "webhook_round_trip",
                 self.await_round_trip(&created.id, &created.key, receiver, wait),
@@ -324,7 +327,7 @@ impl JiraSync {
         let mark = round_trip_mark(issue_id, &key);
         let started = tokio::time::Instant::now();
         loop {
-            if self.inner.store.delivery_seen(&mark).await? {
+            if self.core().store.delivery_seen(&mark).await? {
                 let after = started.elapsed().as_millis();
                 return Ok((
                     (),

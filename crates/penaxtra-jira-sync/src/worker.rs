@@ -101,8 +101,8 @@ impl JiraSync {
     /// stay queued.
     pub async fn run_due(&self) -> Result<WorkerReport, SyncError> {
         let mut report = WorkerReport::default();
-        let store = &self.inner.store;
-        let recovered = store.recover_orphans(self.now_ms()).await?;
+        let store = &self.core().store;
+        let recovered = store.recover_orphans(self.core().now_ms()).await?;
         if !recovered.is_empty() {
             tracing::info!(
                 count = recovered.len(),
@@ -110,21 +110,20 @@ impl JiraSync {
             );
         }
         report.recovered = recovered.len();
-        self.inner
-            .deliveries
-            .maybe_prune(store.as_ref(), self.now_ms())
+        self.deliveries()
+            .maybe_prune(store.as_ref(), self.core().now_ms())
             .await;
-        let lease = duration_ms(self.inner.settings.claim_lease);
+        let lease = duration_ms(self.core().settings.claim_lease);
         // What is due when the round starts: an operation rescheduled during
         // the round waits for the next one.
-        let round_start = self.now_ms();
+        let round_start = self.core().now_ms();
         let mut taken_so_far = 0;
-        while taken_so_far < self.inner.settings.worker_batch {
+        while taken_so_far < self.core().settings.worker_batch {
             // Taken a few at a time, each under one lease, so that other
             // workers (replicas) take the rest meanwhile.
-            let limit = TAKE_AT_ONCE.min(self.inner.settings.worker_batch - taken_so_far);
+            let limit = TAKE_AT_ONCE.min(self.core().settings.worker_batch - taken_so_far);
             let taken = store
-                .take_due(round_start, limit, self.now_ms() + lease)
+                .take_due(round_start, limit, self.core().now_ms() + lease)
                 .await?;
             if taken.is_empty() {
                 break;
@@ -132,7 +131,10 @@ impl JiraSync {
             taken_so_far += taken.len();
             for q in taken {
                 // Renewed from now: the batch's lease started when it was taken.
-                if !store.extend(q.op_ref(), self.now_ms() + lease).await? {
+                if !store
+                    .extend(q.op_ref(), self.core().now_ms() + lease)
+                    .await?
+                {
                     continue;
                 }
                 self.run_taken(&q, &mut report).await?;
@@ -147,8 +149,8 @@ impl JiraSync {
     /// Runs one operation whose lease this worker holds, and records the
     /// outcome in the queue.
     async fn run_taken(&self, q: &QueuedOp, report: &mut WorkerReport) -> Result<(), SyncError> {
-        let store = &self.inner.store;
-        let _keeper = LeaseKeeper::op(self, q.op_ref());
+        let store = &self.core().store;
+        let _keeper = LeaseKeeper::op(self.core(), q.op_ref());
         match self.run_op(q).await {
             Step::Done => {
                 store.complete(q.op_ref()).await?;
@@ -161,8 +163,8 @@ impl JiraSync {
             }
             Step::Failed(e) => match decide(&e, q.attempts) {
                 Decision::Retry { at_least } => {
-                    let next =
-                        self.now_ms() + duration_ms(self.retry_delay(q.attempts + 1, at_least));
+                    let next = self.core().now_ms()
+                        + duration_ms(self.core().retry_delay(q.attempts + 1, at_least));
                     store
                         .reschedule(q.op_ref(), next, &format!("{}: {e}", e.code()))
                         .await?;
@@ -199,14 +201,14 @@ impl JiraSync {
                 finding: finding.to_string(),
             })
         };
-        let finding = match self.inner.findings.finding(q.op.finding()).await {
+        let finding = match self.findings().finding(q.op.finding()).await {
             Ok(Some(f)) => f,
             Ok(None) => return Step::Gone,
             Err(e) => return Step::Failed(e.into()),
         };
         match &q.op {
             PendingOp::Create { .. } | PendingOp::Recreate { .. } => {
-                match self.try_push(&finding).await {
+                match self.pusher().try_push(&finding).await {
                     Ok(Attempt::Done(_)) => Step::Done,
                     Ok(Attempt::Busy) => busy(&finding.id),
                     Err(AttemptError { error }) => Step::Failed(error),
@@ -215,17 +217,25 @@ impl JiraSync {
             // The finding as it is now, not as it was when the change was
             // queued: a later change may have happened since.
             PendingOp::SetState { .. } => {
-                match self.try_set_state(&finding.id, finding.state).await {
+                match self
+                    .state_out()
+                    .try_set_state(&finding.id, finding.state)
+                    .await
+                {
                     Ok(StateOutcome::NotLinked) => {
                         // Not linked yet: push it (linking queues the state
                         // change when the issue is not where the finding
                         // is), or nothing to do.
-                        match self.try_push(&finding).await {
+                        match self.pusher().try_push(&finding).await {
                             Ok(Attempt::Done(
                                 PushOutcome::Skipped | PushOutcome::Parked { .. },
                             )) => Step::Done,
                             Ok(Attempt::Done(_)) => {
-                                match self.try_set_state(&finding.id, finding.state).await {
+                                match self
+                                    .state_out()
+                                    .try_set_state(&finding.id, finding.state)
+                                    .await
+                                {
                                     Ok(_) => Step::Done,
                                     Err(e) => Step::Failed(e),
                                 }
