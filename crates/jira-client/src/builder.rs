@@ -82,13 +82,14 @@ impl ClientBuilder {
         }
     }
 
-    /// The whole-request timeout (connect, send, and read the answer).
+    /// The whole-request timeout (connect, send, and read the answer;
+    /// default [`DEFAULT_TIMEOUT`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
     }
 
-    /// The connect timeout.
+    /// The connect timeout (default [`DEFAULT_CONNECT_TIMEOUT`]).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = Some(timeout);
         self
@@ -103,7 +104,8 @@ impl ClientBuilder {
         self
     }
 
-    /// The local request quota, shared by every clone of the client.
+    /// The local request quota, shared by every clone of the client
+    /// (default [`RateLimit::DEFAULT`]).
     pub fn rate_limit(mut self, rate_limit: RateLimit) -> Self {
         self.rate_limit = Some(rate_limit);
         self
@@ -124,7 +126,9 @@ impl ClientBuilder {
         self
     }
 
-    /// How transient failures are retried.
+    /// How transient failures are retried (default
+    /// [`RetryPolicy::default`]: 5 attempts, 60 s of waiting in all, full
+    /// jitter from 500 ms up to 30 s).
     pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
         self.retry = retry;
         self
@@ -143,7 +147,7 @@ impl ClientBuilder {
         self
     }
 
-    /// The `User-Agent` header.
+    /// The `User-Agent` header (default [`DEFAULT_USER_AGENT`]).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = user_agent.into();
         self

@@ -414,7 +414,8 @@ impl JiraSync {
 }
 
 impl JiraSyncBuilder {
-    /// Sets rule, template, state table and inbound policy at once.
+    /// Sets rule, template, state table and inbound policy at once
+    /// (default: each one's default, below).
     pub fn mapping(mut self, mapping: penaxtra_mapping::Mapping) -> Self {
         self.rule = mapping.rule;
         self.template = mapping.template;
@@ -422,22 +423,26 @@ impl JiraSyncBuilder {
         self.inbound = mapping.inbound;
         self
     }
-    /// Sets the issue template.
+    /// Sets the issue template (default: [`IssueTemplate::default`], project
+    /// `SEC`, issue type `Bug`).
     pub fn template(mut self, template: IssueTemplate) -> Self {
         self.template = template;
         self
     }
-    /// Sets the mapping rule.
+    /// Sets the mapping rule (default: severity at least high and state
+    /// open).
     pub fn rule(mut self, rule: Rule) -> Self {
         self.rule = rule;
         self
     }
-    /// Sets the state table.
+    /// Sets the state table (default: open↔Open, triaged↔In Progress,
+    /// resolved↔Done, accepted↔Won't Do, false_positive↔Cancelled).
     pub fn states(mut self, states: StateTable) -> Self {
         self.states = states;
         self
     }
-    /// Sets the inbound policy.
+    /// Sets the inbound policy (default: [`InboundPolicy::default`], terminal
+    /// states only).
     pub fn inbound(mut self, inbound: InboundPolicy) -> Self {
         self.inbound = inbound;
         self
@@ -449,7 +454,8 @@ impl JiraSyncBuilder {
         self.clock = Some(clock);
         self
     }
-    /// Sets the tunables.
+    /// Sets the tunables (default: [`SyncSettings::default`]; each field
+    /// states its own).
     pub fn settings(mut self, settings: SyncSettings) -> Self {
         self.settings = settings;
         self

@@ -101,8 +101,8 @@ pub(crate) enum Source {
     Reconciliation,
 }
 
-/// Applies Jira-side changes to findings. [`JiraSync::handle_webhook`] and
-/// [`JiraSync::reconcile`] use one; a receiver that only listens (no Jira
+/// Applies Jira-side changes to findings. [`crate::JiraSync::handle_webhook`] and
+/// [`crate::JiraSync::reconcile`] use one; a receiver that only listens (no Jira
 /// client at hand) builds its own with [`Inbound::new`].
 #[derive(Clone)]
 pub struct Inbound {
@@ -173,18 +173,20 @@ impl Inbound {
         self.deliveries = DeliveryPruner::new(retention);
         self
     }
-    /// Sets the state table.
+    /// Sets the state table (default: [`StateTable::default`]).
     pub fn states(mut self, states: StateTable) -> Self {
         self.states = states;
         self
     }
-    /// Sets the inbound policy.
+    /// Sets the inbound policy (default: [`InboundPolicy::default`],
+    /// terminal states only).
     pub fn policy(mut self, policy: InboundPolicy) -> Self {
         self.policy = policy;
         self
     }
     /// The identity (Cloud account id, Data Center key or name) of the
-    /// integration's own Jira account: its changes are echoes.
+    /// integration's own Jira account: its changes are echoes (default:
+    /// none; echoes are then recognised by expected status only).
     pub fn service_account(mut self, identity: Option<String>) -> Self {
         self.service_account = identity;
         self

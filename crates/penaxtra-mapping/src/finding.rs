@@ -79,12 +79,12 @@ impl Finding {
         Ok(finding)
     }
 
-    /// With this probe id.
+    /// With this probe id (default: none).
     pub fn with_probe(mut self, probe_id: impl Into<String>) -> Self {
         self.probe_id = probe_id.into();
         self
     }
-    /// With this scan id.
+    /// With this scan id (default: none).
     pub fn with_scan(mut self, scan_id: impl Into<String>) -> Self {
         self.scan_id = scan_id.into();
         self
@@ -97,12 +97,13 @@ impl Finding {
         self.frameworks = frameworks.into_iter().map(Into::into).collect();
         self
     }
-    /// With this excerpt.
+    /// With this excerpt (default: none).
     pub fn with_excerpt(mut self, excerpt: impl Into<String>) -> Self {
         self.excerpt = excerpt.into();
         self
     }
-    /// With this link to the finding in Penaxtra.
+    /// With this link to the finding in Penaxtra (default: none; the
+    /// template's `link_base` then builds one).
     pub fn with_url(mut self, url: Href) -> Self {
         self.url = Some(url);
         self

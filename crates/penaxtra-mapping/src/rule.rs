@@ -123,22 +123,23 @@ impl Default for Rule {
 }
 
 impl Rule {
-    /// With this minimum severity.
+    /// With this minimum severity (default high).
     pub fn with_min_severity(mut self, severity: Severity) -> Self {
         self.min_severity = severity;
         self
     }
-    /// With these states.
+    /// With these states (default: open only; an empty set is refused by
+    /// [`Rule::check`]).
     pub fn with_states(mut self, states: impl IntoIterator<Item = FindingState>) -> Self {
         self.states = states.into_iter().collect();
         self
     }
-    /// With this probe filter.
+    /// With this probe filter (default: every probe).
     pub fn with_probes(mut self, filter: Filter) -> Self {
         self.probes = filter;
         self
     }
-    /// With this framework filter.
+    /// With this framework filter (default: every framework).
     pub fn with_frameworks(mut self, filter: Filter) -> Self {
         self.frameworks = filter;
         self

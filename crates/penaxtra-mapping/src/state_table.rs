@@ -42,7 +42,7 @@ impl StateRow {
             refine_by_resolution: false,
         }
     }
-    /// With this resolution.
+    /// With this resolution (default: none).
     pub fn with_resolution(mut self, resolution: impl Into<String>) -> Self {
         self.resolution = Some(resolution.into());
         self
@@ -63,7 +63,8 @@ impl StateRow {
         self.resolution_aliases = names.into_iter().map(Into::into).collect();
         self
     }
-    /// Marks the status generic: the resolution refines it.
+    /// Marks the status generic: the resolution refines it (default: not
+    /// generic).
     pub fn refined_by_resolution(mut self) -> Self {
         self.refine_by_resolution = true;
         self

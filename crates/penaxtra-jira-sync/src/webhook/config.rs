@@ -122,14 +122,16 @@ impl WebhookGateConfigBuilder {
         self
     }
 
-    /// Adds a proxy whose `X-Forwarded-For` is believed.
+    /// Adds a proxy whose `X-Forwarded-For` is believed (default: none; the
+    /// peer address is the source).
     #[must_use]
     pub fn trusted_proxy(mut self, network: IpNet) -> Self {
         self.config.trusted_proxies.push(network);
         self
     }
 
-    /// Sets the body size limit in bytes.
+    /// Sets the body size limit in bytes (default
+    /// [`WebhookGateConfig::DEFAULT_MAX_BODY_BYTES`], 1 MiB).
     #[must_use]
     pub fn max_body_bytes(mut self, limit: usize) -> Self {
         self.config.max_body_bytes = limit;

@@ -56,19 +56,19 @@ impl PostgresConfig {
     /// The schema holding the store's tables: lower-case ASCII letters,
     /// digits and `_`, not starting with a digit, at most 63 characters
     /// (checked on connect). Replicas sharing a store use the same one;
-    /// tests use one each.
+    /// tests use one each. Default: `penaxtra_jira`.
     pub fn schema(mut self, schema: impl Into<String>) -> Self {
         self.schema = schema.into();
         self
     }
 
-    /// Most connections kept open (at least 1).
+    /// Most connections kept open (at least 1; default 8).
     pub fn pool_size(mut self, size: usize) -> Self {
         self.pool_size = size;
         self
     }
 
-    /// How long to wait to connect or for a free connection.
+    /// How long to wait to connect or for a free connection (default 10 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
