@@ -5,7 +5,6 @@ use crate::engine::JiraSync;
 use crate::error::SyncError;
 use crate::reconcile::ReconcileReport;
 use crate::worker::WorkerReport;
-use std::collections::HashSet;
 use std::time::Duration;
 
 /// Work still in the store, as [`JiraSync::work_left`] counts it.
@@ -55,25 +54,13 @@ impl JiraSync {
     /// # Errors
     /// [`SyncError::Store`] when the store fails.
     pub async fn work_left(&self) -> Result<WorkLeft, SyncError> {
-        let store = &self.core().store;
-        let mut left = WorkLeft::default();
-        let mut parked_findings = HashSet::new();
-        for q in store.pending().await? {
-            if q.parked {
-                left.parked += 1;
-                parked_findings.insert(q.op.finding().clone());
-            } else {
-                left.queued += 1;
-                left.next_due_ms = Some(left.next_due_ms.map_or(q.due_ms, |d| d.min(q.due_ms)));
-            }
-        }
-        left.claims = store
-            .claims()
-            .await?
-            .iter()
-            .filter(|(f, ..)| !parked_findings.contains(f))
-            .count();
-        Ok(left)
+        let counts = self.store().work_counts().await?;
+        Ok(WorkLeft {
+            queued: counts.queued,
+            claims: counts.claims,
+            parked: counts.parked,
+            next_due_ms: counts.next_due_ms,
+        })
     }
 
     /// Runs the worker (recovery pass included) until no work it can do is

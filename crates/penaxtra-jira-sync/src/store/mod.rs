@@ -94,6 +94,7 @@ pub use postgres::{DEFAULT_SCHEMA, PostgresConfig, PostgresStore};
 pub use sqlite::{SQLITE_READ_CONNECTIONS, SqliteStore};
 pub use types::{
     Claim, ExpectedStatus, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, StoreError, SweepCursor,
+    WorkCounts,
 };
 
 use async_trait::async_trait;
@@ -298,6 +299,36 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
     /// # Errors
     /// [`StoreError`] when the backend fails.
     async fn pending(&self) -> Result<Vec<QueuedOp>, StoreError>;
+
+    /// What is left to do, counted: queued operations not parked, parked
+    /// ones, the earliest due time of the former, and claims of findings
+    /// with no parked operation. The worker reads it after every round (for
+    /// the queue gauges) and `settle` to know when to stop, so a store
+    /// should answer from aggregates; this default reads the whole queue
+    /// and every claim.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn work_counts(&self) -> Result<WorkCounts, StoreError> {
+        let mut counts = WorkCounts::default();
+        let mut parked_findings = std::collections::HashSet::new();
+        for q in self.pending().await? {
+            if q.parked {
+                counts.parked += 1;
+                parked_findings.insert(q.op.finding().clone());
+            } else {
+                counts.queued += 1;
+                counts.next_due_ms = Some(counts.next_due_ms.map_or(q.due_ms, |d| d.min(q.due_ms)));
+            }
+        }
+        counts.claims = self
+            .claims()
+            .await?
+            .iter()
+            .filter(|(f, ..)| !parked_findings.contains(f))
+            .count();
+        Ok(counts)
+    }
 
     /// Records a webhook delivery id; `true` the first time it is seen,
     /// `false` for a duplicate. Atomic like [`SyncStore::claim`].

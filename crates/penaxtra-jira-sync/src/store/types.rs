@@ -409,3 +409,18 @@ impl StoreError {
         }
     }
 }
+
+/// What is left to do in a store, counted ([`super::SyncStore::work_counts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct WorkCounts {
+    /// Queued operations that are not parked.
+    pub queued: usize,
+    /// Parked operations.
+    pub parked: usize,
+    /// The earliest due time of a queued operation that is not parked
+    /// (epoch ms).
+    pub next_due_ms: Option<i64>,
+    /// Claims of findings that have no parked operation.
+    pub claims: usize,
+}

@@ -26,6 +26,8 @@
 //! - **recovery**: a claim whose holder is gone becomes one queued create,
 //!   and the next claimant is told to check Jira;
 //! - **parked recreates** hold their finding ([`super::Claim::Parked`]);
+//! - **work counts**: queued, parked, the next due time and the claims of
+//!   findings with nothing parked, as `work_counts` answers them.
 //! - **deliveries**: first seen once, forgotten, pruned by age; the sweep
 //!   cursor;
 //! - **races**: many tasks at once claim the same findings, take the same
@@ -67,6 +69,7 @@ where
     links::run(&make_store().await).await;
     queue::run(&make_store().await).await;
     queue::take_due(&make_store().await).await;
+    queue::work_counts(&make_store().await).await;
     claims::recovery(&make_store().await).await;
     claims::parked_recreate(&make_store().await).await;
     deliveries::run(&make_store().await).await;

@@ -256,3 +256,81 @@ pub(super) async fn take_due(store: &dyn SyncStore) {
         "a taken operation completes at its version",
     );
 }
+
+/// `work_counts`: what is left, counted.
+pub(super) async fn work_counts(store: &dyn SyncStore) {
+    const P: &str = "work counts";
+    same(
+        P,
+        ok(P, "work_counts", store.work_counts().await),
+        crate::store::WorkCounts::default(),
+        "an empty store has nothing left",
+    );
+    // A claim in flight, a claim whose finding has a parked create, a
+    // parked state change, and two operations due later.
+    let held = fid("fnd_wc_held");
+    let parked_create = fid("fnd_wc_parked");
+    for f in [&held, &parked_create] {
+        check(
+            P,
+            matches!(
+                ok(P, "claim", store.claim(f, "w", 0, 1_000).await),
+                crate::store::Claim::Acquired { .. }
+            ),
+            "a new claim is acquired",
+        );
+    }
+    let op = ok(
+        P,
+        "enqueue",
+        store
+            .enqueue(
+                &PendingOp::Create {
+                    finding: parked_create.clone(),
+                },
+                0,
+                None,
+            )
+            .await,
+    );
+    ok(P, "park", store.park(op, "unauthorized").await);
+    let state = ok(
+        P,
+        "enqueue",
+        store
+            .enqueue(
+                &PendingOp::SetState {
+                    finding: fid("fnd_wc_state"),
+                    state: FindingState::Resolved,
+                },
+                0,
+                None,
+            )
+            .await,
+    );
+    ok(P, "park", store.park(state, "no_transition_path").await);
+    for (f, due) in [("fnd_wc_a", 70), ("fnd_wc_b", 30)] {
+        ok(
+            P,
+            "enqueue",
+            store
+                .enqueue(&PendingOp::Create { finding: fid(f) }, due, None)
+                .await,
+        );
+    }
+    let counts = ok(P, "work_counts", store.work_counts().await);
+    same(P, counts.queued, 2, "queued operations that are not parked");
+    same(P, counts.parked, 2, "parked operations");
+    same(
+        P,
+        counts.next_due_ms,
+        Some(30),
+        "the earliest due time of the queued ones",
+    );
+    same(
+        P,
+        counts.claims,
+        1,
+        "claims, less those of findings with a parked operation",
+    );
+}

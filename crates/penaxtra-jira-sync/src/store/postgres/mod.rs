@@ -22,7 +22,7 @@ use super::codec::{
 };
 use super::{
     BudgetRate, Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, RateBudgetStore, StoreError,
-    SweepCursor, SyncStore,
+    SweepCursor, SyncStore, WorkCounts,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -798,6 +798,36 @@ impl SyncStore for PostgresStore {
         .iter()
         .map(|r| to_op(r, CTX))
         .collect()
+    }
+
+    async fn work_counts(&self) -> Result<WorkCounts, StoreError> {
+        const CTX: &str = "counting the work left";
+        let rows = self
+            .query(
+                CTX,
+                "SELECT
+                    (SELECT COUNT(*) FROM ops WHERE NOT parked),
+                    (SELECT COUNT(*) FROM ops WHERE parked),
+                    (SELECT MIN(due_ms) FROM ops WHERE NOT parked),
+                    (SELECT COUNT(*) FROM claims c WHERE NOT EXISTS (
+                        SELECT 1 FROM ops o WHERE o.parked
+                          AND o.op_key IN ('create:' || c.finding_id, 'state:' || c.finding_id)))",
+                &[],
+            )
+            .await?;
+        let row = rows
+            .first()
+            .ok_or_else(|| StoreError::backend(CTX, std::io::Error::other("no row")))?;
+        let count = |i: usize| -> Result<usize, StoreError> {
+            let n: i64 = row.try_get(i).map_err(pg(CTX))?;
+            Ok(usize::try_from(n).unwrap_or(0))
+        };
+        Ok(WorkCounts {
+            queued: count(0)?,
+            parked: count(1)?,
+            next_due_ms: row.try_get(2).map_err(pg(CTX))?,
+            claims: count(3)?,
+        })
     }
 
     async fn first_delivery(&self, delivery_id: &str, now_ms: i64) -> Result<bool, StoreError> {

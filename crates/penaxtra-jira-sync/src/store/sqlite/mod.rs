@@ -10,7 +10,7 @@ use super::codec::{
 };
 use super::{
     BudgetRate, Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, RateBudgetStore, StoreError,
-    SweepCursor, SyncStore,
+    SweepCursor, SyncStore, WorkCounts,
 };
 use async_trait::async_trait;
 use jira_model::IssueKey;
@@ -740,6 +740,38 @@ impl SyncStore for SqliteStore {
                 &format!("SELECT {OP_COLUMNS} FROM ops ORDER BY id"),
                 [],
             )
+        })
+        .await
+    }
+
+    async fn work_counts(&self) -> Result<WorkCounts, StoreError> {
+        self.read("counting the work left", move |conn| {
+            let (queued, parked, next_due_ms, claims) = conn
+                .query_row(
+                    "SELECT
+                        (SELECT COUNT(*) FROM ops WHERE parked = 0),
+                        (SELECT COUNT(*) FROM ops WHERE parked = 1),
+                        (SELECT MIN(due_ms) FROM ops WHERE parked = 0),
+                        (SELECT COUNT(*) FROM claims c WHERE NOT EXISTS (
+                            SELECT 1 FROM ops o WHERE o.parked = 1
+                              AND o.op_key IN ('create:' || c.finding_id, 'state:' || c.finding_id)))",
+                    [],
+                    |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, i64>(1)?,
+                            r.get::<_, Option<i64>>(2)?,
+                            r.get::<_, i64>(3)?,
+                        ))
+                    },
+                )
+                .map_err(sql("counting the work left"))?;
+            Ok(WorkCounts {
+                queued: usize::try_from(queued).unwrap_or(0),
+                parked: usize::try_from(parked).unwrap_or(0),
+                next_due_ms,
+                claims: usize::try_from(claims).unwrap_or(0),
+            })
         })
         .await
     }
