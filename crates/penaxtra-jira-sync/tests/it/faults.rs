@@ -18,14 +18,22 @@
 //!   the state table;
 //! - the queue is empty except for operations parked because a person
 //!   deleted the issue in Jira (the one person-fix error injected).
+//!
+//! Jira's search lags behind its writes (`FAULT_SUITE_SEARCH_LAG_MS`,
+//! default 300 ms) and the engine's consistency window is set just above it.
+//! The simulator and the engine read one skewed clock, so the jumps that
+//! stand for a restart move Jira's time too: the lag and the window pass
+//! together, as they do when both watch the same wall clock.
 
 use crate::support::{alex, client, issues_per_finding, loopback_gate};
 use crate::webhook_e2e::receiver;
 use jira_model::{Flavor, TransitionRequest};
-use jira_sim::{DropMode, FaultConfig, JiraSim, LatencyFault, SimConfig, SimIssue, StormConfig};
+use jira_sim::{
+    DropMode, FaultConfig, JiraSim, LatencyFault, SimClock, SimConfig, SimIssue, StormConfig,
+};
 use penaxtra_jira_sync::store::SqliteStore;
 use penaxtra_jira_sync::webhook::WebhookGate;
-use penaxtra_jira_sync::{Clock, Inbound, JiraSync, MemoryFindings, SyncSettings, SystemClock};
+use penaxtra_jira_sync::{Clock, Inbound, JiraSync, MemoryFindings, SyncSettings};
 use penaxtra_mapping::{
     Finding, FindingId, FindingState, InboundPolicy, Rule, Severity, StateTable,
 };
@@ -35,7 +43,7 @@ use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
@@ -50,6 +58,8 @@ const URL_SECRET: &str = "fault-suite-url-secret-0123456789";
 const HMAC_SECRET: &str = "fault-suite-hmac-secret-0123456789";
 /// Longer than any create call with its retries, as the settings require.
 const CLAIM_LEASE: Duration = Duration::from_secs(20);
+/// How far Jira's search lags behind its writes, by default.
+const DEFAULT_SEARCH_LAG_MS: u64 = 300;
 /// The longest the final convergence may take before the suite gives up.
 const SETTLE_ROUNDS: usize = 60;
 
@@ -60,29 +70,21 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-/// The engine's clock: system time plus an offset the suite moves forward
-/// to stand for the time a restart takes (so the dead process's claims
-/// expire) and to make retries due at the end.
-#[derive(Debug, Default)]
-struct SkewClock {
-    offset_ms: AtomicI64,
-}
+/// The clock of the engine and of Jira: system time plus an offset the
+/// suite moves forward to stand for the time a restart takes (so the dead
+/// process's claims expire) and to make retries due at the end.
+#[derive(Debug)]
+struct SkewClock(SimClock);
 
 impl SkewClock {
     fn advance(&self, by: Duration) {
-        let ms = i64::try_from(by.as_millis()).unwrap();
-        self.offset_ms.fetch_add(ms, Ordering::SeqCst);
+        self.0.advance(by);
     }
 }
 
 impl Clock for SkewClock {
     fn now(&self) -> std::time::SystemTime {
-        let offset = self.offset_ms.load(Ordering::SeqCst);
-        let now = SystemClock::new().now();
-        match u64::try_from(offset) {
-            Ok(ahead) => now + Duration::from_millis(ahead),
-            Err(_) => now - Duration::from_millis(offset.unsigned_abs()),
-        }
+        self.0.now().into()
     }
     fn monotonic(&self) -> Duration {
         self.now()
@@ -250,6 +252,7 @@ struct World {
     ids: Vec<FindingId>,
     path: PathBuf,
     clock: Arc<SkewClock>,
+    search_lag: Duration,
     service: Option<String>,
     receiver_addr: SocketAddr,
     receiver_lines: Arc<Mutex<BTreeMap<String, usize>>>,
@@ -274,6 +277,9 @@ impl World {
         settings.retry_base = Duration::from_millis(20);
         settings.retry_max = Duration::from_millis(300);
         settings.concurrency = 2;
+        // Just above the lag: the tightest window that is still right.
+        settings.search_consistency_window =
+            Some(self.search_lag + self.search_lag / 2 + Duration::from_millis(50));
         JiraSync::builder(
             client(&self.sim),
             Arc::new(SqliteStore::open(&self.path).unwrap()),
@@ -588,7 +594,16 @@ async fn fault_suite(flavor: Flavor, profile: Profile) {
     let started = Instant::now();
     let plan = plan(n, seed, profile);
 
-    let sim = crate::support::sim(SimConfig::new(flavor).seed(seed)).await;
+    let search_lag =
+        Duration::from_millis(env_or("FAULT_SUITE_SEARCH_LAG_MS", DEFAULT_SEARCH_LAG_MS));
+    let clock = SimClock::skewed();
+    let sim = crate::support::sim(
+        SimConfig::new(flavor)
+            .seed(seed)
+            .clock(clock.clone())
+            .search_lag(search_lag),
+    )
+    .await;
     let service = client(&sim)
         .myself()
         .await
@@ -604,7 +619,8 @@ async fn fault_suite(flavor: Flavor, profile: Profile) {
         host: Arc::new(MemoryFindings::with(plan.findings.clone())),
         ids: plan.findings.iter().map(|f| f.id.clone()).collect(),
         path: dir.path().join("sync.sqlite"),
-        clock: Arc::new(SkewClock::default()),
+        clock: Arc::new(SkewClock(clock)),
+        search_lag,
         service,
         receiver_addr,
         receiver_lines: Arc::default(),
