@@ -26,7 +26,11 @@ pub const ELLIPSIS: char = '…';
 /// assert_eq!(jira_model::limits::utf16_len("a😀"), 3);
 /// ```
 pub fn utf16_len(s: &str) -> usize {
-    s.chars().map(char::len_utf16).sum()
+    // By byte: one unit per character (every byte but continuation bytes),
+    // one more for each four-byte character (a surrogate pair).
+    s.bytes()
+        .map(|b| usize::from((b & 0xC0) != 0x80) + usize::from(b >= 0xF0))
+        .sum()
 }
 
 /// The longest prefix of `s` at most `max` UTF-16 units long, cut on a
@@ -247,6 +251,13 @@ mod tests {
         assert_eq!(truncate_utf16("𝄞𝄞", 3), "𝄞");
         assert_eq!(truncate_utf16("𝄞𝄞", 4), "𝄞𝄞");
         assert_eq!(truncate_utf16("abc", 0), "");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn utf16_len_counts_as_encode_utf16_does(s in "\\PC{0,40}") {
+            proptest::prop_assert_eq!(utf16_len(&s), s.encode_utf16().count());
+        }
     }
 
     #[test]

@@ -204,9 +204,10 @@ struct Pattern {
 #[derive(Debug, Clone)]
 pub struct Redactor {
     patterns: Vec<Pattern>,
-    /// Every pattern in one automaton: a clean text (the usual case) costs
-    /// one scan, and only the patterns that match run on their own. `None`
-    /// when the set could not be built (then every pattern runs).
+    /// Every pattern in one automaton: a clean ASCII text (the usual case)
+    /// costs one scan, and only the patterns that match run on their own.
+    /// `None` when the set could not be built (then every pattern runs, as
+    /// they do on text that is not ASCII).
     prefilter: Option<RegexSet>,
     enabled: bool,
     /// Set when a built-in pattern failed to compile (never, by test):
@@ -391,7 +392,16 @@ impl Redactor {
     /// Non-overlapping ranges to replace in `segment`, in order.
     fn hits<'p>(&'p self, segment: &str) -> Vec<(usize, usize, &'p str)> {
         let mut found: Vec<(usize, usize, usize)> = Vec::new();
-        let matching = self.prefilter.as_ref().map(|set| set.matches(segment));
+        // The set runs only on ASCII: its lazy DFA cannot decide a Unicode
+        // `\b` next to other characters and falls back to a slow engine
+        // that runs all patterns at once (40× slower than the patterns on
+        // their own, measured on an 8 KiB excerpt); each pattern alone has
+        // literal prefilters and engines that cope.
+        let matching = self
+            .prefilter
+            .as_ref()
+            .filter(|_| segment.is_ascii())
+            .map(|set| set.matches(segment));
         if matching.as_ref().is_some_and(|m| !m.matched_any()) {
             return Vec::new();
         }
