@@ -59,7 +59,7 @@ pub use clock::SimClock;
 pub use config::{FrameworksFieldKind, SimConfig, WebhookRetry, WebhookTarget, WebhookTiming};
 pub use error::SimError;
 pub use faults::{DropMode, FaultConfig, LatencyFault, StormConfig};
-pub use rate_limit::SimRateLimit;
+pub use rate_limit::{LimiterCount, SimRateLimit};
 pub use rate_limit::cloud::CloudLimits;
 pub use sim::JiraSim;
 pub use webhook::{DroppedWebhook, WebhookDelivery};
