@@ -187,13 +187,25 @@ mod tests {
             let s = format!("a{c}b");
             let hidden = is_invisible(c);
             assert_eq!(plainly_visible(&s), !hidden, "{b:02X}");
-            assert_eq!(strip_invisible(&s), if hidden { "ab".into() } else { s.clone() });
+            assert_eq!(
+                strip_invisible(&s),
+                if hidden { "ab".into() } else { s.clone() }
+            );
         }
-        assert!(matches!(normalize_newlines("plain é ascii"), Cow::Borrowed(_)));
+        assert!(matches!(
+            normalize_newlines("plain é ascii"),
+            Cow::Borrowed(_)
+        ));
         // Neighbours of the multi-byte breaks are left alone.
-        assert!(matches!(normalize_newlines("\u{84}\u{86}\u{2027}\u{202A}’—"), Cow::Borrowed(_)));
+        assert!(matches!(
+            normalize_newlines("\u{84}\u{86}\u{2027}\u{202A}’—"),
+            Cow::Borrowed(_)
+        ));
         for c in ['\r', '\u{0B}', '\u{0C}', '\u{85}', '\u{2028}', '\u{2029}'] {
-            assert!(matches!(normalize_newlines(&format!("é{c}")), Cow::Owned(_)), "{c:?}");
+            assert!(
+                matches!(normalize_newlines(&format!("é{c}")), Cow::Owned(_)),
+                "{c:?}"
+            );
         }
         assert_eq!(normalize_newlines("é\u{2028}x"), "é\nx");
     }

@@ -127,6 +127,16 @@ pub fn escape(s: &str) -> Markup {
     let mut i = 0;
     let next = |at: usize| s.get(at..).and_then(|rest| rest.chars().next());
     while i < bytes.len() {
+        // Past the line's first visible character, bytes that need no
+        // escaping (most of them) are skipped without a look at each rule.
+        if first_visible.is_some() {
+            while i < bytes.len() && !ATTENTION[usize::from(bytes[i])] {
+                i += 1;
+            }
+            if i == bytes.len() {
+                break;
+            }
+        }
         let b = bytes[i];
         if !b.is_ascii() {
             let Some(c) = next(i) else { break };
@@ -181,6 +191,29 @@ pub fn escape(s: &str) -> Markup {
     Markup(out)
 }
 
+/// The pieces one after the other, in one allocation (`format!` goes
+/// through the formatting machinery; these are hot).
+fn join<const N: usize>(parts: [&str; N]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
+    }
+    out
+}
+
+/// The bytes [`escape`] must look at once the line's first visible
+/// character is known: line breaks and every ASCII character it escapes.
+const ATTENTION: [bool; 256] = {
+    let mut t = [false; 256];
+    let special = b"\n\\{}[]|!<>&:.-#*_+?^~%()@";
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
 /// Whether `c` is one of [`BACKSLASHED`].
 fn is_backslashed(c: char) -> bool {
     matches!(
@@ -208,7 +241,7 @@ fn effect(s: &str, open: &str, close: &str) -> Markup {
     if inner.is_empty() {
         return Markup::default();
     }
-    Markup(format!("{open}{inner}{close}"))
+    Markup(join([open, inner, close]))
 }
 
 /// Bold text: `*text*`. Put it after whitespace, punctuation or a line
@@ -280,7 +313,8 @@ impl WikiWriter {
     /// block: its braces are entities.
     pub fn quote(&mut self, s: &str) -> &mut Self {
         let body = escape(s);
-        self.blocks.push(format!("{{quote}}\n{body}\n{{quote}}"));
+        self.blocks
+            .push(join(["{quote}\n", body.as_str(), "\n{quote}"]));
         self
     }
 
@@ -366,6 +400,12 @@ mod tests {
         for b in 0_u8..0x80 {
             let c = char::from(b);
             assert_eq!(is_backslashed(c), BACKSLASHED.contains(&c), "{c:?}");
+            // Every character escape() changes is one it looks at (line
+            // breaks other than `\n` are rewritten before it looks).
+            let plain = format!("x{c}y");
+            if escape(&plain).as_str() != normalize_newlines(&plain) {
+                assert!(ATTENTION[usize::from(b)], "{c:?}");
+            }
         }
     }
 

@@ -356,8 +356,8 @@ impl Redactor {
         // settles in one or two passes. Text that keeps revealing new
         // matches is redacted whole rather than scanned on and on (still
         // idempotent: a marker redacts to itself).
-        for _ in 0..MAX_PASSES {
-            match self.pass(&current) {
+        for n in 0..MAX_PASSES {
+            match self.pass(&current, n > 0) {
                 Some(next) => current = Cow::Owned(next),
                 None => return current,
             }
@@ -366,7 +366,9 @@ impl Redactor {
     }
 
     /// One pass over the text outside markers; `None` when nothing matched.
-    fn pass(&self, text: &str) -> Option<String> {
+    /// `again`: a pass after one that changed the text, which usually finds
+    /// nothing more.
+    fn pass(&self, text: &str, again: bool) -> Option<String> {
         let mut out = String::with_capacity(text.len());
         let mut changed = false;
         for (segment, is_marker) in segments(text) {
@@ -374,7 +376,7 @@ impl Redactor {
                 out.push_str(segment);
                 continue;
             }
-            let hits = self.hits(segment);
+            let hits = self.hits(segment, again);
             changed |= !hits.is_empty();
             let mut at = 0;
             for (start, end, name) in hits {
@@ -390,8 +392,20 @@ impl Redactor {
     }
 
     /// Non-overlapping ranges to replace in `segment`, in order.
-    fn hits<'p>(&'p self, segment: &str) -> Vec<(usize, usize, &'p str)> {
+    /// `likely_clean`: ask the set first whether anything matches at all
+    /// (a search that can stop early, cheaper than finding which patterns
+    /// match), as on a pass after a redaction.
+    fn hits<'p>(&'p self, segment: &str, likely_clean: bool) -> Vec<(usize, usize, &'p str)> {
         let mut found: Vec<(usize, usize, usize)> = Vec::new();
+        if likely_clean
+            && segment.is_ascii()
+            && self
+                .prefilter
+                .as_ref()
+                .is_some_and(|set| !set.is_match(segment))
+        {
+            return Vec::new();
+        }
         // The set runs only on ASCII: its lazy DFA cannot decide a Unicode
         // `\b` next to other characters and falls back to a slow engine
         // that runs all patterns at once (40× slower than the patterns on
