@@ -432,9 +432,11 @@ impl Settings {
             },
         };
         if s.n == 0 || s.rate == 0 || s.burst == 0 || s.client_rate == 0 || s.client_burst == 0 {
-            return Err("BACKFILL_N, BACKFILL_RATE, BACKFILL_BURST, BACKFILL_CLIENT_RATE and \
+            return Err(
+                "BACKFILL_N, BACKFILL_RATE, BACKFILL_BURST, BACKFILL_CLIENT_RATE and \
                         BACKFILL_CLIENT_BURST must be at least 1"
-                .into());
+                    .into(),
+            );
         }
         Ok(s)
     }

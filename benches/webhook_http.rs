@@ -39,12 +39,12 @@
 
 use axum::body::Bytes;
 use axum::http::StatusCode;
+use jira_model::IssueKey;
 use penaxtra_jira_sync::store::{Link, MemoryStore, SqliteStore, SyncStore};
 use penaxtra_jira_sync::webhook::{
     IpAllowlist, SIGNATURE_HEADER, WebhookGate, WebhookGateConfig, WebhookRoute, sign_body,
 };
 use penaxtra_jira_sync::{Inbound, MemoryFindings};
-use jira_model::IssueKey;
 use penaxtra_mapping::{Finding, FindingId, FindingState, InboundPolicy, Severity};
 use secrecy::SecretString;
 use std::collections::BTreeMap;
@@ -101,7 +101,7 @@ impl Settings {
                 }
             },
         };
-        if s.events == 0 || s.conns == 0 || s.rounds == 0 || s.rounds % 2 != 0 {
+        if s.events == 0 || s.conns == 0 || s.rounds == 0 || !s.rounds.is_multiple_of(2) {
             return Err("WEBHOOK_EVENTS and WEBHOOK_CONNS must be at least 1, \
                         WEBHOOK_ROUNDS even and at least 2"
                 .into());
@@ -118,7 +118,7 @@ fn finding_id(i: usize) -> Result<FindingId, BoxError> {
 /// or In Progress (odd turn), with its own delivery and changelog ids.
 fn event_body(n: usize, base_ms: i64) -> Result<Vec<u8>, BoxError> {
     let issue = n % ISSUES;
-    let done = (n / ISSUES) % 2 == 0;
+    let done = (n / ISSUES).is_multiple_of(2);
     let (status, category, resolution) = if done {
         (
             serde_json::json!({"id": "10002", "name": "Done",
@@ -330,13 +330,7 @@ async fn run(settings: &Settings) -> Result<(), BoxError> {
         let key = IssueKey::new(format!("SEC-{}", i + 1))?;
         store
             .insert_link(
-                &Link::new(
-                    id,
-                    key,
-                    (20_000 + i).to_string(),
-                    FindingState::Open,
-                    0,
-                ),
+                &Link::new(id, key, (20_000 + i).to_string(), FindingState::Open, 0),
                 None,
             )
             .await?;
@@ -390,10 +384,7 @@ async fn run(settings: &Settings) -> Result<(), BoxError> {
     let mut bare_side = Side::default();
     let mut route_chunks = to_route.chunks(per_round);
     let mut bare_chunks = to_bare.chunks(per_round);
-    loop {
-        let (Some(b), Some(r)) = (bare_chunks.next(), route_chunks.next()) else {
-            break;
-        };
+    while let (Some(b), Some(r)) = (bare_chunks.next(), route_chunks.next()) {
         bare_side.add(load(bare_addr, Arc::new(b.to_vec()), settings.conns).await?);
         route_side.add(load(route_addr, Arc::new(r.to_vec()), settings.conns).await?);
     }

@@ -106,7 +106,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         findings.len()
     );
     // Every outcome, in input order (`push_many` alone keeps counts).
-    let (_, pushed) = sync.push_many_all(&findings, |_| {}).await?;
+    let (report, pushed) = sync.push_many_all(&findings, |_| {}).await?;
     for ((id, outcome), f) in pushed.iter().zip(&findings) {
         println!(
             "  {:<18} {:<8} {:<14} {:<16} {}",
@@ -193,8 +193,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "  finding issues in Jira: {} (created {}, skipped by the rule {})",
         issues.len(),
-        pushed.count(PushKind::Created),
-        pushed.count(PushKind::Skipped)
+        report.count(PushKind::Created),
+        report.count(PushKind::Skipped)
     );
     println!("  {} via webhook: {}", accepted_id.as_str(), state.as_str());
     if state != FindingState::Accepted {

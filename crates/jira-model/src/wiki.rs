@@ -214,7 +214,7 @@ const ATTENTION: [bool; 256] = {
     t
 };
 
-/// Whether `c` is one of [`BACKSLASHED`].
+/// Whether `c` is one of the characters Jira's backslash escape applies to.
 fn is_backslashed(c: char) -> bool {
     matches!(
         c,

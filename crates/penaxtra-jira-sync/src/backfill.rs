@@ -159,10 +159,7 @@ impl JiraSync {
         // flat however many findings come.
         let concurrency = self.inner.settings.concurrency;
         let chunk_size = self.inner.settings.chunk_size;
-        let mut matching = findings
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| rule.matches(f));
+        let mut matching = findings.iter().enumerate().filter(|(_, f)| rule.matches(f));
         let mut tasks = tokio::task::JoinSet::new();
         let mut first_error = None;
         loop {

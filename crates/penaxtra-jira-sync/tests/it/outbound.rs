@@ -181,7 +181,10 @@ async fn backfill_report_counts_every_outcome_and_keeps_a_bounded_sample() {
     for (kind, n) in &by_kind {
         assert_eq!(report.count(*kind), *n, "{kind:?}");
     }
-    assert_eq!(report.sample.len(), penaxtra_jira_sync::BackfillReport::SAMPLE_LEN);
+    assert_eq!(
+        report.sample.len(),
+        penaxtra_jira_sync::BackfillReport::SAMPLE_LEN
+    );
     assert!(report.attention.is_empty() && report.attention_dropped == 0);
 
     // Pushed again: every one already linked, in input order when asked.
