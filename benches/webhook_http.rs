@@ -21,8 +21,9 @@
 //! later timestamp than the one before, for one of 500 linked issues in
 //! turn; each issue's events alternate Done / In Progress, so every event
 //! changes its finding (host update and link update) unless two events of
-//! one issue overtake each other (then the older is dropped as stale, as it
-//! should be). The `webhook_http_detail` line counts the outcomes.
+//! one issue overtake each other on different connections (then the later
+//! one to arrive is ignored, as stale or already in state, as it should
+//! be). The `webhook_http_detail` line counts the outcomes.
 //!
 //! The load generator writes pre-rendered requests and reads the answers by
 //! hand (no HTTP client library on the sending side), so that as much of the
