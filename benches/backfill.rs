@@ -13,6 +13,7 @@
 //! |---|---|---|
 //! | `BACKFILL_N` | 10000 | findings pushed by the library (2 in 3 match the rule) |
 //! | `NAIVE_N` | 1000 | findings pushed by the naive loop (0: skip it) |
+//! | `DRAIN_N` | 1000 | findings for the queue-drain phase (0: skip it) |
 //! | `BACKFILL_RATE`, `BACKFILL_BURST` | 50, 10 | Jira's quota (requests a second, bucket size) |
 //! | `BACKFILL_CLIENT_RATE`, `BACKFILL_CLIENT_BURST` | 90% of Jira's rate, half its burst | the client's own quota ([`RateLimit`]) |
 //! | `BACKFILL_LATENCY_MS` | 20 | latency the simulator adds to every request |
@@ -38,31 +39,51 @@
 //! allocator kept from it, so the `*_detail` lines also give the resident
 //! set at the start of each phase and the growth over it.
 //!
-//! Printed, last: a line starting `naive:`, then exactly one line
-//! `backfill: findings=N issues=I requests=R floor_s=F wall_s=W
-//! wall_over_floor=X duplicates=D lost=L peak_rss_mb=M searches=S
-//! searches_per_50=P`, where the floor is the requests the simulator served
-//! divided by the rate, duplicates are issues beyond one per matching
-//! finding, lost are matching findings without an issue, and searches are
-//! the JQL searches Jira served (per 50 matching findings): on a fresh
-//! backfill no duplicate search is made, only the one by-id read-back per
-//! bulk request that matches the created issues to their findings by label.
+//! Printed, last: a line starting `naive:`, one starting `drain:`, then
+//! exactly one line `backfill: findings=N issues=I requests=R floor_s=F
+//! wall_s=W wall_over_floor=X duplicates=D lost=L peak_rss_mb=M searches=S
+//! searches_per_50=P rate=Q burst=B refused=Z creates_floor_s=C
+//! wall_over_creates_floor=Y rss_growth_mb=G`, where:
+//!
+//! - requests are counted where Jira counts them: at the simulator's rate
+//!   limiter, 429s included (`refused`), not as they arrive;
+//! - the floor is those requests ÷ the rate; the creates floor is the
+//!   fewest requests Jira needs for the issues (one bulk create per 50),
+//!   less the burst its bucket starts with, ÷ the rate:
+//!   `(ceil(issues ÷ 50) − burst) ÷ rate` (`-` when the burst covers all);
+//! - duplicates are issues beyond one per matching finding, lost are
+//!   matching findings without an issue;
+//! - searches are the JQL searches Jira served (per 50 matching findings):
+//!   on a fresh backfill no duplicate search is made, only the one by-id
+//!   read-back per bulk request that matches the created issues to their
+//!   findings by label (Jira's bulk answer does not say which issue is
+//!   which finding's, and Cloud reconciles at most 50 ids a search);
+//! - `rss_growth_mb` is the peak resident set during `push_many` minus the
+//!   resident set once the input findings were loaded.
+//!
+//! The `drain:` line measures the queue-drain path: `DRAIN_N` findings
+//! (default 1000; 0 skips it) whose first push failed (Jira unreachable, so
+//! nothing was sent and no duplicate search is owed) are queued, then the
+//! worker retries them (`run_due` rounds, with a clock an hour ahead so the
+//! retries are due) into a fresh simulator; its requests per queued
+//! finding and its wall time over both floors are printed.
 //!
 //! The `*_detail` lines also count, from the client's debug events, the
 //! pauses it took because Jira said its quota was nearly spent and its
 //! retries by error code: that is where wall time above the floor goes.
 //!
 //! Without `--bench` (as under `cargo test --benches`) it runs a small
-//! smoke version (300 and 30 findings) unless the variables say otherwise.
+//! smoke version (300, 30 and 30 findings) unless the variables say
+//! otherwise.
 
 #[path = "support/client_events.rs"]
 mod client_events;
 
-use jira_client::{ApiTokenAuth, JiraClient, PatAuth, RateLimit};
+use jira_client::{ApiTokenAuth, JiraClient, PatAuth, RateLimit, RetryPolicy};
 use jira_model::Flavor;
-use jira_sim::{JiraSim, SimConfig, SimRateLimit, accounts};
+use jira_sim::{JiraSim, LimiterCount, SimConfig, SimRateLimit, accounts};
 use penaxtra_jira_sync::store::{MemoryStore, SqliteStore, SyncStore};
-use penaxtra_jira_sync::{JiraSync, MemoryFindings, PushKind, PushOutcome, SyncSettings};
+use penaxtra_jira_sync::{Clock, JiraSync, MemoryFindings, PushKind, PushOutcome, SyncSettings};
 use penaxtra_mapping::{Finding, FindingId, FindingState, IssueTemplate, Rule, Severity};
 use std::collections::{BTreeMap, HashMap};
 use std::error::Error;
@@ -88,7 +109,7 @@ fn main() -> Result<(), BoxError> {
     let hwm_reset = reset_peak_rss();
     println!(
         "config: flavor={} rate={}/s burst={} client_rate={}/s client_burst={} latency_ms={} \
-         store={} concurrency={} N={} NAIVE_N={} peak_rss_reset={}",
+         store={} concurrency={} N={} NAIVE_N={} DRAIN_N={} peak_rss_reset={}",
         flavor_name(settings.flavor),
         settings.rate,
         settings.burst,
@@ -101,6 +122,7 @@ fn main() -> Result<(), BoxError> {
             .map_or_else(|| "default".to_string(), |c| c.to_string()),
         settings.n,
         settings.naive_n,
+        settings.drain_n,
         if hwm_reset {
             "per_phase"
         } else {
@@ -114,6 +136,11 @@ fn main() -> Result<(), BoxError> {
     // The library first, so that its peak is its own even where the peak
     // cannot be reset.
     let library = library_phase(&settings, &runtime, &events)?;
+    let drain = if settings.drain_n == 0 {
+        None
+    } else {
+        Some(drain_phase(&settings, &runtime, &events)?)
+    };
     let naive = if settings.naive_n == 0 {
         None
     } else {
@@ -139,6 +166,10 @@ fn main() -> Result<(), BoxError> {
         }
         None => println!("naive: skipped (NAIVE_N=0)"),
     }
+    match &drain {
+        Some(d) => println!("drain: {}", d.line()),
+        None => println!("drain: skipped (DRAIN_N=0)"),
+    }
     println!("backfill: {}", library.line());
     Ok(())
 }
@@ -160,11 +191,11 @@ fn library_phase(
     let peak = rss_kb("VmHWM:");
     let jira = sim.report()?;
     sim.quit()?;
-    let figures = Figures::new(&findings, &jira, run.wall, settings.rate, peak);
+    let figures = Figures::new(&findings, &jira, run.wall, settings, peak, rss_before);
     println!(
         "library_detail: matching={} created={} recovered={} queued_then_drained={} \
          failed={} drain_s={:.2} rss_before_mb={:.1} rss_growth_mb={:.1} cpu_s={:.2} \
-         sim_cpu_s={:.2} sim_peak_rss_mb={:.1} {} requests_by_path={}",
+         sim_cpu_s={:.2} sim_peak_rss_mb={:.1} {} requests_by_path={} arrived_by_path={}",
         figures.matching,
         run.created,
         run.recovered,
@@ -177,9 +208,125 @@ fn library_phase(
         jira.cpu_s,
         mb(jira.peak_rss_kb),
         events.take(),
-        jira.by_path
+        jira.by_path,
+        jira.arrived
     );
     Ok(figures)
+}
+
+/// The queue-drain path: `DRAIN_N` findings whose first push failed (Jira
+/// unreachable: the connection refused, so nothing was sent and no search
+/// is owed), queued, then retried by the worker (`run_due` rounds) into a
+/// fresh simulator. Only the worker's part is timed and counted.
+fn drain_phase(
+    settings: &Settings,
+    runtime: &tokio::runtime::Runtime,
+    events: &client_events::Counter,
+) -> Result<DrainFigures, BoxError> {
+    let findings = generate(settings.drain_n)?;
+    let tmp = tempfile::tempdir()?;
+    let store: Arc<dyn SyncStore> = match settings.store.as_str() {
+        "memory" => Arc::new(MemoryStore::new()),
+        _ => Arc::new(SqliteStore::open(tmp.path().join("sync.sqlite"))?),
+    };
+    let host = Arc::new(MemoryFindings::with(findings.clone()));
+    // The first push: a port nobody listens on, no retries.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let down = JiraSync::builder(
+        client_builder(settings, &format!("http://{closed}"))
+            .retry_policy(RetryPolicy::no_retries())
+            .build()?,
+        Arc::clone(&store),
+        host.clone(),
+    )
+    .build()?;
+    let first = runtime.block_on(down.push_many(&findings, |_| {}))?;
+    let queued = first.count(PushKind::Queued);
+    drop(down);
+
+    let mut sim = SimChild::spawn(settings)?;
+    // The worker sees the queued creates as due now (their retry is a few
+    // seconds out by the library's backoff; waiting it out is not the
+    // worker's cost).
+    let ahead: Arc<dyn Clock> = Arc::new(Ahead(3_600_000));
+    let sync = JiraSync::builder(client(settings, sim.url())?, store, host)
+        .clock(ahead)
+        .build()?;
+    let start = Instant::now();
+    let rounds = runtime.block_on(async {
+        let mut rounds = 0;
+        while start.elapsed() < DRAIN_LIMIT {
+            rounds += 1;
+            sync.run_due().await?;
+            if sync.store().pending().await?.iter().all(|q| q.parked) {
+                break;
+            }
+        }
+        Ok::<_, BoxError>(rounds)
+    })?;
+    let wall = start.elapsed();
+    let left = runtime.block_on(sync.store().pending())?.len();
+    let jira = sim.report()?;
+    sim.quit()?;
+    let figures = Figures::new(&findings, &jira, wall, settings, 0, 0);
+    println!(
+        "drain_detail: first_push_queued={queued} rounds={rounds} left={left} sim_cpu_s={:.2} {} \
+         requests_by_path={}",
+        jira.cpu_s,
+        events.take(),
+        jira.by_path
+    );
+    Ok(DrainFigures { queued, figures })
+}
+
+/// A clock ahead of the system's by its milliseconds, so that queued
+/// operations are due.
+#[derive(Debug)]
+struct Ahead(i64);
+
+impl Clock for Ahead {
+    fn now(&self) -> std::time::SystemTime {
+        std::time::SystemTime::now() + Duration::from_millis(self.0.unsigned_abs())
+    }
+    fn monotonic(&self) -> Duration {
+        self.now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+    }
+}
+
+/// The figures of the queue-drain phase.
+struct DrainFigures {
+    queued: usize,
+    figures: Figures,
+}
+
+impl DrainFigures {
+    fn line(&self) -> String {
+        let f = &self.figures;
+        let creates_floor = f.creates_floor_s();
+        format!(
+            "findings={} queued={} issues={} requests={} requests_per_finding={:.2} searches={} \
+             refused={} floor_s={:.2} creates_floor_s={:.2} wall_s={:.2} wall_over_floor={:.2} \
+             wall_over_creates_floor={} duplicates={} lost={} rate={} burst={}",
+            f.findings,
+            self.queued,
+            f.issues,
+            f.requests,
+            f.requests as f64 / self.queued.max(1) as f64,
+            f.searches,
+            f.refused,
+            f.floor_s(),
+            creates_floor,
+            f.wall_s,
+            f.wall_s / f.floor_s(),
+            ratio(f.wall_s, creates_floor),
+            f.duplicates,
+            f.lost,
+            f.rate,
+            f.burst,
+        )
+    }
 }
 
 /// The naive loop over `NAIVE_N` findings into a fresh simulator.
@@ -200,7 +347,7 @@ fn naive_phase(
     let peak = rss_kb("VmHWM:");
     let jira = sim.report()?;
     sim.quit()?;
-    let figures = Figures::new(&findings, &jira, run.wall, settings.rate, peak);
+    let figures = Figures::new(&findings, &jira, run.wall, settings, peak, rss_before);
     println!(
         "naive_detail: matching={} created={} failed={} first_error={} rss_before_mb={:.1} \
          rss_growth_mb={:.1} cpu_s={:.2} sim_cpu_s={:.2} {} requests_by_path={}",
@@ -222,6 +369,7 @@ fn naive_phase(
 struct Settings {
     n: usize,
     naive_n: usize,
+    drain_n: usize,
     rate: u32,
     burst: u32,
     client_rate: u32,
@@ -245,12 +393,17 @@ fn var<T: std::str::FromStr>(name: &str, default: T) -> Result<T, BoxError> {
 impl Settings {
     fn from_env() -> Result<Self, BoxError> {
         let bench = std::env::args().any(|a| a == "--bench");
-        let (n, naive_n) = if bench { (10_000, 1_000) } else { (300, 30) };
+        let (n, naive_n, drain_n) = if bench {
+            (10_000, 1_000, 1_000)
+        } else {
+            (300, 30, 30)
+        };
         let rate = var("BACKFILL_RATE", 50)?;
         let burst = var("BACKFILL_BURST", 10)?;
         let s = Self {
             n: var("BACKFILL_N", n)?,
             naive_n: var("NAIVE_N", naive_n)?,
+            drain_n: var("DRAIN_N", drain_n)?,
             rate,
             burst,
             // The recommended setting: the client's own quota a little under
@@ -282,18 +435,21 @@ impl Settings {
                 Err(_) => None,
             },
         };
-        if s.n == 0 || s.rate == 0 || s.burst == 0 {
-            return Err("BACKFILL_N, BACKFILL_RATE and BACKFILL_BURST must be at least 1".into());
+        if s.n == 0 || s.rate == 0 || s.burst == 0 || s.client_rate == 0 || s.client_burst == 0 {
+            return Err(
+                "BACKFILL_N, BACKFILL_RATE, BACKFILL_BURST, BACKFILL_CLIENT_RATE and \
+                        BACKFILL_CLIENT_BURST must be at least 1"
+                    .into(),
+            );
         }
         Ok(s)
     }
 
-    fn client_rate_limit(&self) -> Result<RateLimit, BoxError> {
-        let rate =
-            NonZeroU32::new(self.client_rate).ok_or("BACKFILL_CLIENT_RATE must be at least 1")?;
-        let burst =
-            NonZeroU32::new(self.client_burst).ok_or("BACKFILL_CLIENT_BURST must be at least 1")?;
-        Ok(RateLimit::new(rate, burst))
+    fn client_rate_limit(&self) -> RateLimit {
+        RateLimit::new(
+            NonZeroU32::new(self.client_rate).unwrap_or(NonZeroU32::MIN),
+            NonZeroU32::new(self.client_burst).unwrap_or(NonZeroU32::MIN),
+        )
     }
 }
 
@@ -341,6 +497,10 @@ fn generate(n: usize) -> Result<Vec<Finding>, BoxError> {
 }
 
 fn client(settings: &Settings, url: &str) -> Result<JiraClient, BoxError> {
+    Ok(client_builder(settings, url).build()?)
+}
+
+fn client_builder(settings: &Settings, url: &str) -> jira_client::ClientBuilder {
     let builder = match settings.flavor {
         Flavor::Cloud => JiraClient::builder(
             url,
@@ -356,7 +516,7 @@ fn client(settings: &Settings, url: &str) -> Result<JiraClient, BoxError> {
             PatAuth::new(accounts::SERVICE_PAT.to_string().into()),
         ),
     };
-    Ok(builder.rate_limit(settings.client_rate_limit()?).build()?)
+    builder.rate_limit(settings.client_rate_limit())
 }
 
 struct LibraryRun {
@@ -389,20 +549,24 @@ async fn library_run(
         .settings(sync_settings)
         .build()?;
 
-    let start = Instant::now();
-    let report = sync.push_many(findings, |_| {}).await?;
-    let pushed = start.elapsed();
-
-    // Whatever was queued (a rate limit outlasting the client's retries)
-    // is the worker's job; it counts in the wall time.
-    let by_id: HashMap<&FindingId, &Finding> = findings.iter().map(|f| (&f.id, f)).collect();
+    // Whatever is queued (a rate limit outlasting the client's retries) is
+    // the worker's job, and counts in the wall time: the host learns of it
+    // as the outcome comes (the report itself keeps only counts).
     let mut queued = 0;
-    for (id, outcome) in &report.outcomes {
-        if let (PushOutcome::Queued { .. }, Some(f)) = (outcome, by_id.get(id)) {
-            host.insert((*f).clone());
-            queued += 1;
-        }
-    }
+    let start = Instant::now();
+    let report = sync
+        .push_many_with(
+            findings,
+            |_| {},
+            |i, _, outcome| {
+                if let PushOutcome::Queued { .. } = outcome {
+                    host.insert(findings[i].clone());
+                    queued += 1;
+                }
+            },
+        )
+        .await?;
+    let pushed = start.elapsed();
     let drain_start = Instant::now();
     if queued > 0 {
         while drain_start.elapsed() < DRAIN_LIMIT {
@@ -468,28 +632,44 @@ async fn naive_run(
 
 /// What the simulator says after a phase.
 struct JiraReport {
+    /// Requests Jira counted against its quota: at its rate limiters,
+    /// admitted and refused (429) alike.
     requests: u64,
+    /// Of those, refused with 429.
+    refused: u64,
     peak_rss_kb: u64,
     /// CPU seconds the simulator used.
     cpu_s: f64,
+    /// `requests` by `"METHOD /path"`, as JSON.
     by_path: String,
+    /// Requests by path as they arrived (before the limiter), as JSON.
+    arrived: String,
     /// The finding id of every live issue that carries one.
     finding_ids: Vec<String>,
 }
+
+/// Issues a bulk create carries at most (Jira's limit).
+const BULK: usize = 50;
 
 /// The figures of one phase.
 struct Figures {
     findings: usize,
     matching: usize,
     issues: usize,
+    /// Requests Jira counted (at its limiter, 429s included).
     requests: u64,
-    floor_s: f64,
+    /// Of those, refused with 429.
+    refused: u64,
+    rate: u32,
+    burst: u32,
     wall_s: f64,
     duplicates: usize,
     lost: usize,
     peak_rss_kb: u64,
+    /// Peak resident set minus the resident set once the input was loaded.
+    rss_growth_kb: u64,
     /// Search requests (duplicate searches and the by-id read-back that
-    /// matches bulk-created issues to findings).
+    /// matches bulk-created issues to their findings).
     searches: u64,
 }
 
@@ -498,8 +678,9 @@ impl Figures {
         findings: &[Finding],
         jira: &JiraReport,
         wall: Duration,
-        rate: u32,
+        settings: &Settings,
         peak_rss_kb: u64,
+        rss_before_kb: u64,
     ) -> Self {
         let rule = Rule::default();
         let mut per_finding: HashMap<&str, usize> = HashMap::new();
@@ -516,11 +697,14 @@ impl Figures {
             matching: matching.len(),
             issues: jira.finding_ids.len(),
             requests: jira.requests,
-            floor_s: jira.requests as f64 / f64::from(rate),
+            refused: jira.refused,
+            rate: settings.rate,
+            burst: settings.burst,
             wall_s: wall.as_secs_f64(),
             duplicates: jira.finding_ids.len() - covered,
             lost: matching.len() - covered,
             peak_rss_kb,
+            rss_growth_kb: peak_rss_kb.saturating_sub(rss_before_kb),
             searches: serde_json::from_str::<BTreeMap<String, u64>>(&jira.by_path)
                 .unwrap_or_default()
                 .iter()
@@ -530,22 +714,52 @@ impl Figures {
         }
     }
 
+    /// Requests ÷ rate: what Jira's quota allows for the requests made.
+    fn floor_s(&self) -> f64 {
+        self.requests as f64 / f64::from(self.rate)
+    }
+
+    /// The fewest requests Jira needs for these issues (one bulk create per
+    /// 50), less the burst its bucket starts with, ÷ rate.
+    fn creates_floor_s(&self) -> f64 {
+        let creates = self.issues.div_ceil(BULK) as f64;
+        (creates - f64::from(self.burst)).max(0.0) / f64::from(self.rate)
+    }
+
     fn line(&self) -> String {
+        let creates_floor = self.creates_floor_s();
         format!(
             "findings={} issues={} requests={} floor_s={:.2} wall_s={:.2} wall_over_floor={:.2} \
-             duplicates={} lost={} peak_rss_mb={:.1} searches={} searches_per_50={:.2}",
+             duplicates={} lost={} peak_rss_mb={:.1} searches={} searches_per_50={:.2} \
+             rate={} burst={} refused={} creates_floor_s={:.2} wall_over_creates_floor={} \
+             rss_growth_mb={:.1}",
             self.findings,
             self.issues,
             self.requests,
-            self.floor_s,
+            self.floor_s(),
             self.wall_s,
-            self.wall_s / self.floor_s,
+            self.wall_s / self.floor_s(),
             self.duplicates,
             self.lost,
             mb(self.peak_rss_kb),
             self.searches,
-            self.searches as f64 * 50.0 / self.matching.max(1) as f64
+            self.searches as f64 * 50.0 / self.matching.max(1) as f64,
+            self.rate,
+            self.burst,
+            self.refused,
+            creates_floor,
+            ratio(self.wall_s, creates_floor),
+            mb(self.rss_growth_kb),
         )
+    }
+}
+
+/// `a ÷ b` to two places, `-` when there is no floor (it is all burst).
+fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 {
+        format!("{:.2}", a / b)
+    } else {
+        "-".into()
     }
 }
 
@@ -663,10 +877,15 @@ impl SimChild {
                 .map(str::to_string)
                 .ok_or_else(|| format!("expected {name:?} from the simulator, got {line:?}").into())
         };
-        let requests = field("requests ")?.parse()?;
         let peak_rss_kb = field("peak_rss_kb ")?.parse()?;
         let cpu_s = field("cpu_s ")?.parse()?;
+        let judged = field("judged ")?;
+        let (requests, refused) = judged
+            .split_once(' ')
+            .ok_or_else(|| format!("bad judged line {judged:?}"))?;
+        let (requests, refused) = (requests.parse()?, refused.parse()?);
         let by_path = field("by_path ")?;
+        let arrived = field("arrived ")?;
         let mut finding_ids = Vec::new();
         loop {
             let line = self.line()?;
@@ -677,9 +896,11 @@ impl SimChild {
         }
         Ok(JiraReport {
             requests,
+            refused,
             peak_rss_kb,
             cpu_s,
             by_path,
+            arrived,
             finding_ids,
         })
     }
@@ -717,11 +938,20 @@ fn sim_child(settings: &Settings) -> Result<(), BoxError> {
     for line in std::io::stdin().lock().lines() {
         match line?.trim() {
             "report" => {
-                writeln!(out, "requests {}", sim.request_count())?;
                 writeln!(out, "peak_rss_kb {}", rss_kb("VmHWM:"))?;
                 writeln!(out, "cpu_s {:.2}", cpu_s())?;
-                let by_path: BTreeMap<String, u64> = sim.request_counts();
+                let judged = sim.limiter_counts();
+                let total: u64 = judged.values().map(LimiterCount::total).sum();
+                let refused: u64 = judged.values().map(|c| c.refused).sum();
+                writeln!(out, "judged {total} {refused}")?;
+                let by_path: BTreeMap<String, u64> =
+                    judged.iter().map(|(p, c)| (p.clone(), c.total())).collect();
                 writeln!(out, "by_path {}", serde_json::to_string(&by_path)?)?;
+                writeln!(
+                    out,
+                    "arrived {}",
+                    serde_json::to_string(&sim.request_counts())?
+                )?;
                 for issue in sim.issues().iter().filter(|i| !i.deleted) {
                     if let Some(id) = issue.finding_id() {
                         writeln!(out, "{id}")?;

@@ -7,9 +7,11 @@
 //! cargo bench -p penaxtra-jira-sync --bench render -- --warm-up-time 1 --measurement-time 3
 //! ```
 //!
-//! Criterion reports each side; after it, one `ratio` line per case gives
-//! render ÷ floor from a paired measurement (alternating batches, so both
-//! sides see the same machine noise).
+//! Criterion reports each side; after it, one `ratio` line and one
+//! `render: case=… flavor=cloud|datacenter ns=… floor_ns=… ratio=…` line
+//! per case give render ÷ floor from a paired measurement (alternating
+//! batches, so both sides see the same machine noise). The goal is
+//! `typical` ≤ 5× its floor.
 
 #[path = "support/paired.rs"]
 mod paired;
@@ -109,6 +111,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     || serde_json::to_vec(black_box(&request)),
                 );
                 paired::report(&label, "serde_json::to_vec", &m);
+                println!(
+                    "render: case={name} flavor={} ns={:.0} floor_ns={:.0} ratio={:.2}",
+                    match flavor {
+                        Flavor::Cloud => "cloud",
+                        _ => "datacenter",
+                    },
+                    m.path_ns,
+                    m.floor_ns,
+                    m.ratio()
+                );
             }
         }
     }

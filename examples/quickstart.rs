@@ -105,8 +105,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\n== Push {} findings (rule: severity >= high and open)",
         findings.len()
     );
-    let pushed = sync.push_many(&findings, |_| {}).await?;
-    for ((id, outcome), f) in pushed.outcomes.iter().zip(&findings) {
+    // Every outcome, in input order (`push_many` alone keeps counts).
+    let (report, pushed) = sync.push_many_all(&findings, |_| {}).await?;
+    for ((id, outcome), f) in pushed.iter().zip(&findings) {
         println!(
             "  {:<18} {:<8} {:<14} {:<16} {}",
             id.as_str(),
@@ -120,7 +121,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 4. A finding is triaged in Penaxtra: its issue moves to In Progress.
     let (triaged_id, triaged_key) = pushed
-        .outcomes
         .iter()
         .find_map(|(id, o)| o.issue_key().map(|k| (id.clone(), k.to_string())))
         .ok_or("no finding matched the rule")?;
@@ -146,7 +146,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 5. A person closes another issue as Won't Do in Jira.
     let (accepted_id, accepted_key) = pushed
-        .outcomes
         .iter()
         .filter(|(id, _)| *id != triaged_id)
         .find_map(|(id, o)| o.issue_key().map(|k| (id.clone(), k.to_string())))
@@ -194,8 +193,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "  finding issues in Jira: {} (created {}, skipped by the rule {})",
         issues.len(),
-        pushed.count(PushKind::Created),
-        pushed.count(PushKind::Skipped)
+        report.count(PushKind::Created),
+        report.count(PushKind::Skipped)
     );
     println!("  {} via webhook: {}", accepted_id.as_str(), state.as_str());
     if state != FindingState::Accepted {

@@ -26,7 +26,15 @@ pub const ELLIPSIS: char = '…';
 /// assert_eq!(jira_model::limits::utf16_len("a😀"), 3);
 /// ```
 pub fn utf16_len(s: &str) -> usize {
-    s.chars().map(char::len_utf16).sum()
+    // ASCII (the usual case) is checked a word at a time: one unit a byte.
+    if s.is_ascii() {
+        return s.len();
+    }
+    // Else by byte: one unit per character (every byte but continuation bytes),
+    // one more for each four-byte character (a surrogate pair).
+    s.bytes()
+        .map(|b| usize::from((b & 0xC0) != 0x80) + usize::from(b >= 0xF0))
+        .sum()
 }
 
 /// The longest prefix of `s` at most `max` UTF-16 units long, cut on a
@@ -143,6 +151,12 @@ pub fn check_text(what: &'static str, s: &str) -> Result<(), ModelError> {
 /// assert_eq!(to_label(" \u{200B} "), None);
 /// ```
 pub fn to_label(s: &str) -> Option<String> {
+    // Printable ASCII has no whitespace, line break or invisible character:
+    // it only needs the length limit.
+    if s.bytes().all(|b| b.is_ascii_graphic()) {
+        let cut = truncate_utf16(s, LABEL_MAX);
+        return (!cut.is_empty()).then(|| cut.to_string());
+    }
     let visible = strip_invisible(&normalize_newlines(s));
     let joined = visible
         .split(char::is_whitespace)
@@ -247,6 +261,13 @@ mod tests {
         assert_eq!(truncate_utf16("𝄞𝄞", 3), "𝄞");
         assert_eq!(truncate_utf16("𝄞𝄞", 4), "𝄞𝄞");
         assert_eq!(truncate_utf16("abc", 0), "");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn utf16_len_counts_as_encode_utf16_does(s in "\\PC{0,40}") {
+            proptest::prop_assert_eq!(utf16_len(&s), s.encode_utf16().count());
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::borrow::Cow;
 /// assert_eq!(jira_model::text::normalize_newlines("a\r\nb\rc\u{2029}d"), "a\nb\nc\n\nd");
 /// ```
 pub fn normalize_newlines(s: &str) -> Cow<'_, str> {
-    if !s.contains(['\r', '\u{0B}', '\u{0C}', '\u{85}', '\u{2028}', '\u{2029}']) {
+    if !has_line_break_to_rewrite(s.as_bytes()) {
         return Cow::Borrowed(s);
     }
     let mut out = String::with_capacity(s.len());
@@ -33,6 +33,27 @@ pub fn normalize_newlines(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Whether the UTF-8 `bytes` hold a line break other than `\n`, by byte:
+/// `\r`, VT and FF are one byte; U+0085 is `C2 85`; U+2028 and U+2029 are
+/// `E2 80 A8` and `E2 80 A9`.
+fn has_line_break_to_rewrite(bytes: &[u8]) -> bool {
+    // Blocks of 32 bytes without an early exit inside (so the compiler can
+    // compare them side by side) rule out most text at once.
+    let candidate = |b: u8| matches!(b, b'\r' | 0x0B | 0x0C | 0xC2 | 0xE2);
+    if !bytes
+        .chunks(32)
+        .any(|block| block.iter().fold(false, |seen, &b| seen | candidate(b)))
+    {
+        return false;
+    }
+    bytes.iter().enumerate().any(|(i, &b)| match b {
+        b'\r' | 0x0B | 0x0C => true,
+        0xC2 => bytes.get(i + 1) == Some(&0x85),
+        0xE2 => bytes.get(i + 1) == Some(&0x80) && matches!(bytes.get(i + 2), Some(0xA8 | 0xA9)),
+        _ => false,
+    })
+}
+
 /// Whether `c` is invisible or changes how the text around it is displayed:
 /// control characters other than `\n` and `\t`, bidirectional controls
 /// (U+061C, U+200E/F, U+202A–U+202E, U+2066–U+2069), zero-width characters
@@ -45,6 +66,9 @@ pub fn normalize_newlines(s: &str) -> Cow<'_, str> {
 /// U+FE0F right after a visible character: that is how emoji choose their
 /// presentation.
 pub fn is_invisible(c: char) -> bool {
+    if c.is_ascii() {
+        return (c < ' ' && c != '\n' && c != '\t') || c == '\u{7F}';
+    }
     if c.is_control() {
         return c != '\n' && c != '\t';
     }
@@ -74,6 +98,16 @@ pub fn is_invisible(c: char) -> bool {
     )
 }
 
+/// Whether `s` is ASCII without control characters other than `\n` and
+/// `\t`: nothing in it is invisible (a byte scan, no decoding).
+fn plainly_visible(s: &str) -> bool {
+    s.as_bytes().chunks(32).all(|block| {
+        block.iter().fold(true, |ok, &b| {
+            ok & ((0x20..0x7F).contains(&b) | (b == b'\n') | (b == b'\t'))
+        })
+    })
+}
+
 /// Calls `f(c, hidden)` for each character, `hidden` telling whether it is
 /// invisible in context (see [`is_invisible`] for the emoji exception).
 fn classify(s: &str, mut f: impl FnMut(char, bool)) {
@@ -93,6 +127,9 @@ fn classify(s: &str, mut f: impl FnMut(char, bool)) {
 /// assert_eq!(jira_model::text::strip_invisible("pa\u{200B}y\u{202E}load"), "payload");
 /// ```
 pub fn strip_invisible(s: &str) -> String {
+    if plainly_visible(s) {
+        return s.to_owned();
+    }
     let mut out = String::with_capacity(s.len());
     classify(s, |c, hidden| {
         if !hidden {
@@ -110,6 +147,9 @@ pub fn strip_invisible(s: &str) -> String {
 /// assert_eq!(jira_model::text::neutralize_invisible("a\u{202E}b"), "a[U+202E]b");
 /// ```
 pub fn neutralize_invisible(s: &str) -> String {
+    if plainly_visible(s) {
+        return s.to_owned();
+    }
     let mut out = String::with_capacity(s.len());
     classify(s, |c, hidden| {
         if hidden {
@@ -133,6 +173,41 @@ mod tests {
             "a\n\nb\nc\nd\ne\nf"
         );
         assert_eq!(normalize_newlines("\r"), "\n");
+    }
+
+    #[test]
+    fn ascii_fast_paths_agree_with_the_general_rule() {
+        for b in 0_u8..0x80 {
+            let c = char::from(b);
+            assert_eq!(
+                is_invisible(c),
+                c.is_control() && c != '\n' && c != '\t',
+                "{b:02X}"
+            );
+            let s = format!("a{c}b");
+            let hidden = is_invisible(c);
+            assert_eq!(plainly_visible(&s), !hidden, "{b:02X}");
+            assert_eq!(
+                strip_invisible(&s),
+                if hidden { "ab".into() } else { s.clone() }
+            );
+        }
+        assert!(matches!(
+            normalize_newlines("plain é ascii"),
+            Cow::Borrowed(_)
+        ));
+        // Neighbours of the multi-byte breaks are left alone.
+        assert!(matches!(
+            normalize_newlines("\u{84}\u{86}\u{2027}\u{202A}’—"),
+            Cow::Borrowed(_)
+        ));
+        for c in ['\r', '\u{0B}', '\u{0C}', '\u{85}', '\u{2028}', '\u{2029}'] {
+            assert!(
+                matches!(normalize_newlines(&format!("é{c}")), Cow::Owned(_)),
+                "{c:?}"
+            );
+        }
+        assert_eq!(normalize_newlines("é\u{2028}x"), "é\nx");
     }
 
     #[test]

@@ -93,6 +93,7 @@ impl fmt::Display for Markup {
 }
 
 /// The characters Jira's backslash escape applies to.
+#[cfg(test)]
 const BACKSLASHED: &[char] = &['-', '#', '*', '_', '+', '?', '^', '~', '%', '(', ')', '@'];
 
 /// Whether the two characters `pair` are `h1`–`h6` or `bq` (any case): a
@@ -114,44 +115,111 @@ fn is_block_keyword(pair: &str) -> bool {
 /// ```
 pub fn escape(s: &str) -> Markup {
     let s = normalize_newlines(s);
+    let s = s.as_ref();
+    let bytes = s.as_bytes();
     let mut out = String::with_capacity(s.len() + s.len() / 4);
     // Where the first character of the line that is not whitespace is.
     let mut first_visible: Option<usize> = None;
-    let mut chars = s.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        let next = chars.peek().map(|&(_, n)| n);
+    // Text from `copied` to `i` goes out as it is, in one copy: every
+    // character that needs escaping is ASCII, so the scan is by byte and
+    // only other characters are decoded (to tell whitespace).
+    let mut copied = 0;
+    let mut i = 0;
+    let next = |at: usize| s.get(at..).and_then(|rest| rest.chars().next());
+    while i < bytes.len() {
+        // Past the line's first visible character, bytes that need no
+        // escaping (most of them) are skipped without a look at each rule.
+        if first_visible.is_some() {
+            while i < bytes.len() && !ATTENTION[usize::from(bytes[i])] {
+                i += 1;
+            }
+            if i == bytes.len() {
+                break;
+            }
+        }
+        let b = bytes[i];
+        if !b.is_ascii() {
+            let Some(c) = next(i) else { break };
+            if first_visible.is_none() && !c.is_whitespace() {
+                first_visible = Some(i);
+            }
+            i += c.len_utf8();
+            continue;
+        }
+        let c = char::from(b);
         if first_visible.is_none() && !c.is_whitespace() {
             first_visible = Some(i);
         }
-        match c {
+        let entity = match c {
             '\n' => {
-                out.push('\n');
                 first_visible = None;
+                None
             }
-            '\\' => out.push_str("&#92;"),
-            '{' => out.push_str("&#123;"),
-            '}' => out.push_str("&#125;"),
-            '[' => out.push_str("&#91;"),
-            ']' => out.push_str("&#93;"),
-            '|' => out.push_str("&#124;"),
-            '!' => out.push_str("&#33;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' if next.is_some_and(|n| n == '#' || n.is_ascii_alphanumeric()) => {
-                out.push_str("&amp;");
+            '\\' => Some("&#92;"),
+            '{' => Some("&#123;"),
+            '}' => Some("&#125;"),
+            '[' => Some("&#91;"),
+            ']' => Some("&#93;"),
+            '|' => Some("&#124;"),
+            '!' => Some("&#33;"),
+            '<' => Some("&lt;"),
+            '>' => Some("&gt;"),
+            '&' if next(i + 1).is_some_and(|n| n == '#' || n.is_ascii_alphanumeric()) => {
+                Some("&amp;")
             }
-            ':' if next.is_some_and(|n| !n.is_whitespace()) => out.push_str("&#58;"),
+            ':' if next(i + 1).is_some_and(|n| !n.is_whitespace()) => Some("&#58;"),
             '.' if first_visible.is_some_and(|f| f + 2 == i && is_block_keyword(&s[f..i])) => {
-                out.push_str("&#46;");
+                Some("&#46;")
             }
-            c if BACKSLASHED.contains(&c) => {
+            c if is_backslashed(c) => {
+                // The character itself goes out with the next run.
+                out.push_str(&s[copied..i]);
                 out.push('\\');
-                out.push(c);
+                copied = i;
+                None
             }
-            c => out.push(c),
+            _ => None,
+        };
+        if let Some(entity) = entity {
+            out.push_str(&s[copied..i]);
+            out.push_str(entity);
+            copied = i + 1;
         }
+        i += 1;
     }
+    out.push_str(&s[copied..]);
     Markup(out)
+}
+
+/// The pieces one after the other, in one allocation (`format!` goes
+/// through the formatting machinery; these are hot).
+fn join<const N: usize>(parts: [&str; N]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        out.push_str(p);
+    }
+    out
+}
+
+/// The bytes [`escape`] must look at once the line's first visible
+/// character is known: line breaks and every ASCII character it escapes.
+const ATTENTION: [bool; 256] = {
+    let mut t = [false; 256];
+    let special = b"\n\\{}[]|!<>&:.-#*_+?^~%()@";
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// Whether `c` is one of the characters Jira's backslash escape applies to.
+fn is_backslashed(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '#' | '*' | '_' | '+' | '?' | '^' | '~' | '%' | '(' | ')' | '@'
+    )
 }
 
 /// Escapes untrusted text for a one-line place (a list item, a heading, a
@@ -173,7 +241,7 @@ fn effect(s: &str, open: &str, close: &str) -> Markup {
     if inner.is_empty() {
         return Markup::default();
     }
-    Markup(format!("{open}{inner}{close}"))
+    Markup(join([open, inner, close]))
 }
 
 /// Bold text: `*text*`. Put it after whitespace, punctuation or a line
@@ -245,7 +313,8 @@ impl WikiWriter {
     /// block: its braces are entities.
     pub fn quote(&mut self, s: &str) -> &mut Self {
         let body = escape(s);
-        self.blocks.push(format!("{{quote}}\n{body}\n{{quote}}"));
+        self.blocks
+            .push(join(["{quote}\n", body.as_str(), "\n{quote}"]));
         self
     }
 
@@ -281,6 +350,93 @@ impl WikiWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The escaping rules one character at a time, as first written: the
+    /// byte-scanning [`escape`] must give the same.
+    fn escape_reference(s: &str) -> Markup {
+        let s = normalize_newlines(s);
+        let mut out = String::with_capacity(s.len() + s.len() / 4);
+        // Where the first character of the line that is not whitespace is.
+        let mut first_visible: Option<usize> = None;
+        let mut chars = s.char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            let next = chars.peek().map(|&(_, n)| n);
+            if first_visible.is_none() && !c.is_whitespace() {
+                first_visible = Some(i);
+            }
+            match c {
+                '\n' => {
+                    out.push('\n');
+                    first_visible = None;
+                }
+                '\\' => out.push_str("&#92;"),
+                '{' => out.push_str("&#123;"),
+                '}' => out.push_str("&#125;"),
+                '[' => out.push_str("&#91;"),
+                ']' => out.push_str("&#93;"),
+                '|' => out.push_str("&#124;"),
+                '!' => out.push_str("&#33;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '&' if next.is_some_and(|n| n == '#' || n.is_ascii_alphanumeric()) => {
+                    out.push_str("&amp;");
+                }
+                ':' if next.is_some_and(|n| !n.is_whitespace()) => out.push_str("&#58;"),
+                '.' if first_visible.is_some_and(|f| f + 2 == i && is_block_keyword(&s[f..i])) => {
+                    out.push_str("&#46;");
+                }
+                c if BACKSLASHED.contains(&c) => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                c => out.push(c),
+            }
+        }
+        Markup(out)
+    }
+
+    #[test]
+    fn backslashed_list_and_match_agree() {
+        for b in 0_u8..0x80 {
+            let c = char::from(b);
+            assert_eq!(is_backslashed(c), BACKSLASHED.contains(&c), "{c:?}");
+            // Every character escape() changes is one it looks at (line
+            // breaks other than `\n` are rewritten before it looks).
+            let plain = format!("x{c}y");
+            if escape(&plain).as_str() != normalize_newlines(&plain) {
+                assert!(ATTENTION[usize::from(b)], "{c:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn escape_matches_the_reference() {
+        let cases = [
+            "",
+            "plain text",
+            "h1. title\n  bq. quote\nH6.x\n\u{A0}h2. nbsp-led\n\u{3000}bq.wide",
+            "é. h1. \u{2003}h3. x",
+            "a & b &#1; &x &\u{e9} & ",
+            "a: b :c :\u{A0}x :\u{e9} end:",
+            "{code}[x|y]!img! <b> \\ \\\\",
+            "-#*_+?^~%()@ mixed ünïcödé 😀 -😀- (😀)",
+            "line\r\nbreaks\u{2028}and\u{85}more\u{2029}x",
+            "trailing &",
+            "trailing :",
+            "h1.",
+            "\t\th1. tabbed",
+        ];
+        for case in cases {
+            assert_eq!(escape(case), escape_reference(case), "{case:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn escape_matches_the_reference_on_any_text(s in "(?s)[ -~\\n\\t\u{A0}\u{85}\u{2003}\u{2028}é😀]{0,64}") {
+            proptest::prop_assert_eq!(escape(&s), escape_reference(&s));
+        }
+    }
 
     #[test]
     fn macros_cannot_open_or_close() {

@@ -9,7 +9,7 @@ use crate::rate_limit::RateLimiter;
 use crate::rate_limit::cloud::CloudLimiter;
 use crate::webhook::{Hub, WebhookDelivery};
 use crate::world::{SimIssue, World};
-use crate::{SimClock, SimConfig, SimError};
+use crate::{LimiterCount, SimClock, SimConfig, SimError};
 use jira_model::Flavor;
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -111,6 +111,7 @@ impl JiraSim {
             counts: std::sync::Mutex::new(BTreeMap::new()),
             total: AtomicU64::new(0),
             rate_limited: AtomicU64::new(0),
+            judged: std::sync::Mutex::new(BTreeMap::new()),
             shutdown: stopped.clone(),
         });
         let router = axum::Router::new().fallback(entry).with_state(app.clone());
@@ -280,6 +281,15 @@ impl JiraSim {
     /// REST requests served by `"METHOD /path"`.
     pub fn request_counts(&self) -> BTreeMap<String, u64> {
         lock(&self.app.counts).clone()
+    }
+
+    /// REST requests by `"METHOD /path"` where Jira counts them against its
+    /// quota: after authentication and injected faults, at the rate
+    /// limiters (the [`crate::SimRateLimit`] bucket and, on Cloud, the
+    /// burst and per-issue limits), admitted and refused (429) apart.
+    /// [`JiraSim::request_counts`] counts earlier, as requests arrive.
+    pub fn limiter_counts(&self) -> BTreeMap<String, LimiterCount> {
+        lock(&self.app.judged).clone()
     }
 
     /// Stops serving and waits (up to five seconds) for the server to end.

@@ -12,21 +12,59 @@ use jira_model::{CreatedIssue, Flavor, Issue, IssueKey};
 use penaxtra_mapping::{Finding, FindingId, dedup_label};
 use std::collections::HashMap;
 
-/// Outcomes of a backfill, one per input finding, in input order.
-#[derive(Debug, Clone)]
+/// What a backfill did, in counts: one per [`PushKind`], plus a bounded
+/// sample of outcomes and the first outcomes that need attention. Its size
+/// does not grow with the number of findings; to see every outcome, pass a
+/// callback to [`JiraSync::push_many_with`] or use
+/// [`JiraSync::push_many_all`].
+#[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct BackfillReport {
-    /// `(finding, outcome)` in input order.
-    pub outcomes: Vec<(FindingId, PushOutcome)>,
+    /// Findings given (every one has exactly one outcome).
+    pub total: usize,
+    counts: HashMap<PushKind, usize>,
+    /// The first outcomes reached, at most [`BackfillReport::SAMPLE_LEN`],
+    /// in the order they were reached (not input order: chunks finish in any
+    /// order; findings that do not match the rule come first).
+    pub sample: Vec<(FindingId, PushOutcome)>,
+    /// The first outcomes that need attention ([`PushKind::Queued`],
+    /// [`PushKind::Parked`], [`PushKind::Failed`]), at most
+    /// [`BackfillReport::ATTENTION_LEN`], in the order they were reached.
+    pub attention: Vec<(FindingId, PushOutcome)>,
+    /// Outcomes that needed attention beyond [`BackfillReport::ATTENTION_LEN`]:
+    /// counted, not kept.
+    pub attention_dropped: usize,
 }
 
 impl BackfillReport {
+    /// Outcomes kept in [`BackfillReport::sample`]: 20.
+    pub const SAMPLE_LEN: usize = 20;
+    /// Outcomes kept in [`BackfillReport::attention`]: 1,000.
+    pub const ATTENTION_LEN: usize = 1_000;
+
     /// How many outcomes are of this kind (see [`PushOutcome::kind`]).
     pub fn count(&self, kind: PushKind) -> usize {
-        self.outcomes
-            .iter()
-            .filter(|(_, o)| o.kind() == kind)
-            .count()
+        self.counts.get(&kind).copied().unwrap_or(0)
+    }
+
+    /// Whether an outcome of this kind needs a person or the worker.
+    fn needs_attention(kind: PushKind) -> bool {
+        matches!(kind, PushKind::Queued | PushKind::Parked | PushKind::Failed)
+    }
+
+    fn record(&mut self, id: &FindingId, outcome: &PushOutcome) {
+        let kind = outcome.kind();
+        *self.counts.entry(kind).or_insert(0) += 1;
+        if self.sample.len() < Self::SAMPLE_LEN {
+            self.sample.push((id.clone(), outcome.clone()));
+        }
+        if Self::needs_attention(kind) {
+            if self.attention.len() < Self::ATTENTION_LEN {
+                self.attention.push((id.clone(), outcome.clone()));
+            } else {
+                self.attention_dropped += 1;
+            }
+        }
     }
 }
 
@@ -35,6 +73,11 @@ impl JiraSync {
     /// one, created in bulk (50 a request); findings an earlier attempt may
     /// have created are searched for first. `progress` is called after each
     /// chunk.
+    ///
+    /// The report holds counts and a bounded sample, not one outcome per
+    /// finding (memory stays flat however many findings come): see
+    /// [`JiraSync::push_many_with`] to see each outcome as it is reached,
+    /// [`JiraSync::push_many_all`] to get them all in input order.
     ///
     /// # Errors
     /// [`SyncError::Store`] when the sync store fails so that outcomes could
@@ -45,18 +88,66 @@ impl JiraSync {
         findings: &[Finding],
         progress: impl Fn(&Progress) + Send + Sync,
     ) -> Result<BackfillReport, SyncError> {
+        self.push_many_with(findings, progress, |_, _, _| {}).await
+    }
+
+    /// [`JiraSync::push_many`], returning every outcome too, in input order
+    /// (`(finding, outcome)`, one per input finding): memory grows with the
+    /// number of findings.
+    ///
+    /// # Errors
+    /// As [`JiraSync::push_many`].
+    pub async fn push_many_all(
+        &self,
+        findings: &[Finding],
+        progress: impl Fn(&Progress) + Send + Sync,
+    ) -> Result<(BackfillReport, Vec<(FindingId, PushOutcome)>), SyncError> {
+        let mut all: Vec<Option<PushOutcome>> = vec![None; findings.len()];
+        let report = self
+            .push_many_with(findings, progress, |i, _, o| all[i] = Some(o.clone()))
+            .await?;
+        let all = findings
+            .iter()
+            .zip(all)
+            .map(|(f, o)| (f.id.clone(), o.unwrap_or(PushOutcome::Skipped)))
+            .collect();
+        Ok((report, all))
+    }
+
+    /// [`JiraSync::push_many`], calling `on_outcome(index, finding,
+    /// outcome)` once for each input finding as its outcome is reached
+    /// (`index` is its position in `findings`; the order is not input
+    /// order). Outcomes reached before an error are still passed on.
+    ///
+    /// # Errors
+    /// As [`JiraSync::push_many`].
+    pub async fn push_many_with(
+        &self,
+        findings: &[Finding],
+        progress: impl Fn(&Progress) + Send + Sync,
+        mut on_outcome: impl FnMut(usize, &FindingId, &PushOutcome) + Send,
+    ) -> Result<BackfillReport, SyncError> {
         let total = findings.len();
-        let mut outcomes: Vec<Option<PushOutcome>> = vec![None; total];
-        let mut matching: Vec<usize> = Vec::new();
+        let mut report = BackfillReport {
+            total,
+            ..BackfillReport::default()
+        };
+        let mut reached = |i: usize, outcome: PushOutcome, report: &mut BackfillReport| {
+            let id = &findings[i].id;
+            crate::metrics::push(outcome.kind());
+            on_outcome(i, id, &outcome);
+            report.record(id, &outcome);
+        };
+        let rule = self.rule();
+        let mut skipped = 0;
         for (i, f) in findings.iter().enumerate() {
-            if self.rule().matches(f) {
-                matching.push(i);
-            } else {
-                outcomes[i] = Some(PushOutcome::Skipped);
+            if !rule.matches(f) {
+                skipped += 1;
+                reached(i, PushOutcome::Skipped, &mut report);
             }
         }
         let mut state = Progress {
-            done: total - matching.len(),
+            done: skipped,
             total,
             created: 0,
             deferred: 0,
@@ -64,16 +155,23 @@ impl JiraSync {
         progress(&state);
 
         // At most `concurrency` chunks in flight, each holding the only copy
-        // of its findings: memory stays flat however many findings come.
+        // of its findings, and outcomes passed on as chunks end: memory stays
+        // flat however many findings come.
         let concurrency = self.settings().concurrency;
-        let mut chunks = matching.chunks(self.settings().chunk_size);
+        let chunk_size = self.settings().chunk_size;
+        let mut matching = findings.iter().enumerate().filter(|(_, f)| rule.matches(f));
         let mut tasks = tokio::task::JoinSet::new();
         let mut first_error = None;
         loop {
             while tasks.len() < concurrency && first_error.is_none() {
-                let Some(chunk) = chunks.next() else { break };
-                let chunk: Vec<(usize, Finding)> =
-                    chunk.iter().map(|&i| (i, findings[i].clone())).collect();
+                let chunk: Vec<(usize, Finding)> = matching
+                    .by_ref()
+                    .take(chunk_size)
+                    .map(|(i, f)| (i, f.clone()))
+                    .collect();
+                if chunk.is_empty() {
+                    break;
+                }
                 let this = self.clone();
                 tasks.spawn(async move { this.pusher().push_chunk(chunk).await });
             }
@@ -100,7 +198,7 @@ impl JiraSync {
                             }
                             _ => {}
                         }
-                        outcomes[i] = Some(outcome);
+                        reached(i, outcome, &mut report);
                     }
                     tracing::info!(
                         done = state.done,
@@ -119,15 +217,7 @@ impl JiraSync {
         if let Some(e) = first_error {
             return Err(e);
         }
-        let outcomes: Vec<(FindingId, PushOutcome)> = findings
-            .iter()
-            .zip(outcomes)
-            .map(|(f, o)| (f.id.clone(), o.unwrap_or(PushOutcome::Skipped)))
-            .collect();
-        for (_, o) in &outcomes {
-            crate::metrics::push(o.kind());
-        }
-        Ok(BackfillReport { outcomes })
+        Ok(report)
     }
 }
 

@@ -41,20 +41,55 @@ pub(crate) fn render(facts: &Facts, excerpt: &str, flavor: Flavor) -> Option<Des
         Flavor::Cloud => Description::Adf(adf_document(facts, &full, p, note(p).as_deref())),
         Flavor::DataCenter => Description::Wiki(wiki_text(facts, &full, p, note(p).as_deref())),
     };
-    let fits = |p: &str| size(&build(p)).is_some_and(|n| n <= TEXT_MAX);
+    let within = |d: &Description| size(d).is_some_and(|n| n <= TEXT_MAX);
+    // The usual case: the whole excerpt fits, built and measured once.
+    let whole = build(&full);
+    if within(&whole) {
+        return Some(whole);
+    }
+    let fits = |p: &str| within(&build(p));
     // No more than TEXT_MAX characters of excerpt can ever fit.
     let capped = truncate_utf16(&full, TEXT_MAX);
     let prefix = longest_prefix_that_fits(capped, fits);
     let cut = outside_markers(&full, prefix.len());
     let description = build(&full[..cut]);
-    fits(&full[..cut]).then_some(description)
+    within(&description).then_some(description)
 }
 
-/// The size Jira counts: the text of wiki markup, the JSON of ADF.
+/// The size Jira counts: the text of wiki markup, the JSON of ADF (counted
+/// as it is written, not kept).
 fn size(d: &Description) -> Option<usize> {
     match d {
         Description::Wiki(s) => Some(utf16_len(s)),
-        Description::Adf(doc) => serde_json::to_string(doc).ok().map(|s| utf16_len(&s)),
+        Description::Adf(doc) => {
+            let mut count = Utf16Count(0);
+            serde_json::to_writer(&mut count, doc).ok()?;
+            Some(count.0)
+        }
+    }
+}
+
+/// Counts the UTF-16 units of the UTF-8 written to it: one per character
+/// (every byte but continuation bytes), two for those beyond the BMP (their
+/// four-byte lead counts once more). Writers write whole characters only
+/// when taken together, which is all a sum needs.
+struct Utf16Count(usize);
+
+impl std::io::Write for Utf16Count {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf
+            .iter()
+            .map(|&b| match b {
+                0x80..=0xBF => 0,
+                0xF0..=0xFF => 2,
+                _ => 1,
+            })
+            .sum::<usize>();
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -186,6 +221,18 @@ fn wiki_text(facts: &Facts, full: &str, excerpt: &str, note: Option<&str>) -> St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn adf_size_is_counted_as_written() {
+        let doc = adf_document(
+            &facts(),
+            "x",
+            "héllo 😀 \u{202E} \"quoted\" \n second line € \u{1F600}",
+            Some("note"),
+        );
+        let json = serde_json::to_string(&doc).unwrap();
+        assert_eq!(size(&Description::Adf(doc)), Some(utf16_len(&json)));
+    }
 
     fn facts() -> Facts {
         Facts {

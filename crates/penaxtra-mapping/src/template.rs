@@ -10,7 +10,7 @@ use jira_model::limits::{
 use jira_model::text::{neutralize_invisible, strip_invisible};
 use jira_model::{CreateIssueRequest, FieldId, FieldValue, Flavor, Href, PriorityRef, ProjectKey};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 
 /// The label every issue of the integration carries (reconciliation
 /// searches for it). The template always adds it.
@@ -374,7 +374,9 @@ impl IssueTemplate {
     /// an integration label are left out), and the dedup label last.
     pub fn labels(&self, finding: &Finding) -> Vec<String> {
         let mut out = self.labels.clone();
-        let mut seen: HashSet<String> = out.iter().map(|l| l.to_ascii_lowercase()).collect();
+        // The configured labels and at most MAX_FRAMEWORKS more, a few in
+        // practice: a list is quicker to search than a set to hash.
+        let mut seen: Vec<String> = out.iter().map(|l| l.to_ascii_lowercase()).collect();
         if self.config.framework_labels {
             for f in frameworks(finding) {
                 let Some(label) = to_label(f) else { continue };
@@ -382,7 +384,8 @@ impl IssueTemplate {
                 if lower == INTEGRATION_LABEL || lower.starts_with(DEDUP_LABEL_PREFIX) {
                     continue;
                 }
-                if seen.insert(lower) {
+                if !seen.contains(&lower) {
+                    seen.push(lower);
                     out.push(label);
                 }
             }
@@ -400,8 +403,9 @@ impl IssueTemplate {
     }
 
     fn frameworks_value(&self, kind: FrameworksFieldKind, finding: &Finding) -> Option<FieldValue> {
-        let mut seen = HashSet::new();
-        let mut values = Vec::new();
+        // At most MAX_FRAMEWORKS (50) values, a few in practice: a list is
+        // quicker to search than a set to hash.
+        let mut values: Vec<String> = Vec::new();
         for f in frameworks(finding) {
             let v = match kind {
                 FrameworksFieldKind::Labels => to_label(f),
@@ -415,7 +419,7 @@ impl IssueTemplate {
                 }
             };
             if let Some(v) = v
-                && seen.insert(v.clone())
+                && !values.contains(&v)
             {
                 values.push(v);
             }
@@ -498,12 +502,21 @@ impl IssueTemplate {
 /// The finding's framework references, trimmed, without repeats, at most
 /// [`MAX_FRAMEWORKS`].
 fn frameworks(finding: &Finding) -> impl Iterator<Item = &str> {
-    let mut seen = HashSet::new();
+    // At most MAX_FRAMEWORKS are kept, so each reference is compared with
+    // at most that many: linear in the input, and cheaper than hashing for
+    // the few a finding has.
+    let mut seen: Vec<&str> = Vec::new();
     finding
         .frameworks
         .iter()
         .map(|f| f.trim())
-        .filter(move |f| !f.is_empty() && seen.insert(*f))
+        .filter(move |f| {
+            let new = !f.is_empty() && !seen.contains(f);
+            if new {
+                seen.push(f);
+            }
+            new
+        })
         .take(MAX_FRAMEWORKS)
 }
 

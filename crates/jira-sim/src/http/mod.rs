@@ -68,6 +68,9 @@ pub(crate) struct App {
     pub total: AtomicU64,
     /// Requests refused by the rate limiter (not fault storms).
     pub rate_limited: AtomicU64,
+    /// Requests the rate limiters judged, by `"METHOD /path"`: where Jira
+    /// counts a request against its quota (admitted and refused alike).
+    pub judged: Mutex<BTreeMap<String, crate::LimiterCount>>,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -129,6 +132,17 @@ impl App {
             .or_insert(0) += 1;
     }
 
+    /// Counts a request the rate limiters judged (`refused`: answered 429).
+    fn judge(&self, method: &str, path: &str, refused: bool) {
+        let mut judged = lock(&self.judged);
+        let c = judged.entry(format!("{method} {path}")).or_default();
+        if refused {
+            c.refused += 1;
+        } else {
+            c.admitted += 1;
+        }
+    }
+
     pub fn reset(&self) {
         lock(&self.world).reset();
         lock(&self.faults).restart();
@@ -140,6 +154,7 @@ impl App {
         }
         lock(&self.logins).reset();
         lock(&self.counts).clear();
+        lock(&self.judged).clear();
         self.total.store(0, Ordering::SeqCst);
         self.rate_limited.store(0, Ordering::SeqCst);
         self.hub.clear_deliveries();
@@ -211,12 +226,17 @@ pub(crate) async fn entry(
     };
     if let Some((Take::Limited { retry_after }, limit)) = taken {
         app.rate_limited.fetch_add(1, Ordering::SeqCst);
+        app.judge(&method, &path, true);
         return rate_limited(&app, retry_after, limit, html);
     }
     let granted = match cloud_limits(&app, bucket, &method, &path, now) {
         Ok(g) => g,
-        Err(resp) => return resp,
+        Err(resp) => {
+            app.judge(&method, &path, true);
+            return resp;
+        }
     };
+    app.judge(&method, &path, false);
     let (mut resp, committed) =
         rest::route(&app, account, failed_login, &method, &path, &query, &bytes).await;
     if plan.drop && committed {

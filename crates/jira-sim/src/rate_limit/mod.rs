@@ -43,6 +43,23 @@ impl SimRateLimit {
     }
 }
 
+/// Requests the rate limiters judged on one path (see
+/// [`crate::JiraSim::limiter_counts`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LimiterCount {
+    /// Let through.
+    pub admitted: u64,
+    /// Refused with 429.
+    pub refused: u64,
+}
+
+impl LimiterCount {
+    /// Admitted and refused: what Jira counts against the quota.
+    pub fn total(&self) -> u64 {
+        self.admitted + self.refused
+    }
+}
+
 /// The outcome of taking a token.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Take {

@@ -50,6 +50,12 @@ async fn cloud_bucket_per_account() {
     // The limiter's refusals are counted (and are requests too).
     assert_eq!(sim.rate_limited_count(), 3);
     assert_eq!(sim.request_count(), 8);
+    // Where Jira counts them: at the limiter, 429s included.
+    let judged = sim.limiter_counts();
+    let myself = judged["GET /rest/api/3/myself"];
+    assert_eq!((myself.admitted, myself.refused), (5, 2));
+    let create = judged["POST /rest/api/3/issue"];
+    assert_eq!((create.admitted, create.refused, create.total()), (0, 1, 1));
 }
 
 #[tokio::test]
@@ -63,6 +69,8 @@ async fn fault_storms_are_not_counted_as_the_limiters_refusals() {
     let bot = Api::new(&sim, Who::Bot);
     assert_eq!(bot.get("myself").await.status, 429);
     assert_eq!(sim.rate_limited_count(), 0);
+    // A fault answers before the limiter: Jira never counted it.
+    assert!(sim.limiter_counts().is_empty());
 }
 
 #[tokio::test]

@@ -406,11 +406,11 @@ async fn run_action(world: &World, sync: &JiraSync, action: &Action) {
     match action {
         Action::Backfill(ix) => {
             let batch: Vec<Finding> = ix.iter().map(|&i| current(i)).collect();
-            let report = sync
-                .push_many(&batch, |_| {})
+            let (_, outcomes) = sync
+                .push_many_all(&batch, |_| {})
                 .await
                 .expect("a backfill fails only when the store does");
-            for (&i, (_, outcome)) in ix.iter().zip(&report.outcomes) {
+            for (&i, (_, outcome)) in ix.iter().zip(&outcomes) {
                 world.note(i, format!("backfill: {}", outcome.kind()));
             }
         }

@@ -404,9 +404,8 @@ async fn reconciliation_applies_lost_deliveries_and_notices_deleted_issues() {
         Arc::new(MemoryStore::new()),
         Arc::clone(&host),
     );
-    let report = sync.push_many(&findings, |_| {}).await.unwrap();
-    let keys: Vec<String> = report
-        .outcomes
+    let (_, outcomes) = sync.push_many_all(&findings, |_| {}).await.unwrap();
+    let keys: Vec<String> = outcomes
         .iter()
         .map(|(_, o)| o.issue_key().unwrap().to_string())
         .collect();

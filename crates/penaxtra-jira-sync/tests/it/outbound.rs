@@ -116,7 +116,7 @@ async fn backfill_under_faults_makes_exactly_one_issue_each() {
     let host = Arc::new(MemoryFindings::with(findings.clone()));
     let sync = engine(client(&sim), Arc::new(MemoryStore::new()), host);
     let report = sync.push_many(&findings, |_| {}).await.unwrap();
-    assert_eq!(report.outcomes.len(), findings.len());
+    assert_eq!(report.total, findings.len());
     assert_eq!(report.count(PushKind::Skipped), 80);
     sim.set_faults(FaultConfig::new(42)).unwrap();
     drain(&sync, 100).await;
@@ -151,6 +151,55 @@ async fn backfill_uses_bulk_create_and_one_search_per_chunk() {
     assert_eq!(counts.get("POST /rest/api/2/issue"), None, "{counts:?}");
     assert_eq!(seen.last().copied(), Some(120));
     assert_exactly_one_issue_each(&sim, &findings);
+}
+
+#[tokio::test]
+async fn backfill_report_counts_every_outcome_and_keeps_a_bounded_sample() {
+    let sim = sim(SimConfig::new(Flavor::DataCenter)).await;
+    // 2 in 3 match the rule: 80 created, 40 skipped.
+    let findings = mixed_findings(120);
+    let host = Arc::new(MemoryFindings::with(findings.clone()));
+    let sync = engine(client(&sim), Arc::new(MemoryStore::new()), host);
+    let mut seen = vec![0_u32; findings.len()];
+    let mut by_kind = std::collections::HashMap::new();
+    let report = sync
+        .push_many_with(
+            &findings,
+            |_| {},
+            |i, id, outcome| {
+                assert_eq!(*id, findings[i].id);
+                seen[i] += 1;
+                *by_kind.entry(outcome.kind()).or_insert(0_usize) += 1;
+            },
+        )
+        .await
+        .unwrap();
+    assert!(seen.iter().all(|&n| n == 1), "one outcome per finding");
+    assert_eq!(report.total, 120);
+    assert_eq!(report.count(PushKind::Created), 80);
+    assert_eq!(report.count(PushKind::Skipped), 40);
+    for (kind, n) in &by_kind {
+        assert_eq!(report.count(*kind), *n, "{kind:?}");
+    }
+    assert_eq!(
+        report.sample.len(),
+        penaxtra_jira_sync::BackfillReport::SAMPLE_LEN
+    );
+    assert!(report.attention.is_empty() && report.attention_dropped == 0);
+
+    // Pushed again: every one already linked, in input order when asked.
+    let (again, all) = sync.push_many_all(&findings, |_| {}).await.unwrap();
+    assert_eq!(again.count(PushKind::AlreadyLinked), 80);
+    assert_eq!(all.len(), findings.len());
+    for ((id, outcome), f) in all.iter().zip(&findings) {
+        assert_eq!(*id, f.id);
+        let expected = if f.severity == Severity::Medium {
+            PushKind::Skipped
+        } else {
+            PushKind::AlreadyLinked
+        };
+        assert_eq!(outcome.kind(), expected, "{id}");
+    }
 }
 
 #[tokio::test]
