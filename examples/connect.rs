@@ -55,7 +55,7 @@ async fn main() -> ExitCode {
     for step in &report.steps {
         match &step.error {
             None => println!(
-                "ok    {:<14} {:>6} ms  {}",
+                "ok    {:<18} {:>6} ms  {}",
                 step.name,
                 step.duration.as_millis(),
                 step.detail
@@ -63,7 +63,7 @@ async fn main() -> ExitCode {
             Some(e) => {
                 let message = e.to_string();
                 println!(
-                    "FAIL  {:<14} {:>6} ms  [{}] {message}",
+                    "FAIL  {:<18} {:>6} ms  [{}] {message}",
                     step.name,
                     step.duration.as_millis(),
                     e.code()

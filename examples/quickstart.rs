@@ -17,7 +17,9 @@ use jira_model::{Flavor, TransitionRequest};
 use jira_sim::{JiraSim, SimConfig, accounts};
 use penaxtra_jira_sync::store::MemoryStore;
 use penaxtra_jira_sync::webhook::{IpAllowlist, WebhookGate, WebhookGateConfig};
-use penaxtra_jira_sync::{JiraSync, MemoryFindings, PushKind, StateOutcome};
+use penaxtra_jira_sync::{
+    JiraSync, MemoryFindings, PushKind, ReceiverUrl, StateOutcome, SyncSettings,
+};
 use penaxtra_mapping::{Finding, FindingState};
 use std::sync::{Arc, Mutex};
 
@@ -39,10 +41,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         accounts::SERVICE_API_TOKEN.to_string().into(),
     );
     let client = JiraClient::builder(&sim.base_url(), Flavor::Cloud, bot).build()?;
-    let sync = JiraSync::builder(client, Arc::new(MemoryStore::new()), host.clone()).build()?;
+
+    // The webhook receiver's address and secrets: test connection ends
+    // with a round trip through it (it shares the engine's store).
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let receiver_addr = listener.local_addr()?;
+    let url_secret = random_secret();
+    let mut settings = SyncSettings::default();
+    settings.webhook_receiver_url = Some(ReceiverUrl::parse(&format!(
+        "http://{receiver_addr}{}/{url_secret}",
+        receiver::MOUNT
+    ))?);
+    let sync = JiraSync::builder(client, Arc::new(MemoryStore::new()), host.clone())
+        .settings(settings)
+        .build()?;
 
     // The webhook receiver: loopback allowlist, a secret in the URL and an HMAC.
-    let url_secret = random_secret();
     let hmac_secret = random_secret();
     let gate = WebhookGate::new(
         WebhookGateConfig::builder(
@@ -54,8 +68,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )?;
     let lines: Arc<Mutex<Vec<serde_json::Value>>> = Arc::default();
     let sink_lines = Arc::clone(&lines);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let receiver_addr = listener.local_addr()?;
     let inbound = sync.inbound().await;
     tokio::spawn(receiver::serve(
         listener,
@@ -83,13 +95,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     for step in &report.steps {
         match &step.error {
             None => println!(
-                "  ok    {:<14} {} ({} ms)",
+                "  ok    {:<18} {} ({} ms)",
                 step.name,
                 step.detail,
                 step.duration.as_millis()
             ),
             Some(e) => println!(
-                "  FAIL  {:<14} {} — {}",
+                "  FAIL  {:<18} {} — {}",
                 step.name,
                 e.code(),
                 e.fix().unwrap_or("")

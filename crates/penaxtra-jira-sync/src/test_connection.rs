@@ -328,10 +328,9 @@ impl JiraSync {
         let started = tokio::time::Instant::now();
         loop {
             if self.core().store.delivery_seen(&mark).await? {
-                let after = started.elapsed().as_millis();
                 return Ok((
                     (),
-                    format!("the receiver at {receiver} saw {key}'s webhook within {after} ms"),
+                    format!("the receiver at {receiver} recorded {key}'s webhook"),
                 ));
             }
             let waited = started.elapsed();
