@@ -79,6 +79,9 @@
 #[path = "support/client_events.rs"]
 mod client_events;
 
+#[path = "support/env_var.rs"]
+mod env_var;
+use env_var::var;
 use jira_client::{ApiTokenAuth, JiraClient, PatAuth, RateLimit, RetryPolicy};
 use jira_model::Flavor;
 use jira_sim::{JiraSim, LimiterCount, SimConfig, SimRateLimit, accounts};
@@ -378,16 +381,6 @@ struct Settings {
     flavor: Flavor,
     store: String,
     concurrency: Option<usize>,
-}
-
-fn var<T: std::str::FromStr>(name: &str, default: T) -> Result<T, BoxError> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| format!("{name}={v:?} is not a valid number").into()),
-        Err(_) => Ok(default),
-    }
 }
 
 impl Settings {

@@ -38,8 +38,11 @@
 //! Without `--bench` (as under `cargo test --benches`) it runs a small smoke
 //! version (200 events, 4 connections) unless the variables say otherwise.
 
+#[path = "support/env_var.rs"]
+mod env_var;
 use axum::body::Bytes;
 use axum::http::StatusCode;
+use env_var::var;
 use jira_model::IssueKey;
 use penaxtra_jira_sync::store::{Link, MemoryStore, SqliteStore, SyncStore};
 use penaxtra_jira_sync::webhook::{
@@ -72,16 +75,6 @@ struct Settings {
     conns: usize,
     store: String,
     rounds: usize,
-}
-
-fn var(name: &str, default: usize) -> Result<usize, BoxError> {
-    match std::env::var(name) {
-        Ok(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| format!("{name}={v:?} is not a valid number").into()),
-        Err(_) => Ok(default),
-    }
 }
 
 impl Settings {
