@@ -6,13 +6,37 @@ use jira_model::Flavor;
 use serde::Deserialize;
 use std::time::Duration;
 
+/// The options of the multi-select frameworks field by default, as a Jira
+/// admin would have set the field up for Penaxtra: the OWASP Top 10 for LLM
+/// applications and the MITRE ATLAS, NIST and EU AI Act references of the
+/// sample findings. Real Jira never adds an option on its own: any other
+/// value is refused with `Option value 'X' is not valid`.
+pub const DEFAULT_FRAMEWORK_OPTIONS: &[&str] = &[
+    "OWASP_LLM01",
+    "OWASP_LLM02",
+    "OWASP_LLM03",
+    "OWASP_LLM04",
+    "OWASP_LLM05",
+    "OWASP_LLM06",
+    "OWASP_LLM07",
+    "OWASP_LLM08",
+    "OWASP_LLM09",
+    "OWASP_LLM10",
+    "MITRE_ATLAS_AML_T0051",
+    "MITRE_ATLAS_AML_T0054",
+    "NIST_AI_600-1",
+    "EU_AI_ACT_Art10",
+    "EU_AI_ACT_Art14",
+    "EU_AI_ACT_Art15",
+];
+
 /// The kind of the custom field `customfield_10032` "Framework references".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum FrameworksFieldKind {
-    /// A multi-select field, `[{"value":"x"}]`, whose options grow as new
-    /// values arrive.
+    /// A multi-select field, `[{"value":"x"}]`, with a fixed list of
+    /// options ([`SimConfig::frameworks_options`]).
     #[default]
     MultiSelect,
     /// A labels-type field, `["x"]`.
@@ -218,8 +242,9 @@ pub struct SimConfig {
     pub webhook_timing: WebhookTiming,
     /// The multi-select frameworks field's only options, as a Jira admin
     /// configured them: other values are refused with Jira's `Option value
-    /// 'X' is not valid`. `None` (the default): a new value becomes a new
-    /// option, as if an admin kept the list up to date.
+    /// 'X' is not valid`, as real Jira does (default
+    /// [`DEFAULT_FRAMEWORK_OPTIONS`]). `None`: a new value becomes a new
+    /// option, as if an admin kept the list up to date (kinder than Jira).
     pub frameworks_options: Option<Vec<String>>,
 }
 
@@ -244,7 +269,12 @@ impl SimConfig {
             cloud_limits: Some(CloudLimits::default()),
             transition_hold: Duration::from_millis(10),
             webhook_timing: WebhookTiming::for_flavor(flavor),
-            frameworks_options: None,
+            frameworks_options: Some(
+                DEFAULT_FRAMEWORK_OPTIONS
+                    .iter()
+                    .map(|o| (*o).to_string())
+                    .collect(),
+            ),
         }
     }
     /// Sets (or, with `None`, removes) the per-account rate limit.

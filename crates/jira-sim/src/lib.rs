@@ -56,7 +56,10 @@ mod world;
 
 pub use captcha::DEFAULT_CAPTCHA_AFTER;
 pub use clock::SimClock;
-pub use config::{FrameworksFieldKind, SimConfig, WebhookRetry, WebhookTarget, WebhookTiming};
+pub use config::{
+    DEFAULT_FRAMEWORK_OPTIONS, FrameworksFieldKind, SimConfig, WebhookRetry, WebhookTarget,
+    WebhookTiming,
+};
 pub use error::SimError;
 pub use faults::{DropMode, FaultConfig, LatencyFault, StormConfig};
 pub use rate_limit::cloud::CloudLimits;

@@ -272,7 +272,7 @@ async fn get_edit_comment_delete() {
     let a = api
         .put(
             &format!("issue/{key}"),
-            json!({"fields":{"summary":"renamed","customfield_10032":[{"value":"NEW_FW"}]},
+            json!({"fields":{"summary":"renamed","customfield_10032":[{"value":"OWASP_LLM03"}]},
             "update":{"labels":[{"add":"triaged"}]}}),
         )
         .await;
@@ -280,7 +280,22 @@ async fn get_edit_comment_delete() {
     let s = sim.issue(&key).unwrap();
     assert_eq!(s.summary, "renamed");
     assert_eq!(s.labels, ["penaxtra", "triaged"]);
-    assert_eq!(s.framework_values(), ["NEW_FW"]);
+    assert_eq!(s.framework_values(), ["OWASP_LLM03"]);
+    // Real Jira adds no option on its own: a value outside the field's
+    // options is refused, and nothing changes.
+    let unknown = api
+        .put(
+            &format!("issue/{key}"),
+            json!({"fields":{"customfield_10032":[{"value":"NEW_FW"}]}}),
+        )
+        .await;
+    assert_eq!(unknown.status, 400, "{}", unknown.text);
+    assert!(
+        unknown.text.contains("Option value 'NEW_FW' is not valid"),
+        "{}",
+        unknown.text
+    );
+    assert_eq!(sim.issue(&key).unwrap().framework_values(), ["OWASP_LLM03"]);
     let bad = api
         .put(
             &format!("issue/{key}"),
@@ -307,7 +322,8 @@ async fn get_edit_comment_delete() {
         sim.request_counts()[&format!("DELETE /rest/api/2/issue/{key}")],
         1
     );
-    assert_eq!(sim.request_count(), 9);
+    // Nine calls, and the refused option edit.
+    assert_eq!(sim.request_count(), 10);
 }
 
 #[tokio::test]
