@@ -31,6 +31,9 @@
 // what failed.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "support/env_var.rs"]
+mod env_var;
+use env_var::env_or;
 use jira_client::{ApiTokenAuth, JiraClient, PatAuth, RateLimit, RequestBudget, RetryPolicy};
 use jira_model::Flavor;
 use jira_sim::{JiraSim, SimConfig, SimRateLimit, accounts};
@@ -44,13 +47,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const REPLICAS: usize = 3;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
-}
 
 fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)

@@ -27,6 +27,9 @@
 // what failed.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+#[path = "support/env_var.rs"]
+mod env_var;
+use env_var::env_or;
 use penaxtra_jira_sync::store::{
     Claim, Link, PendingOp, PostgresConfig, PostgresStore, SqliteStore, SyncStore,
 };
@@ -41,13 +44,6 @@ type Op = Arc<
         + Send
         + Sync,
 >;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
-}
 
 fn fid(task: usize, i: usize) -> FindingId {
     FindingId::new(format!("fnd_bench_{task:02}_{i:07}")).expect("a valid id")

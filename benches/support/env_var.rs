@@ -1,7 +1,10 @@
 //! A bench's settings from the environment.
 
+// Each bench includes this file and reads one of the two forms.
+
 /// The variable `name` parsed, or `default` when it is unset; an error
 /// naming the variable when it does not parse.
+#[allow(dead_code)]
 pub fn var<T: std::str::FromStr>(
     name: &str,
     default: T,
@@ -13,4 +16,14 @@ pub fn var<T: std::str::FromStr>(
             .map_err(|_| format!("{name}={v:?} is not a valid number").into()),
         Err(_) => Ok(default),
     }
+}
+
+/// The variable `name` parsed, or `default` when it is unset or does not
+/// parse.
+#[allow(dead_code)]
+pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(default)
 }

@@ -11,7 +11,6 @@ use crate::push::duration_ms;
 use crate::store::{Fence, OpRef};
 use penaxtra_mapping::FindingId;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What a keeper renews.
 enum Held {
@@ -22,7 +21,6 @@ enum Held {
 /// Renews a lease in the background until dropped.
 pub(crate) struct LeaseKeeper {
     task: tokio::task::JoinHandle<()>,
-    lost: Arc<AtomicBool>,
 }
 
 impl LeaseKeeper {
@@ -39,8 +37,6 @@ impl LeaseKeeper {
     /// Renews with the core's store, on its clock, every third of its
     /// claim lease.
     fn spawn(core: &Core, held: Held) -> Self {
-        let lost = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&lost);
         let store = Arc::clone(&core.store);
         let clock = Arc::clone(&core.clock);
         let lease = core.settings.claim_lease;
@@ -50,40 +46,31 @@ impl LeaseKeeper {
                 tokio::time::sleep(every).await;
                 let now = clock.now_ms();
                 let lease_ms = duration_ms(lease);
-                let held_all = match &held {
+                match &held {
                     Held::Claims(claims) => {
-                        let mut all = true;
                         for (finding, fence) in claims {
                             match store.renew(finding, *fence, now, lease_ms).await {
                                 Ok(true) => {}
-                                Ok(false) => all = false,
+                                // Taken over: the fence refuses our later
+                                // writes, so there is nothing to undo here.
+                                Ok(false) => {
+                                    tracing::debug!(finding = %finding, "claim taken over; its writes are fenced off");
+                                }
                                 Err(e) => {
                                     tracing::warn!(finding = %finding, code = e.code(), "could not renew a claim");
                                 }
                             }
                         }
-                        all
                     }
-                    Held::Op(op) => match store.extend(*op, now + lease_ms).await {
-                        Ok(held) => held,
-                        Err(e) => {
+                    Held::Op(op) => {
+                        if let Err(e) = store.extend(*op, now + lease_ms).await {
                             tracing::warn!(op = %op.id, code = e.code(), "could not renew an operation in flight");
-                            true
                         }
-                    },
-                };
-                if !held_all {
-                    flag.store(true, Ordering::SeqCst);
+                    }
                 }
             }
         });
-        Self { task, lost }
-    }
-
-    /// Whether a renewal found a lease taken by someone else.
-    #[allow(dead_code)]
-    pub(crate) fn lost(&self) -> bool {
-        self.lost.load(Ordering::SeqCst)
+        Self { task }
     }
 }
 
