@@ -186,6 +186,7 @@ impl ClientBuilder {
             .rate_limit
             .map(|r| Limiter::direct_with_clock(r.quota(), GovernorClock(Arc::clone(&clock))));
         Ok(JiraClient {
+            gate: None,
             inner: Arc::new(Inner {
                 http,
                 base,
@@ -198,6 +199,7 @@ impl ClientBuilder {
                 sleeper: self.sleeper,
                 clock,
                 pacing: Mutex::new(Pacing::default()),
+                timeout: self.timeout,
             }),
         })
     }

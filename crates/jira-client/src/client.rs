@@ -43,6 +43,8 @@ pub(crate) struct Inner {
     pub(crate) sleeper: Arc<dyn Sleep>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) pacing: Mutex<Pacing>,
+    /// The whole-request timeout the HTTP client was built with.
+    pub(crate) timeout: Option<Duration>,
 }
 
 impl Inner {
@@ -59,6 +61,9 @@ impl Inner {
 #[derive(Clone)]
 pub struct JiraClient {
     pub(crate) inner: Arc<Inner>,
+    /// Asked before every attempt of every request of this handle
+    /// ([`JiraClient::gated`]); `None` for an ungated client.
+    pub(crate) gate: Option<Arc<dyn crate::SendGate>>,
 }
 
 impl fmt::Debug for JiraClient {
@@ -70,6 +75,7 @@ impl fmt::Debug for JiraClient {
             .field("rate_limit", &self.inner.rate_limit)
             .field("budget", &self.inner.budget)
             .field("retry", &self.inner.retry)
+            .field("gated", &self.gate.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -100,6 +106,13 @@ impl JiraClient {
     /// The deployment this client speaks to.
     pub fn flavor(&self) -> Flavor {
         self.inner.flavor
+    }
+
+    /// The whole-request timeout of each attempt (`None` when built
+    /// [`without_timeouts`](crate::ClientBuilder::without_timeouts)); a
+    /// gated client ([`JiraClient::gated`]) may cut it shorter.
+    pub fn request_timeout(&self) -> Option<Duration> {
+        self.inner.timeout
     }
 
     /// The normalised base URL (no trailing slash).
@@ -148,6 +161,7 @@ impl JiraClient {
             url,
             body,
             accept: &[],
+            gate: self.gate.clone(),
         })
     }
 

@@ -69,6 +69,10 @@ pub enum ErrorKind {
     /// Not sent, because an earlier part of the same batch failed in a way
     /// that would fail this part too.
     NotAttempted,
+    /// Not sent, because the caller's [`crate::SendGate`] refused the
+    /// attempt (for the sync engine: the claim the write was made under may
+    /// be lost). Nothing reached Jira; the caller decides what comes next.
+    Withheld,
 }
 
 impl ErrorKind {
@@ -98,6 +102,7 @@ impl ErrorKind {
             Self::Credentials => "credentials",
             Self::BulkOutcomeUnknown => "bulk_outcome_unknown",
             Self::NotAttempted => "not_attempted",
+            Self::Withheld => "withheld",
         }
     }
 
@@ -143,6 +148,7 @@ impl ErrorKind {
                 | Self::Timeout
                 | Self::NotAttempted
                 | Self::Conflict
+                | Self::Withheld
         )
     }
 }

@@ -76,6 +76,7 @@ mod rate_limit;
 mod redact;
 mod retry;
 pub mod sealed;
+mod send_gate;
 mod time;
 mod transport;
 
@@ -87,4 +88,5 @@ pub use endpoints::{DEFAULT_PAGE_SIZE, MAX_RECONCILE_ISSUES, SearchPages};
 pub use error::{Error, ErrorKind};
 pub use rate_limit::{NEAR_LIMIT_PAUSE, RateLimit, RateLimitStatus};
 pub use retry::RetryPolicy;
+pub use send_gate::{GateClosed, SendGate};
 pub use time::{Clock, Sleep, SystemClock, TokioSleep};

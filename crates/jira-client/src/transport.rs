@@ -29,6 +29,8 @@ pub(crate) struct Request {
     /// Error statuses handed back to the caller as answers instead of errors
     /// (bulk create reads its 400 body itself).
     pub(crate) accept: &'static [u16],
+    /// The caller's gate, asked before each attempt ([`crate::SendGate`]).
+    pub(crate) gate: Option<std::sync::Arc<dyn crate::SendGate>>,
 }
 
 /// Jira's answer.
@@ -49,8 +51,28 @@ impl Inner {
         loop {
             attempt += 1;
             self.throttle().await;
+            // Asked after every wait, immediately before the attempt: a
+            // claim lost while waiting for the quota stops the write here.
+            let budget = match &request.gate {
+                None => None,
+                Some(gate) => match gate.admit().await {
+                    Ok(budget) => Some(budget),
+                    Err(closed) => {
+                        return Err(Error::new(
+                            ErrorKind::Withheld,
+                            format!("not sent: {}", closed.reason),
+                        )
+                        .with_request(request.op.label())
+                        .with_attempts(attempt));
+                    }
+                },
+            };
+            let timeout = match (budget, self.timeout) {
+                (Some(b), Some(t)) => Some(b.min(t)),
+                (b, t) => b.or(t),
+            };
             let started = std::time::Instant::now();
-            let sent = self.send_once(request).await;
+            let sent = self.send_once(request, timeout).await;
             crate::metrics::request(
                 &request.op,
                 sent.as_ref().ok().map(|a| a.status),
@@ -207,8 +229,30 @@ impl Inner {
         p.last = Some(limits);
     }
 
-    /// One attempt: send, following same-origin redirects.
-    async fn send_once(&self, request: &Request) -> Result<Answer, Error> {
+    /// One attempt: send, following same-origin redirects, within
+    /// `timeout` in all (the client's, or less when a gate cut it).
+    async fn send_once(
+        &self,
+        request: &Request,
+        timeout: Option<Duration>,
+    ) -> Result<Answer, Error> {
+        let Some(timeout) = timeout else {
+            return self.send_attempt(request).await;
+        };
+        match tokio::time::timeout(timeout, self.send_attempt(request)).await {
+            Ok(answer) => answer,
+            // The whole attempt, redirects and body included, ran out of
+            // time: the request may have reached Jira.
+            Err(_) => Err(
+                Error::new(ErrorKind::Timeout, "Jira did not answer in time")
+                    .with_request(request.op.label())
+                    .sent(true),
+            ),
+        }
+    }
+
+    /// One attempt without a deadline of its own.
+    async fn send_attempt(&self, request: &Request) -> Result<Answer, Error> {
         let op = &request.op;
         let secret = self
             .auth

@@ -15,4 +15,5 @@ mod retry;
 mod sealed;
 mod search;
 mod secrets;
+mod send_gate;
 mod support;
