@@ -31,6 +31,11 @@
 //! `{"created":…,"already_linked":…,"skipped":…,"failed":…,"queued":…,"parked":…,"healed":…,"timed_out":…,"retried_from_earlier_runs":…}`
 //! (`queued`: operations still waiting; `failed`: findings parked for a
 //! person). Exit code 0 when nothing failed and nothing is left.
+//!
+//! `PENAXTRA_CLOCK_OFFSET_MS` (e.g. `90000`, or `-90000`) runs this process
+//! with its wall clock that far ahead of (or behind) the system's: a
+//! replica on a host whose clock is wrong. Claims are measured on the
+//! store's clock, so it makes no duplicate.
 
 #[path = "support/store.rs"]
 mod store;
@@ -38,7 +43,7 @@ mod store;
 use clap::Parser;
 use penaxtra_jira_sync::config::{SyncConfig, parse_duration};
 use penaxtra_jira_sync::{
-    JiraSync, MemoryFindings, Progress, PushKind, SharedRateBudget, WorkLeft,
+    Clock, JiraSync, MemoryFindings, OffsetClock, Progress, PushKind, SharedRateBudget, WorkLeft,
 };
 use penaxtra_mapping::Finding;
 use std::io::Write;
@@ -88,6 +93,10 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let config = SyncConfig::from_toml_file(&cli.config)?;
     let opened = store::open(&cli.store).await?;
     let mut client = config.jira.client_builder()?;
+    if let Some(offset) = clock_offset()? {
+        eprintln!("this process's clock runs {offset} ms off the system's");
+        client = client.clock(Arc::new(OffsetClock::new(offset)) as Arc<dyn Clock>);
+    }
     if cli.shared_rate {
         let budget = SharedRateBudget::new(opened.budget, "jira", config.jira.rate_limit()?);
         client = client.shared_budget(Arc::new(budget));
@@ -123,6 +132,16 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `PENAXTRA_CLOCK_OFFSET_MS`, when set.
+fn clock_offset() -> Result<Option<i64>, String> {
+    match std::env::var("PENAXTRA_CLOCK_OFFSET_MS") {
+        Ok(v) => v.trim().parse().map(Some).map_err(|_| {
+            format!("PENAXTRA_CLOCK_OFFSET_MS must be a whole number of milliseconds, not {v:?}")
+        }),
+        Err(_) => Ok(None),
+    }
 }
 
 fn waiting_line(left: &WorkLeft) {

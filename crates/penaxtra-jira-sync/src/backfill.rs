@@ -5,10 +5,10 @@
 
 use crate::engine::JiraSync;
 use crate::error::SyncError;
-use crate::lease::LeaseKeeper;
+use crate::lease::ClaimLease;
 use crate::push::{Progress, PushKind, PushOutcome, duration_ms};
-use crate::store::{Claim, Fence, PendingOp};
-use jira_model::{CreatedIssue, Flavor, Issue, IssueKey};
+use crate::store::{Claim, Doubt, Fence, PendingOp, Release};
+use jira_model::{CreatedIssue, Issue, IssueKey};
 use penaxtra_mapping::{Finding, FindingId, dedup_label};
 use std::collections::HashMap;
 
@@ -222,19 +222,26 @@ impl JiraSync {
 }
 
 impl crate::push::Pusher<'_> {
-    /// One chunk of a backfill: claim, check what is in doubt, create in
-    /// bulk, match by label, link.
+    /// One chunk of a backfill: claim, confirm what earlier attempts are
+    /// known to have made, check what is in doubt, create in bulk under the
+    /// claims' gate, record the ids Jira answered, match by label, link.
     pub(crate) async fn push_chunk(
         &self,
         chunk: Vec<(usize, Finding)>,
     ) -> Result<Vec<(usize, PushOutcome)>, SyncError> {
         let store = &self.core.store;
-        let now = self.core.now_ms();
         let lease = duration_ms(self.core.settings.claim_lease);
         let mut out = Vec::with_capacity(chunk.len());
-        let mut claimed: Vec<Claimed> = Vec::new();
+        let mut claimed: Vec<ChunkClaim> = Vec::new();
         for (i, f) in chunk {
-            match store.claim(&f.id, &self.core.owner, now, lease).await? {
+            // Each claim's validity counts from its own request: a stall
+            // in this loop (a busy store) shortens the early ones, never
+            // lengthens them.
+            let sent = self.core.clock.monotonic();
+            match store
+                .claim(&f.id, &self.core.owner, self.core.now_ms(), lease)
+                .await?
+            {
                 Claim::Linked(link) => out.push((
                     i,
                     PushOutcome::AlreadyLinked {
@@ -243,7 +250,7 @@ impl crate::push::Pusher<'_> {
                 )),
                 Claim::Parked { reason } => out.push((i, PushOutcome::Parked { reason })),
                 Claim::Busy => {
-                    let due = now + lease;
+                    let due = self.core.now_ms() + lease;
                     store
                         .enqueue(
                             &PendingOp::Create {
@@ -261,27 +268,32 @@ impl crate::push::Pusher<'_> {
                         },
                     ));
                 }
-                Claim::Acquired {
-                    fence,
-                    doubt_since_ms,
-                } => claimed.push(Claimed {
+                Claim::Acquired { fence, doubt } => claimed.push(ChunkClaim {
                     i,
                     f,
                     fence,
-                    doubt: doubt_since_ms,
+                    doubt,
+                    sent,
+                    claimed_at: self.core.clock.monotonic(),
+                    left: Release::Kept,
                 }),
             }
         }
         if claimed.is_empty() {
             return Ok(out);
         }
-        let _keeper = LeaseKeeper::claims(
+        let held = ClaimLease::hold(
             self.core,
-            claimed.iter().map(|c| (c.f.id.clone(), c.fence)).collect(),
+            claimed
+                .iter()
+                .map(|c| (c.f.id.clone(), c.fence, c.sent))
+                .collect(),
         );
 
-        // A duplicate search only for findings in doubt (or every one, by
-        // setting): a fresh backfill makes none.
+        // Issues earlier attempts are known to have made, read by id
+        // (consistent), then a duplicate search only for findings still in
+        // doubt (or every one, by setting): a fresh backfill makes neither.
+        claimed = self.recover_known(claimed, &mut out).await?;
         let always = self.core.settings.always_check_jira;
         let to_check: Vec<FindingId> = claimed
             .iter()
@@ -294,33 +306,21 @@ impl crate::push::Pusher<'_> {
                     let mut rest = Vec::with_capacity(claimed.len());
                     for mut c in claimed {
                         if let Some(issue) = found.get(&c.f.id) {
-                            match self
-                                .record_link(&c.f, &issue.key, &issue.id, Some(issue), c.fence)
-                                .await
-                            {
-                                Ok(()) => out.push((
-                                    c.i,
-                                    PushOutcome::Recovered {
-                                        issue_key: IssueKey::new(&issue.key)?,
-                                    },
-                                )),
-                                Err(e) => {
-                                    let doubt = c.doubt;
-                                    out.push((c.i, self.fail_claimed(&c, e, doubt).await?));
-                                }
-                            }
+                            let outcome = self.link_found(&c, issue).await?;
+                            out.push((c.i, outcome));
                             continue;
                         }
-                        if let Some(since) = c.doubt {
-                            if let Some(wait) = self.search_not_yet_trusted(since) {
+                        if let Some(doubt) = &c.doubt {
+                            if let Some(wait) = self.search_not_yet_trusted(doubt, c.claimed_at) {
                                 let e = SyncError::AwaitingConsistency {
                                     finding: c.f.id.to_string(),
                                     wait,
                                 };
-                                out.push((c.i, self.fail_claimed(&c, e, Some(since)).await?));
+                                out.push((c.i, self.fail_claimed(&c, e).await?));
                                 continue;
                             }
-                            c.doubt = None;
+                            // A search made after the window found nothing.
+                            c.left = Release::Cleared;
                         }
                         rest.push(c);
                     }
@@ -328,8 +328,7 @@ impl crate::push::Pusher<'_> {
                 }
                 Err(e) => {
                     for c in claimed {
-                        let doubt = c.doubt;
-                        out.push((c.i, self.fail_claimed(&c, e.clone(), doubt).await?));
+                        out.push((c.i, self.fail_claimed(&c, e.clone()).await?));
                     }
                     return Ok(out);
                 }
@@ -342,7 +341,7 @@ impl crate::push::Pusher<'_> {
             if self.rule.matches(&c.f) {
                 matching.push(c);
             } else {
-                store.release(&c.f.id, c.fence, None).await?;
+                store.release(&c.f.id, c.fence, c.left).await?;
                 out.push((c.i, PushOutcome::Skipped));
             }
         }
@@ -358,15 +357,15 @@ impl crate::push::Pusher<'_> {
                     to_create.push(c);
                 }
                 Err(e) => {
-                    let doubt = c.doubt;
-                    out.push((c.i, self.fail_claimed(&c, e.into(), doubt).await?));
+                    out.push((c.i, self.fail_claimed(&c, e.into()).await?));
                 }
             }
         }
         if requests.is_empty() {
             return Ok(out);
         }
-        let results = self.core.client.bulk_create(&requests).await;
+        let client = held.client(self.core);
+        let results = client.bulk_create(&requests).await;
         let created_at = self.core.now_ms();
 
         // Which elements failed is known by their index
@@ -375,38 +374,48 @@ impl crate::push::Pusher<'_> {
         // issues are matched to findings by their dedup labels.
         let mut created = Vec::new();
         let mut succeeded = Vec::new();
-        for ((c, result), request) in to_create.into_iter().zip(results).zip(&requests) {
+        for ((mut c, result), request) in to_create.into_iter().zip(results).zip(&requests) {
             match result {
                 Ok(issue) => {
                     created.push(issue);
+                    c.left = Release::Raised { at_ms: created_at };
                     succeeded.push(c);
                 }
                 Err(e) => {
                     // Jira refused only options it does not have: this one
                     // is created alone without them.
                     if let Some(fewer) = crate::options::without_refused_options(request, &e) {
-                        let outcome = self.create_alone(&c, &fewer).await?;
+                        let outcome = self.create_alone(&mut c, &client, &fewer).await?;
                         out.push((c.i, outcome));
                         continue;
                     }
-                    let doubt = if e.may_have_been_sent() {
-                        Some(created_at)
-                    } else {
-                        c.doubt
-                    };
-                    out.push((c.i, self.fail_claimed(&c, e.into(), doubt).await?));
+                    if e.may_have_been_sent() {
+                        c.left = Release::Raised { at_ms: created_at };
+                    }
+                    out.push((c.i, self.fail_claimed(&c, e.into()).await?));
                 }
             }
         }
         if succeeded.is_empty() {
             return Ok(out);
         }
+        // Kept before the read-back: a crash or a lost lease from here on
+        // leaves the next claimant the ids to confirm, not a search to wait
+        // for.
+        let ids: Vec<String> = created.iter().map(|c| c.id.clone()).collect();
+        let findings: Vec<FindingId> = succeeded.iter().map(|c| c.f.id.clone()).collect();
+        if let Err(e) = store.note_created(&findings, &ids).await {
+            tracing::warn!(
+                code = e.code(),
+                "could not record the ids of a bulk create; the next claimants search for them"
+            );
+        }
         let matched = match self.match_created(&succeeded, &created).await {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!(
                     code = e.code(),
-                    "could not read back the issues of a bulk create; they are checked again before any new create"
+                    "could not read back the issues of a bulk create; they are confirmed by id before any new create"
                 );
                 HashMap::new()
             }
@@ -423,17 +432,75 @@ impl crate::push::Pusher<'_> {
                             issue_key: IssueKey::new(&issue.key)?,
                         },
                     )),
-                    Err(e) => out.push((c.i, self.fail_claimed(&c, e, Some(created_at)).await?)),
+                    Err(e) => out.push((c.i, self.fail_claimed(&c, e).await?)),
                 },
                 None => {
                     let e = SyncError::CreateUnconfirmed {
                         finding: c.f.id.to_string(),
                     };
-                    out.push((c.i, self.fail_claimed(&c, e, Some(created_at)).await?));
+                    out.push((c.i, self.fail_claimed(&c, e).await?));
                 }
             }
         }
         Ok(out)
+    }
+
+    /// Links the claims whose earlier attempts are known to have created
+    /// their issue (their [`crate::store::Doubt::issue_ids`], read by id);
+    /// answers the others.
+    async fn recover_known(
+        &self,
+        claimed: Vec<ChunkClaim>,
+        out: &mut Vec<(usize, PushOutcome)>,
+    ) -> Result<Vec<ChunkClaim>, SyncError> {
+        let mut ids: Vec<&str> = claimed
+            .iter()
+            .filter_map(|c| c.doubt.as_ref())
+            .flat_map(|d| d.issue_ids.iter().map(String::as_str))
+            .collect();
+        if ids.is_empty() {
+            return Ok(claimed);
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let findings: Vec<FindingId> = claimed
+            .iter()
+            .filter(|c| c.doubt.as_ref().is_some_and(|d| !d.issue_ids.is_empty()))
+            .map(|c| c.f.id.clone())
+            .collect();
+        let found = match self.confirm_by_id(&ids, &findings).await {
+            Ok(found) => found,
+            Err(e) => {
+                for c in claimed {
+                    out.push((c.i, self.fail_claimed(&c, e.clone()).await?));
+                }
+                return Ok(Vec::new());
+            }
+        };
+        let mut rest = Vec::with_capacity(claimed.len());
+        for c in claimed {
+            match found.get(&c.f.id) {
+                Some(issue) => {
+                    let outcome = self.link_found(&c, issue).await?;
+                    out.push((c.i, outcome));
+                }
+                None => rest.push(c),
+            }
+        }
+        Ok(rest)
+    }
+
+    /// Links a claim to the issue an earlier attempt made.
+    async fn link_found(&self, c: &ChunkClaim, issue: &Issue) -> Result<PushOutcome, SyncError> {
+        match self
+            .record_link(&c.f, &issue.key, &issue.id, Some(issue), c.fence)
+            .await
+        {
+            Ok(()) => Ok(PushOutcome::Recovered {
+                issue_key: IssueKey::new(&issue.key)?,
+            }),
+            Err(e) => self.fail_claimed(c, e).await,
+        }
     }
 
     /// Creates one claimed finding's issue alone, after Jira refused only
@@ -441,61 +508,64 @@ impl crate::push::Pusher<'_> {
     /// its issue, so no matching by label is needed).
     async fn create_alone(
         &self,
-        c: &Claimed,
+        c: &mut ChunkClaim,
+        client: &jira_client::JiraClient,
         request: &jira_model::CreateIssueRequest,
     ) -> Result<PushOutcome, SyncError> {
         Ok(
-            match self.create_issue_without_refused_options(request).await {
-                Ok(issue) => match self
-                    .record_link(&c.f, &issue.key, &issue.id, None, c.fence)
-                    .await
-                {
-                    Ok(()) => PushOutcome::Created {
-                        issue_key: IssueKey::new(&issue.key)?,
-                    },
-                    Err(e) => self.fail_claimed(c, e, Some(self.core.now_ms())).await?,
-                },
-                Err(e) => {
-                    let doubt = if e.may_have_been_sent() {
-                        Some(self.core.now_ms())
-                    } else {
-                        c.doubt
+            match self
+                .create_issue_without_refused_options(client, request)
+                .await
+            {
+                Ok(issue) => {
+                    c.left = Release::Raised {
+                        at_ms: self.core.now_ms(),
                     };
-                    self.fail_claimed(c, e.into(), doubt).await?
+                    let ids = [issue.id.clone()];
+                    if let Err(e) = self
+                        .core
+                        .store
+                        .note_created(std::slice::from_ref(&c.f.id), &ids)
+                        .await
+                    {
+                        tracing::warn!(finding = %c.f.id, code = e.code(), "could not record the created issue's id");
+                    }
+                    match self
+                        .record_link(&c.f, &issue.key, &issue.id, None, c.fence)
+                        .await
+                    {
+                        Ok(()) => PushOutcome::Created {
+                            issue_key: IssueKey::new(&issue.key)?,
+                        },
+                        Err(e) => self.fail_claimed(c, e).await?,
+                    }
+                }
+                Err(e) => {
+                    if e.may_have_been_sent() {
+                        c.left = Release::Raised {
+                            at_ms: self.core.now_ms(),
+                        };
+                    }
+                    self.fail_claimed(c, e.into()).await?
                 }
             },
         )
     }
 
     /// Matches the issues a bulk create made to the findings they were made
-    /// for, by reading their labels back: one search by id (on Cloud with
-    /// `reconcileIssues`, so the index lag does not hide them; Data Center
-    /// reads its own writes on one node), then a read by id of any issue
-    /// the search did not return. A single success needs no read.
+    /// for, by reading their labels back by id ([`Self::read_by_id`]):
+    /// never by position, not even for a single success.
     async fn match_created(
         &self,
-        findings: &[Claimed],
+        findings: &[ChunkClaim],
         created: &[CreatedIssue],
     ) -> Result<HashMap<FindingId, CreatedIssue>, SyncError> {
-        if let ([c], [issue]) = (findings, created) {
-            return Ok(HashMap::from([(c.f.id.clone(), issue.clone())]));
-        }
         let by_label: HashMap<String, &FindingId> = findings
             .iter()
             .map(|c| (dedup_label(&c.f.id), &c.f.id))
             .collect();
         let ids: Vec<&str> = created.iter().map(|c| c.id.as_str()).collect();
-        let jql = format!("id in ({})", ids.join(", "));
-        let mut pages = self.core.client.search(&jql, &["labels"]).page_size(100);
-        if self.core.client.flavor() == Flavor::Cloud {
-            pages = pages.reconcile(&ids);
-        }
-        let mut issues: Vec<Issue> = pages.collect_all().await?;
-        for id in &ids {
-            if !issues.iter().any(|i| i.id == *id) {
-                issues.push(self.core.client.get_issue(id, &["labels"]).await?);
-            }
-        }
+        let issues = self.read_by_id(&ids, &["labels"]).await?;
         let mut out = HashMap::new();
         for issue in issues {
             let Some(made) = created.iter().find(|c| c.id == issue.id) else {
@@ -508,15 +578,14 @@ impl crate::push::Pusher<'_> {
         Ok(out)
     }
 
-    /// Releases a claim after a failure, leaving `doubt` behind, and queues
-    /// or parks the create.
+    /// Releases a claim after a failure, leaving what its `left` says, and
+    /// queues or parks the create.
     async fn fail_claimed(
         &self,
-        c: &Claimed,
+        c: &ChunkClaim,
         error: SyncError,
-        doubt: Option<i64>,
     ) -> Result<PushOutcome, SyncError> {
-        match self.core.store.release(&c.f.id, c.fence, doubt).await {
+        match self.core.store.release(&c.f.id, c.fence, c.left).await {
             Ok(true) => {}
             Ok(false) => {
                 tracing::warn!(finding = %c.f.id, fence = %c.fence, "claim lost during a backfill; the next holder checks Jira first");
@@ -536,9 +605,15 @@ impl crate::push::Pusher<'_> {
 }
 
 /// A finding whose claim this backfill holds.
-struct Claimed {
+struct ChunkClaim {
     i: usize,
     f: Finding,
     fence: Fence,
-    doubt: Option<i64>,
+    doubt: Option<Doubt>,
+    /// Monotonic time the claim request was sent.
+    sent: std::time::Duration,
+    /// Monotonic time the store answered it.
+    claimed_at: std::time::Duration,
+    /// What a release leaves behind if this claim fails from here.
+    left: Release,
 }

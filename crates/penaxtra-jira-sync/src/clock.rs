@@ -40,6 +40,45 @@ impl Clock for TokioClock {
     }
 }
 
+/// The system clock with its wall time moved by a fixed offset, ahead or
+/// behind; monotonic time is the system's. What a host whose clock is
+/// wrong looks like: the `sync` example takes one from
+/// `PENAXTRA_CLOCK_OFFSET_MS`, so replicas with disagreeing clocks can be
+/// run on one machine. Claims do not depend on it (shared stores measure
+/// them on their own clock, [`crate::store::StoreClock`]).
+#[derive(Debug, Clone, Copy)]
+pub struct OffsetClock {
+    system: SystemClock,
+    ahead: bool,
+    offset: Duration,
+}
+
+impl OffsetClock {
+    /// The system clock `offset_ms` milliseconds ahead (negative: behind).
+    pub fn new(offset_ms: i64) -> Self {
+        Self {
+            system: SystemClock::new(),
+            ahead: offset_ms >= 0,
+            offset: Duration::from_millis(offset_ms.unsigned_abs()),
+        }
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> SystemTime {
+        let now = self.system.now();
+        if self.ahead {
+            now + self.offset
+        } else {
+            now.checked_sub(self.offset)
+                .unwrap_or(SystemTime::UNIX_EPOCH)
+        }
+    }
+    fn monotonic(&self) -> Duration {
+        self.system.monotonic()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -51,5 +90,20 @@ mod tests {
         tokio::time::advance(Duration::from_secs(90)).await;
         assert_eq!(clock.now_ms() - before, 90_000);
         assert_eq!(clock.monotonic(), Duration::from_secs(90));
+    }
+
+    #[test]
+    fn an_offset_clock_is_ahead_or_behind_by_its_offset() {
+        let system = SystemClock::new().now_ms();
+        let ahead = OffsetClock::new(90_000).now_ms();
+        let behind = OffsetClock::new(-90_000).now_ms();
+        assert!(
+            (ahead - system - 90_000).abs() < 5_000,
+            "{ahead} vs {system}"
+        );
+        assert!(
+            (system - behind - 90_000).abs() < 5_000,
+            "{behind} vs {system}"
+        );
     }
 }

@@ -382,6 +382,18 @@ impl Core {
             })
     }
 
+    /// How long after a claim's expiry a create its holder sent may still
+    /// commit in Jira. The claim's gate ([`crate::lease`]) sends a create
+    /// only while the claim is surely held and cuts the attempt to what is
+    /// left, so the holder itself is done by the expiry; Jira, which does
+    /// not know the client gave up, is assumed to finish a request within
+    /// the client's request timeout (the lease when it has none).
+    pub(crate) fn write_grace(&self) -> Duration {
+        self.client
+            .request_timeout()
+            .unwrap_or(self.settings.claim_lease)
+    }
+
     /// The retry delay after `attempts` failed attempts: exponential from
     /// `retry_base`, capped at `retry_max`, at least `hint` (Jira's
     /// `Retry-After`), with up to 20% jitter (from the clock) so replicas

@@ -146,7 +146,9 @@ impl SyncError {
     pub fn is_retryable(&self) -> bool {
         match self {
             SyncError::Jira(e) => e.is_retryable(),
-            SyncError::Store(StoreError::Backend { .. } | StoreError::Fenced { .. }) => true,
+            SyncError::Store(
+                StoreError::Backend { .. } | StoreError::Fenced { .. } | StoreError::Stale { .. },
+            ) => true,
             SyncError::Host(e) => e.is_retryable(),
             SyncError::Busy { .. }
             | SyncError::AwaitingConsistency { .. }

@@ -97,7 +97,7 @@ mod worker;
 mod workflow;
 
 pub use backfill::BackfillReport;
-pub use clock::{Clock, SystemClock, TokioClock};
+pub use clock::{Clock, OffsetClock, SystemClock, TokioClock};
 pub use deliveries::DEFAULT_DELIVERY_RETENTION;
 pub use engine::{DeletedIssue, JiraSync, JiraSyncBuilder, SyncSettings};
 pub use error::SyncError;

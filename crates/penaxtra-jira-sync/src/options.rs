@@ -55,13 +55,15 @@ pub(crate) fn without_refused_options(
 impl crate::push::Pusher<'_> {
     /// Creates an issue; when Jira refuses only options of a multi-select,
     /// creates it without them.
+    /// `client` is the claim's gated client ([`crate::lease::ClaimLease`]).
     pub(crate) async fn create_issue_without_refused_options(
         &self,
+        client: &jira_client::JiraClient,
         request: &CreateIssueRequest,
     ) -> Result<CreatedIssue, jira_client::Error> {
         let mut request = request.clone();
         loop {
-            match self.core.client.create_issue(&request).await {
+            match client.create_issue(&request).await {
                 Err(e) => match without_refused_options(&request, &e) {
                     Some(fewer) => request = fewer,
                     None => return Err(e),

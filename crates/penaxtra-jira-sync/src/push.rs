@@ -13,8 +13,8 @@
 use crate::decision::{Decision, decide};
 use crate::engine::Core;
 use crate::error::SyncError;
-use crate::lease::LeaseKeeper;
-use crate::store::{Claim, Fence, Link, PendingOp};
+use crate::lease::ClaimLease;
+use crate::store::{Claim, Doubt, Fence, Link, PendingOp, Release};
 use jira_model::{Issue, IssueKey};
 use penaxtra_mapping::{
     Finding, FindingId, FindingState, IssueTemplate, Rule, StateTable, dedup_label,
@@ -160,6 +160,14 @@ pub(crate) enum Attempt {
     Busy,
 }
 
+/// A claim this process holds for a create: its fence, the doubt it
+/// inherited, and when (monotonic) the store answered it.
+pub(crate) struct Claimed<'d> {
+    pub(crate) fence: Fence,
+    pub(crate) doubt: Option<&'d Doubt>,
+    pub(crate) claimed_at: std::time::Duration,
+}
+
 /// A failed attempt: the error and whether Jira may have acted.
 pub(crate) struct AttemptError {
     pub(crate) error: SyncError,
@@ -257,10 +265,10 @@ impl Pusher<'_> {
     /// One attempt at pushing, without deferral.
     pub(crate) async fn try_push(&self, finding: &Finding) -> Result<Attempt, AttemptError> {
         let store = &self.core.store;
-        let now = self.core.now_ms();
         let lease = duration_ms(self.core.settings.claim_lease);
+        let sent = self.core.clock.monotonic();
         let (fence, doubt) = match store
-            .claim(&finding.id, &self.core.owner, now, lease)
+            .claim(&finding.id, &self.core.owner, self.core.now_ms(), lease)
             .await
             .map_err(SyncError::from)?
         {
@@ -271,23 +279,26 @@ impl Pusher<'_> {
             }
             Claim::Parked { reason } => return Ok(Attempt::Done(PushOutcome::Parked { reason })),
             Claim::Busy => return Ok(Attempt::Busy),
-            Claim::Acquired {
-                fence,
-                doubt_since_ms,
-            } => (fence, doubt_since_ms),
+            Claim::Acquired { fence, doubt } => (fence, doubt),
         };
-        let _keeper = LeaseKeeper::claims(self.core, vec![(finding.id.clone(), fence)]);
+        let claimed_at = self.core.clock.monotonic();
+        let held = ClaimLease::hold(self.core, vec![(finding.id.clone(), fence, sent)]);
         let matches = self.rule.matches(finding);
         if !matches && doubt.is_none() {
             store
-                .release(&finding.id, fence, None)
+                .release(&finding.id, fence, Release::Kept)
                 .await
                 .map_err(SyncError::from)?;
             return Ok(Attempt::Done(PushOutcome::Skipped));
         }
-        let mut left = doubt;
+        let mut left = Release::Kept;
+        let claimed = Claimed {
+            fence,
+            doubt: doubt.as_ref(),
+            claimed_at,
+        };
         match self
-            .create_claimed(finding, fence, &mut left, matches)
+            .create_claimed(finding, &claimed, &held, &mut left, matches)
             .await
         {
             Ok(outcome) => Ok(Attempt::Done(outcome)),
@@ -295,7 +306,9 @@ impl Pusher<'_> {
                 if let SyncError::Jira(e) = &error
                     && e.may_have_been_sent()
                 {
-                    left = Some(self.core.now_ms());
+                    left = Release::Raised {
+                        at_ms: self.core.now_ms(),
+                    };
                 }
                 match store.release(&finding.id, fence, left).await {
                     Ok(true) => {}
@@ -314,28 +327,58 @@ impl Pusher<'_> {
         }
     }
 
-    /// Whether Jira may still hide an issue created up to `doubt_since_ms`
-    /// from search: `Some(wait)` until the consistency window has passed.
+    /// Whether Jira may still hide an issue that the attempts behind
+    /// `doubt` created from search: `Some(wait)` until the consistency
+    /// window has passed. The doubt's age is the store's measure (replicas'
+    /// clocks do not enter it); the rest is waited on this process's
+    /// monotonic clock from `claimed_at`, when the claim was answered. A
+    /// doubt left by a holder that expired counts from its expiry plus the
+    /// longest its last write may have taken ([`Core::write_grace`]).
     pub(crate) fn search_not_yet_trusted(
         &self,
-        doubt_since_ms: i64,
+        doubt: &Doubt,
+        claimed_at: std::time::Duration,
     ) -> Option<std::time::Duration> {
-        let trusted_at = doubt_since_ms + duration_ms(self.core.consistency_window());
-        let now = self.core.now_ms();
-        (now < trusted_at).then(|| std::time::Duration::from_millis((trusted_at - now) as u64))
+        let mut needed = self.core.consistency_window();
+        if doubt.expired_holder {
+            needed += self.core.write_grace();
+        }
+        let age = std::time::Duration::from_millis(u64::try_from(doubt.age_ms).unwrap_or(0));
+        let trusted_at = claimed_at + needed.saturating_sub(age);
+        let now = self.core.clock.monotonic();
+        (now < trusted_at).then(|| trusted_at - now)
     }
 
     /// With the claim held: check Jira when in doubt (or always, by
     /// setting), create when the finding matches, link under the fence.
-    /// `doubt` is updated to the doubt left if this fails.
+    /// `left` is updated to what a release must leave if this fails.
     async fn create_claimed(
         &self,
         finding: &Finding,
-        fence: Fence,
-        doubt: &mut Option<i64>,
+        claimed: &Claimed<'_>,
+        held: &ClaimLease,
+        left: &mut Release,
         matches: bool,
     ) -> Result<PushOutcome, SyncError> {
-        if doubt.is_some() || self.core.settings.always_check_jira {
+        let fence = claimed.fence;
+        if let Some(doubt) = claimed.doubt
+            && !doubt.issue_ids.is_empty()
+        {
+            // Issues an earlier attempt is known to have made: read them by
+            // id, which Jira answers consistently, before any search.
+            let ids: Vec<&str> = doubt.issue_ids.iter().map(String::as_str).collect();
+            let found = self
+                .confirm_by_id(&ids, std::slice::from_ref(&finding.id))
+                .await?;
+            if let Some(issue) = found.get(&finding.id) {
+                self.record_link(finding, &issue.key, &issue.id, Some(issue), fence)
+                    .await?;
+                return Ok(PushOutcome::Recovered {
+                    issue_key: IssueKey::new(&issue.key)?,
+                });
+            }
+        }
+        if claimed.doubt.is_some() || self.core.settings.always_check_jira {
             let found = self
                 .find_existing(std::slice::from_ref(&finding.id))
                 .await?;
@@ -346,25 +389,41 @@ impl Pusher<'_> {
                     issue_key: IssueKey::new(&issue.key)?,
                 });
             }
-            if let Some(since) = *doubt {
-                if let Some(wait) = self.search_not_yet_trusted(since) {
+            if let Some(doubt) = claimed.doubt {
+                if let Some(wait) = self.search_not_yet_trusted(doubt, claimed.claimed_at) {
                     return Err(SyncError::AwaitingConsistency {
                         finding: finding.id.to_string(),
                         wait,
                     });
                 }
                 // A search made after the window found nothing: no issue.
-                *doubt = None;
+                *left = Release::Cleared;
             }
         }
         if !matches {
-            self.core.store.release(&finding.id, fence, None).await?;
+            self.core.store.release(&finding.id, fence, *left).await?;
             return Ok(PushOutcome::Skipped);
         }
         let request = self.template.render(finding, self.core.client.flavor())?;
-        let created = self.create_issue_without_refused_options(&request).await?;
-        // From here on the issue exists: a failure to link leaves doubt.
-        *doubt = Some(self.core.now_ms());
+        let created = self
+            .create_issue_without_refused_options(&held.client(self.core), &request)
+            .await?;
+        // From here on the issue exists: a failure to link leaves doubt,
+        // and its id is kept for whoever claims the finding next.
+        *left = Release::Raised {
+            at_ms: self.core.now_ms(),
+        };
+        if let Err(e) = self
+            .core
+            .store
+            .note_created(
+                std::slice::from_ref(&finding.id),
+                std::slice::from_ref(&created.id),
+            )
+            .await
+        {
+            tracing::warn!(finding = %finding.id, code = e.code(), "could not record the created issue's id; the next claimant searches for it");
+        }
         self.record_link(finding, &created.key, &created.id, None, fence)
             .await?;
         Ok(PushOutcome::Created {
@@ -459,6 +518,64 @@ impl Pusher<'_> {
                     }
                 }
                 found.entry(id.clone()).or_insert_with(|| issue.clone());
+            }
+        }
+        Ok(found)
+    }
+}
+
+impl Pusher<'_> {
+    /// Reads issues by id, consistently: one search by id (on Cloud with
+    /// `reconcileIssues`, so the index lag does not hide them; Data Center
+    /// reads its own writes), then a read by id of any the search did not
+    /// return. Issues Jira no longer has (deleted, or hidden from the
+    /// account) are left out.
+    pub(crate) async fn read_by_id(
+        &self,
+        ids: &[&str],
+        fields: &[&str],
+    ) -> Result<Vec<Issue>, SyncError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let client = &self.core.client;
+        let jql = format!("id in ({})", ids.join(", "));
+        let mut pages = client.search(&jql, fields).page_size(100);
+        if client.flavor() == jira_model::Flavor::Cloud {
+            pages = pages.reconcile(ids);
+        }
+        let mut issues: Vec<Issue> = pages.collect_all().await?;
+        for id in ids {
+            if issues.iter().any(|i| i.id == *id) {
+                continue;
+            }
+            match client.get_issue(id, fields).await {
+                Ok(issue) => issues.push(issue),
+                Err(e) if e.kind() == jira_client::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(issues)
+    }
+
+    /// Which of the issues `ids` carry these findings' dedup labels: the
+    /// issues earlier attempts are known to have created, confirmed by id.
+    /// When several carry one finding's label, the oldest is taken.
+    pub(crate) async fn confirm_by_id(
+        &self,
+        ids: &[&str],
+        findings: &[FindingId],
+    ) -> Result<HashMap<FindingId, Issue>, SyncError> {
+        let by_label: HashMap<String, &FindingId> =
+            findings.iter().map(|id| (dedup_label(id), id)).collect();
+        let mut issues = self
+            .read_by_id(ids, &["labels", "status", "resolution", "created"])
+            .await?;
+        issues.sort_by_key(crate::heal::creation_order);
+        let mut found: HashMap<FindingId, Issue> = HashMap::new();
+        for issue in issues {
+            if let Some(&id) = issue.fields.labels.iter().find_map(|l| by_label.get(l)) {
+                found.entry(id.clone()).or_insert(issue);
             }
         }
         Ok(found)

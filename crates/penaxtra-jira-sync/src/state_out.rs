@@ -5,7 +5,7 @@ use crate::decision::{Decision, decide};
 use crate::engine::Core;
 use crate::error::SyncError;
 use crate::jira_time::jira_time_ms;
-use crate::lease::LeaseKeeper;
+use crate::lease::OpLease;
 use crate::push::duration_ms;
 use crate::store::{ExpectedStatus, Link, PendingOp};
 use crate::workflow::{WorkflowMap, choose, same_status, visit};
@@ -13,6 +13,9 @@ use jira_model::{Issue, IssueKey, StatusName, TransitionRequest};
 use penaxtra_mapping::{FindingId, FindingState, JiraTarget, StateTable};
 use std::collections::HashSet;
 use std::sync::Mutex;
+
+/// Times a link's bookkeeping is read again after a concurrent change.
+const NOTE_OUT_TRIES: usize = 5;
 
 /// What happened to an issue when its finding's state changed.
 #[derive(Debug, Clone)]
@@ -113,7 +116,7 @@ impl StateOut<'_> {
         let queued = store
             .enqueue(&op, self.core.now_ms() + lease, Some("in flight"))
             .await?;
-        let keeper = LeaseKeeper::op(self.core, queued);
+        let keeper = OpLease::hold(self.core, vec![queued]);
         let result = self.try_set_state(finding, state).await;
         drop(keeper);
         match result {
@@ -159,18 +162,43 @@ impl StateOut<'_> {
         state: FindingState,
     ) -> Result<StateOutcome, SyncError> {
         let store = &self.core.store;
-        let Some(link) = store.link(finding).await? else {
+        let Some(mut link) = store.link(finding).await? else {
             return Ok(StateOutcome::NotLinked);
         };
         let target = self.states.to_jira(state);
         let key = link.issue_key.clone();
+        let now = self.core.now_ms();
+        // One walk per issue at a time: a second change read mid-walk would
+        // see an intermediate status, answer "already there" and finish
+        // while the first walk lands elsewhere. It waits and runs after,
+        // on the finding's state then (the newest wanted state wins).
+        if link.moving_until_ms.is_some_and(|t| t > now) {
+            return Err(SyncError::Busy {
+                finding: finding.to_string(),
+            });
+        }
         // Jira events that arrive from now until the walk has recorded
         // Jira's time of its last move cannot be ordered against it yet.
-        let until = self.core.now_ms() + duration_ms(self.core.settings.claim_lease);
-        self.note_out(finding, move |l| l.moving_until_ms = Some(until))
-            .await?;
-        let result = self.move_issue(finding, state, &key, &target).await;
-        if let Err(e) = self.note_out(finding, |l| l.moving_until_ms = None).await {
+        // Taken compare-and-set: of two walks starting at once, one wins.
+        let until = now + duration_ms(self.core.settings.claim_lease);
+        link.moving_until_ms = Some(until);
+        link.updated_ms = now;
+        match store.update_link(&link).await {
+            Err(crate::store::StoreError::Stale { .. }) => {
+                return Err(SyncError::Busy {
+                    finding: finding.to_string(),
+                });
+            }
+            other => other?,
+        }
+        let issue_id = link.issue_id.as_str();
+        let result = self
+            .move_issue(finding, issue_id, state, &key, &target)
+            .await;
+        if let Err(e) = self
+            .note_out(finding, issue_id, |l| l.moving_until_ms = None)
+            .await
+        {
             tracing::warn!(finding = %finding, code = e.code(), "could not clear the in-flight mark; it expires with its lease");
         }
         result
@@ -179,6 +207,7 @@ impl StateOut<'_> {
     async fn move_issue(
         &self,
         finding: &FindingId,
+        issue_id: &str,
         state: FindingState,
         issue_key: &IssueKey,
         target: &JiraTarget,
@@ -199,7 +228,7 @@ impl StateOut<'_> {
             .map(|s| s.name.clone())
             .unwrap_or_default();
         if state_of_issue(self.states, &issue) == Some(state) {
-            self.note_out(finding, move |l| {
+            self.note_out(finding, issue_id, move |l| {
                 l.state_out = Some(state);
                 if let Some(t) = seen {
                     l.saw_jira_time(t);
@@ -211,10 +240,13 @@ impl StateOut<'_> {
             });
         }
         if let Some(t) = seen {
-            self.note_out(finding, move |l| l.saw_jira_time(t)).await?;
+            self.note_out(finding, issue_id, move |l| l.saw_jira_time(t))
+                .await?;
         }
 
-        let (to, via) = self.walk_to(&key, &start, target, Some(finding)).await?;
+        let (to, via) = self
+            .walk_to(&key, &start, target, Some((finding, issue_id)))
+            .await?;
         // Where the walk left the issue, by Jira's word: the status and
         // resolution that are now our echo, and the time of our last move.
         let after = self
@@ -229,9 +261,10 @@ impl StateOut<'_> {
             .map_or_else(|| to.clone(), |s| s.name.clone());
         let resolution = after.fields.resolution.as_ref().map(|r| r.name.clone());
         let at = after.fields.updated.as_deref().and_then(jira_time_ms);
-        self.note_out(finding, move |l| {
+        self.note_out(finding, issue_id, move |l| {
             l.state_out = Some(state);
-            l.expected_statuses = vec![ExpectedStatus::arriving(status, resolution)];
+            l.expected_statuses =
+                vec![ExpectedStatus::arriving(status.clone(), resolution.clone())];
             if let Some(t) = at {
                 l.saw_jira_time(t);
             }
@@ -247,23 +280,40 @@ impl StateOut<'_> {
     }
 
     /// Updates the outbound bookkeeping of a link on a fresh read, so that
-    /// what inbound processing wrote meanwhile is kept.
+    /// what inbound processing wrote meanwhile is kept; compare-and-set,
+    /// so a link that moved under it (healing relinked it to another issue)
+    /// is read again, never written back over. When the link now names
+    /// another issue than `issue_id`, the bookkeeping of this walk does not
+    /// apply to it and is dropped.
     async fn note_out(
         &self,
         finding: &FindingId,
-        change: impl FnOnce(&mut Link),
+        issue_id: &str,
+        change: impl Fn(&mut Link),
     ) -> Result<(), SyncError> {
         let store = &self.core.store;
-        let mut link = store
-            .link(finding)
-            .await?
-            .ok_or_else(|| SyncError::NotLinked {
-                finding: finding.to_string(),
-            })?;
-        change(&mut link);
-        link.updated_ms = self.core.now_ms();
-        store.update_link(&link).await?;
-        Ok(())
+        for _ in 0..NOTE_OUT_TRIES {
+            let mut link = store
+                .link(finding)
+                .await?
+                .ok_or_else(|| SyncError::NotLinked {
+                    finding: finding.to_string(),
+                })?;
+            if link.issue_id != issue_id {
+                tracing::info!(finding = %finding, "the link moved to another issue during the walk; its bookkeeping is left to the new issue");
+                return Ok(());
+            }
+            change(&mut link);
+            link.updated_ms = self.core.now_ms();
+            match store.update_link(&link).await {
+                Err(crate::store::StoreError::Stale { .. }) => continue,
+                other => return other.map_err(SyncError::from),
+            }
+        }
+        Err(SyncError::Store(crate::store::StoreError::Stale {
+            what: "link",
+            key: finding.to_string(),
+        }))
     }
 
     /// Moves issue `key` from status `start` to `target` by the direct
@@ -277,7 +327,7 @@ impl StateOut<'_> {
         key: &str,
         start: &str,
         target: &JiraTarget,
-        link: Option<&FindingId>,
+        link: Option<(&FindingId, &str)>,
     ) -> Result<(String, Vec<String>), SyncError> {
         let client = &self.core.client;
         let max_steps = self.core.settings.max_transition_steps;
@@ -329,12 +379,12 @@ impl StateOut<'_> {
             if let Some(resolution) = pick_resolution(&transition, target, arriving) {
                 request = request.with_resolution(resolution);
             }
-            if let Some(finding) = link {
+            if let Some((finding, issue_id)) = link {
                 // Before moving: the statuses we expect mark the webhooks
                 // and the sweeps that see them as ours.
                 let (from, to) = (current.clone(), transition.to.name.clone());
-                self.note_out(finding, move |l| {
-                    for status in [StatusName::new(from), StatusName::new(to)] {
+                self.note_out(finding, issue_id, move |l| {
+                    for status in [StatusName::new(from.clone()), StatusName::new(to.clone())] {
                         if !l
                             .expected_statuses
                             .iter()

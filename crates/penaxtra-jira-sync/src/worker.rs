@@ -4,7 +4,7 @@
 use crate::decision::{Decision, decide};
 use crate::engine::JiraSync;
 use crate::error::SyncError;
-use crate::lease::LeaseKeeper;
+use crate::lease::OpLease;
 use crate::push::{Attempt, AttemptError, PushOutcome, duration_ms};
 use crate::state_out::StateOutcome;
 use crate::store::{PendingOp, QueuedOp};
@@ -129,6 +129,10 @@ impl JiraSync {
                 break;
             }
             taken_so_far += taken.len();
+            // The whole batch is renewed while any of it runs: an
+            // operation waiting its turn must not fall due and be taken by
+            // another worker meanwhile.
+            let _keeper = OpLease::hold(self.core(), taken.iter().map(QueuedOp::op_ref).collect());
             for q in taken {
                 // Renewed from now: the batch's lease started when it was taken.
                 if !store
@@ -150,7 +154,6 @@ impl JiraSync {
     /// outcome in the queue.
     async fn run_taken(&self, q: &QueuedOp, report: &mut WorkerReport) -> Result<(), SyncError> {
         let store = &self.core().store;
-        let _keeper = LeaseKeeper::op(self.core(), q.op_ref());
         match self.run_op(q).await {
             Step::Done => {
                 store.complete(q.op_ref()).await?;
@@ -158,6 +161,9 @@ impl JiraSync {
             }
             Step::Gone => {
                 tracing::warn!(finding = %q.op.finding(), "queued operation about a finding the host no longer has");
+                if q.op.is_create() {
+                    self.forget_claim(q.op.finding()).await?;
+                }
                 store.complete(q.op_ref()).await?;
                 report.gone += 1;
             }
@@ -178,6 +184,23 @@ impl JiraSync {
                     report.parked += 1;
                 }
             },
+        }
+        Ok(())
+    }
+
+    /// Forgets the claim (and its doubt) of a finding the host no longer
+    /// has, so nothing waits for it; a live holder keeps its claim.
+    async fn forget_claim(&self, finding: &penaxtra_mapping::FindingId) -> Result<(), SyncError> {
+        let core = self.core();
+        let lease = duration_ms(core.settings.claim_lease);
+        if let crate::store::Claim::Acquired { fence, .. } = core
+            .store
+            .claim(finding, &core.owner, core.now_ms(), lease)
+            .await?
+        {
+            core.store
+                .release(finding, fence, crate::store::Release::Cleared)
+                .await?;
         }
         Ok(())
     }

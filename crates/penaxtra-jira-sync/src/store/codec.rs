@@ -22,11 +22,13 @@ pub(crate) struct LinkRow {
     pub(crate) moving_until_ms: Option<i64>,
     pub(crate) created_ms: i64,
     pub(crate) updated_ms: i64,
+    /// The compare-and-set version ([`Link::version`]).
+    pub(crate) version: i64,
 }
 
 /// The columns of [`LinkRow`] in the order the stores select them (the
 /// normalised key is written, never read back).
-pub(crate) const LINK_COLUMNS: &str = "finding_id, issue_key, issue_id, state_out, state_in, expected_statuses, last_event_ms, moving_until_ms, created_ms, updated_ms";
+pub(crate) const LINK_COLUMNS: &str = "finding_id, issue_key, issue_id, state_out, state_in, expected_statuses, last_event_ms, moving_until_ms, created_ms, updated_ms, version";
 
 /// The key an issue is looked up by: `sec-1` finds `SEC-1`.
 pub(crate) fn normalise_issue_key(key: &str) -> String {
@@ -48,6 +50,7 @@ impl LinkRow {
             moving_until_ms: link.moving_until_ms,
             created_ms: link.created_ms,
             updated_ms: link.updated_ms,
+            version: link.version,
         }
     }
 
@@ -70,6 +73,7 @@ impl LinkRow {
             moving_until_ms: self.moving_until_ms,
             created_ms: self.created_ms,
             updated_ms: self.updated_ms,
+            version: self.version,
         })
     }
 }
@@ -184,6 +188,23 @@ pub(crate) fn cursor_from_text(text: &str) -> Result<SweepCursor, StoreError> {
         what: "sweep cursor",
         message: e.to_string(),
     })
+}
+
+/// Issue ids kept on a claim, as one comma-separated column (Jira issue
+/// ids are decimal numbers: no comma).
+pub(crate) fn ids_to_text(ids: &[String]) -> Option<String> {
+    (!ids.is_empty()).then(|| ids.join(","))
+}
+
+/// The ids of [`ids_to_text`].
+pub(crate) fn ids_from_text(text: Option<&str>) -> Vec<String> {
+    text.map(|t| {
+        t.split(',')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 #[cfg(test)]

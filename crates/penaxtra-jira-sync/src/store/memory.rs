@@ -1,6 +1,7 @@
+use super::claim_rule::{self, ClaimDecision, ClaimRow};
 use super::{
-    BudgetRate, Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, RateBudgetStore, StoreError,
-    SweepCursor, SyncStore,
+    BudgetRate, Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, RateBudgetStore, Release,
+    StoreError, SweepCursor, SyncStore,
 };
 use async_trait::async_trait;
 use jira_model::IssueKey;
@@ -10,6 +11,9 @@ use std::sync::{Mutex, MutexGuard};
 
 /// An in-memory [`SyncStore`] for tests and single-process trials. Everything
 /// is lost with the process; use [`super::SqliteStore`] for real work.
+///
+/// One process has one clock: claims are measured with the times the
+/// caller passes ([`super::StoreClock::Caller`]).
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
@@ -30,10 +34,8 @@ struct Inner {
 
 #[derive(Debug, Clone)]
 struct ClaimRecord {
-    owner: Option<String>,
-    until_ms: i64,
+    row: ClaimRow,
     fence: Fence,
-    doubt_since_ms: Option<i64>,
 }
 
 impl Inner {
@@ -46,7 +48,7 @@ impl Inner {
     fn holds(&self, finding: &FindingId, fence: Fence) -> bool {
         self.claims
             .get(finding)
-            .is_some_and(|c| c.fence == fence && c.owner.is_some())
+            .is_some_and(|c| c.fence == fence && c.row.owner.is_some())
     }
 
     fn due(&self, now_ms: i64, limit: usize) -> Vec<QueuedOp> {
@@ -63,13 +65,6 @@ impl Inner {
 
     fn op_at(&mut self, op: OpRef) -> Option<&mut QueuedOp> {
         self.ops.get_mut(&op.id).filter(|q| q.version == op.version)
-    }
-}
-
-fn max_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
     }
 }
 
@@ -107,31 +102,36 @@ impl SyncStore for MemoryStore {
                 reason: q.last_error.clone().unwrap_or_default(),
             });
         }
-        let until_ms = now_ms.saturating_add(lease_ms);
-        // A live claim is exclusive, even against its own owner: the tasks
-        // of one engine share an owner name.
-        let doubt = match inner.claims.get(finding) {
-            Some(rec) if rec.owner.is_some() && rec.until_ms > now_ms => return Ok(Claim::Busy),
-            // Expired while held: its holder may have acted until expiry.
-            Some(rec) if rec.owner.is_some() => max_opt(rec.doubt_since_ms, Some(rec.until_ms)),
-            Some(rec) => rec.doubt_since_ms,
-            None => None,
-        };
+        let (doubt_since_ms, doubt_expired) =
+            match claim_rule::decide_claim(inner.claims.get(finding).map(|c| &c.row), now_ms) {
+                ClaimDecision::Busy => return Ok(Claim::Busy),
+                ClaimDecision::Take {
+                    doubt_since_ms,
+                    doubt_expired,
+                } => (doubt_since_ms, doubt_expired),
+            };
+        let issue_ids = inner
+            .claims
+            .get(finding)
+            .map(|c| c.row.issue_ids.clone())
+            .unwrap_or_default();
         inner.next_fence += 1;
         let fence = Fence(inner.next_fence);
+        let doubt = claim_rule::doubt_of(doubt_since_ms, doubt_expired, &issue_ids, now_ms);
         inner.claims.insert(
             finding.clone(),
             ClaimRecord {
-                owner: Some(owner.to_string()),
-                until_ms,
+                row: ClaimRow {
+                    owner: Some(owner.to_string()),
+                    until_ms: now_ms.saturating_add(lease_ms),
+                    doubt_since_ms,
+                    doubt_expired,
+                    issue_ids,
+                },
                 fence,
-                doubt_since_ms: doubt,
             },
         );
-        Ok(Claim::Acquired {
-            fence,
-            doubt_since_ms: doubt,
-        })
+        Ok(Claim::Acquired { fence, doubt })
     }
 
     async fn renew(
@@ -146,7 +146,7 @@ impl SyncStore for MemoryStore {
             return Ok(false);
         }
         if let Some(rec) = inner.claims.get_mut(finding) {
-            rec.until_ms = now_ms.saturating_add(lease_ms);
+            rec.row.until_ms = now_ms.saturating_add(lease_ms);
         }
         Ok(true)
     }
@@ -155,24 +155,49 @@ impl SyncStore for MemoryStore {
         &self,
         finding: &FindingId,
         fence: Fence,
-        doubt_since_ms: Option<i64>,
+        release: Release,
     ) -> Result<bool, StoreError> {
         let mut inner = self.lock();
+        let at = claim_rule::raised_at(release, 0, true);
         if !inner.holds(finding, fence) {
+            if let (Release::Raised { .. }, Some(rec)) = (release, inner.claims.get_mut(finding)) {
+                let (since, expired) = claim_rule::raised(&rec.row, at);
+                rec.row.doubt_since_ms = Some(since);
+                rec.row.doubt_expired = expired;
+            }
             return Ok(false);
         }
-        let keep = match inner.claims.get_mut(finding) {
-            Some(rec) => {
-                rec.owner = None;
-                rec.doubt_since_ms = doubt_since_ms;
-                doubt_since_ms.is_some()
-            }
-            None => false,
+        let Some(rec) = inner.claims.get_mut(finding) else {
+            return Ok(false);
         };
-        if !keep {
-            inner.claims.remove(finding);
+        match claim_rule::after_release(&rec.row, release, at) {
+            Some((since, expired)) => {
+                rec.row.owner = None;
+                rec.row.doubt_since_ms = Some(since);
+                rec.row.doubt_expired = expired;
+            }
+            None => {
+                inner.claims.remove(finding);
+            }
         }
         Ok(true)
+    }
+
+    async fn note_created(
+        &self,
+        findings: &[FindingId],
+        issue_ids: &[String],
+    ) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        for f in findings {
+            if inner.links.contains_key(f) {
+                continue;
+            }
+            if let Some(rec) = inner.claims.get_mut(f) {
+                claim_rule::add_ids(&mut rec.row.issue_ids, issue_ids);
+            }
+        }
+        Ok(())
     }
 
     async fn recover_orphans(&self, now_ms: i64) -> Result<Vec<FindingId>, StoreError> {
@@ -181,7 +206,7 @@ impl SyncStore for MemoryStore {
             .claims
             .iter()
             .filter(|(f, c)| {
-                (c.owner.is_none() || c.until_ms <= now_ms)
+                (c.row.owner.is_none() || c.row.until_ms <= now_ms)
                     && !inner.links.contains_key(*f)
                     && !inner
                         .ops
@@ -215,7 +240,7 @@ impl SyncStore for MemoryStore {
         let mut out: Vec<_> = inner
             .claims
             .iter()
-            .map(|(f, c)| (f.clone(), c.owner.clone(), c.doubt_since_ms))
+            .map(|(f, c)| (f.clone(), c.row.owner.clone(), c.row.doubt_since_ms))
             .collect();
         out.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(out)
@@ -241,7 +266,9 @@ impl SyncStore for MemoryStore {
                 fence,
             });
         }
-        inner.links.insert(link.finding_id.clone(), link.clone());
+        let mut stored = link.clone();
+        stored.version = 0;
+        inner.links.insert(link.finding_id.clone(), stored);
         inner.claims.remove(&link.finding_id);
         Ok(())
     }
@@ -249,8 +276,13 @@ impl SyncStore for MemoryStore {
     async fn update_link(&self, link: &Link) -> Result<(), StoreError> {
         let mut inner = self.lock();
         match inner.links.get_mut(&link.finding_id) {
+            Some(existing) if existing.version != link.version => Err(StoreError::Stale {
+                what: "link",
+                key: link.finding_id.to_string(),
+            }),
             Some(existing) => {
                 *existing = link.clone();
+                existing.version += 1;
                 Ok(())
             }
             None => Err(StoreError::NotFound {

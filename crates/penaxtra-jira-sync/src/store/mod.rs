@@ -78,6 +78,8 @@
 //! passes is a made-up epoch millisecond.
 
 mod budget;
+mod claim_rule;
+mod clock;
 mod codec;
 #[cfg(feature = "test-kit")]
 pub mod conformance;
@@ -88,13 +90,15 @@ mod sqlite;
 mod types;
 
 pub use budget::{BudgetRate, RateBudgetStore, Reservation};
+pub use clock::StoreClock;
+pub(crate) use clock::host_now_ms;
 pub use memory::MemoryStore;
 #[cfg(feature = "postgres")]
 pub use postgres::{DEFAULT_SCHEMA, PostgresConfig, PostgresStore};
 pub use sqlite::{SQLITE_READ_CONNECTIONS, SqliteStore};
 pub use types::{
-    Claim, ExpectedStatus, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, StoreError, SweepCursor,
-    WorkCounts,
+    Claim, Doubt, ExpectedStatus, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, Release,
+    StoreError, SweepCursor, WorkCounts,
 };
 
 use async_trait::async_trait;
@@ -103,21 +107,28 @@ use penaxtra_mapping::FindingId;
 
 /// Durable state of the integration. See the [module docs](self).
 ///
-/// Times are Unix epoch milliseconds, supplied by the caller (the engine's
-/// clock), so stores never read the clock themselves.
+/// Times are Unix epoch milliseconds. The caller (the engine) passes its
+/// clock's time; a store shared by several processes measures claims with
+/// its own clock instead ([`StoreClock`]), so replicas whose clocks
+/// disagree cannot take each other's live claims or trust a search early.
 #[async_trait]
 pub trait SyncStore: Send + Sync + std::fmt::Debug {
-    /// Claims `finding` for `owner` until `now_ms + lease_ms`.
+    /// Claims `finding` for `owner` for `lease_ms` from now (the store's
+    /// now: `now_ms` on [`StoreClock::Caller`], its own clock otherwise).
     ///
-    /// Atomic across every caller sharing the store. Returns
-    /// [`Claim::Linked`] when the finding already has an issue,
-    /// [`Claim::Parked`] when a create for it is parked for a person,
-    /// [`Claim::Busy`] when anyone (the same owner included: tasks of one
-    /// engine share a name) holds an unexpired claim, else takes the claim
-    /// with a new, larger [`Fence`] and returns [`Claim::Acquired`]. Its
-    /// `doubt_since_ms` is set when an earlier claim existed: released in
-    /// doubt (that time), or expired while held (its expiry, the latest its
-    /// holder can have acted): the issue may exist in Jira already.
+    /// Atomic across every caller sharing the store, and exclusive with
+    /// concurrent [`SyncStore::renew`] and [`SyncStore::release`] of the
+    /// same finding (a renewal that answered `true` is never lost to a
+    /// takeover). Returns [`Claim::Linked`] when the finding already has an
+    /// issue, [`Claim::Parked`] when a create for it is parked for a
+    /// person, [`Claim::Busy`] when anyone (the same owner included: tasks
+    /// of one engine share a name) holds an unexpired claim, else takes the
+    /// claim with a new, larger [`Fence`] and returns [`Claim::Acquired`].
+    /// Its [`Doubt`] is set when an earlier claim existed: released in
+    /// doubt (since that release), or expired while held (since its
+    /// expiry, with [`Doubt::expired_holder`]): the issue may exist in Jira
+    /// already. The doubt carries its age on the store's clock and the ids
+    /// recorded by [`SyncStore::note_created`].
     ///
     /// # Errors
     /// [`StoreError`] when the backend fails; nothing is claimed then.
@@ -129,9 +140,12 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
         lease_ms: i64,
     ) -> Result<Claim, StoreError>;
 
-    /// Extends a claim to `now_ms + lease_ms` while its Jira call is in
-    /// flight. `false` when `fence` no longer holds the claim (it expired
-    /// and was taken, or the finding got linked): the holder must stop.
+    /// Extends a claim to `lease_ms` from now (the store's now, as for
+    /// [`SyncStore::claim`]) while its Jira call is in flight. `false` when
+    /// `fence` no longer holds the claim (it expired and was taken, or the
+    /// finding got linked): the holder must stop, and must not send
+    /// anything more on its strength. A claim that expired but was not yet
+    /// taken is renewed (nobody can have acted on its expiry).
     ///
     /// # Errors
     /// [`StoreError`] when the backend fails.
@@ -143,12 +157,11 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
         lease_ms: i64,
     ) -> Result<bool, StoreError>;
 
-    /// Gives a claim back without a link. `doubt_since_ms` is the doubt left
-    /// behind: `Some(t)` when an attempt (this one or an earlier one not yet
-    /// settled) may have created the issue in Jira up to time `t`, so the
-    /// next claimant checks Jira first; `None` when Jira was checked and has
-    /// no issue, which forgets the claim. Returns `false`, changing
-    /// nothing, when `fence` no longer holds it.
+    /// Gives a claim back without a link, leaving the doubt `release`
+    /// says. Returns `false` when `fence` no longer holds it; then only a
+    /// [`Release::Raised`] has an effect: it raises the doubt time of the
+    /// claim that is there now (so the claimant after it still checks
+    /// Jira), and changes nothing else.
     ///
     /// # Errors
     /// [`StoreError`] when the backend fails.
@@ -156,8 +169,24 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
         &self,
         finding: &FindingId,
         fence: Fence,
-        doubt_since_ms: Option<i64>,
+        release: Release,
     ) -> Result<bool, StoreError>;
+
+    /// Records that creates on these findings' claims made the issues
+    /// `issue_ids` (a bulk create's answer does not say which issue is
+    /// whose, so every finding of the chunk gets every id). Whoever claims
+    /// a finding next gets them in its [`Doubt::issue_ids`] and confirms
+    /// them by id, which is consistent, instead of waiting for Jira's
+    /// search. Written whatever the fence (it only adds what is known to
+    /// exist); nothing for findings without a claim row or with a link.
+    ///
+    /// # Errors
+    /// [`StoreError`] when the backend fails.
+    async fn note_created(
+        &self,
+        findings: &[FindingId],
+        issue_ids: &[String],
+    ) -> Result<(), StoreError>;
 
     /// Turns every claim whose holder is gone (lease expired, or released
     /// in doubt) and that has neither a link nor a queued create into a
@@ -188,10 +217,16 @@ pub trait SyncStore: Send + Sync + std::fmt::Debug {
     async fn insert_link(&self, link: &Link, fence: Option<Fence>) -> Result<(), StoreError>;
 
     /// Replaces the sync bookkeeping of an existing link (states, times,
-    /// echo expectation).
+    /// echo expectation), compare-and-set: only while the stored link is
+    /// still at `link.version` (the version it was read at), and then at
+    /// the next version. A writer that read the link before someone else
+    /// changed it (healing relinked it, a webhook applied) is refused
+    /// instead of writing the old issue or state back.
     ///
     /// # Errors
-    /// [`StoreError::NotFound`] when there is no such link.
+    /// [`StoreError::NotFound`] when there is no such link;
+    /// [`StoreError::Stale`] when it changed since it was read (read it
+    /// again and decide anew). Nothing changes then.
     async fn update_link(&self, link: &Link) -> Result<(), StoreError>;
 
     /// Removes a link (the issue was deleted in Jira).

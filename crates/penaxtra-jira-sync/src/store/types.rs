@@ -25,12 +25,9 @@ pub enum Claim {
     Acquired {
         /// The token every later write of this claim carries.
         fence: Fence,
-        /// `Some(t)`: an earlier attempt may have created the issue in Jira,
-        /// and did so no later than `t` (epoch ms). Jira's search may not
-        /// show that issue until its consistency window after `t` has
-        /// passed, so the caller must not conclude "absent" from a search
-        /// made before then.
-        doubt_since_ms: Option<i64>,
+        /// `Some`: an earlier attempt may have created the issue in Jira;
+        /// check Jira before creating (see [`Doubt`]).
+        doubt: Option<Doubt>,
     },
     /// Another owner holds an unexpired claim.
     Busy,
@@ -45,13 +42,78 @@ pub enum Claim {
 }
 
 impl Claim {
-    /// A claim just acquired with no doubt; for host stores and tests.
-    pub fn acquired(fence: Fence, doubt_since_ms: Option<i64>) -> Self {
-        Claim::Acquired {
-            fence,
-            doubt_since_ms,
+    /// A claim just acquired; for host stores and tests.
+    pub fn acquired(fence: Fence, doubt: Option<Doubt>) -> Self {
+        Claim::Acquired { fence, doubt }
+    }
+}
+
+/// Why a claimant must check Jira before creating: an earlier attempt may
+/// have created the issue.
+///
+/// Every time here is on the **store's** clock ([`super::StoreClock`]), so
+/// replicas whose clocks disagree still agree on how old a doubt is: the
+/// claimant waits out the rest of Jira's search consistency window on its
+/// own monotonic clock, from the `age_ms` the store measured.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Doubt {
+    /// When the doubt began (epoch ms, store clock): the release of an
+    /// attempt that may have reached Jira, or the expiry of a holder that
+    /// stopped renewing.
+    pub since_ms: i64,
+    /// How long ago that was when the claim was taken (store clock, never
+    /// negative).
+    pub age_ms: i64,
+    /// The doubt comes from a holder whose lease ran out while it held the
+    /// claim (not from a release): a write it sent before its expiry may
+    /// still commit in Jira for up to a request timeout after it, so the
+    /// window counts from `since_ms` plus the request timeout.
+    pub expired_holder: bool,
+    /// Ids of issues that attempts on this finding are known to have
+    /// created ([`super::SyncStore::note_created`]): confirm these by id
+    /// (consistent), before and instead of trusting the lagging search.
+    pub issue_ids: Vec<String>,
+}
+
+impl Doubt {
+    /// A doubt since `since_ms`, `age_ms` old; for host stores and tests.
+    pub fn new(since_ms: i64, age_ms: i64, expired_holder: bool) -> Self {
+        Self {
+            since_ms,
+            age_ms: age_ms.max(0),
+            expired_holder,
+            issue_ids: Vec::new(),
         }
     }
+
+    /// The same doubt with the ids of issues known to have been created.
+    pub fn with_issue_ids(mut self, issue_ids: Vec<String>) -> Self {
+        self.issue_ids = issue_ids;
+        self
+    }
+}
+
+/// What a holder leaves behind when it gives a claim back without a link
+/// ([`super::SyncStore::release`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Release {
+    /// Jira was checked after the consistency window and has no issue for
+    /// the finding: the claim is forgotten, doubt and all.
+    Cleared,
+    /// Nothing this holder sent can have created an issue: an earlier
+    /// doubt, if any, stays exactly as it was (a later claimant still
+    /// checks); with none, the claim is forgotten.
+    Kept,
+    /// This holder sent a create that may have reached Jira: the doubt
+    /// begins now. `at_ms` is the caller's time, used only by a store on
+    /// [`super::StoreClock::Caller`]; a store on its own clock records its
+    /// own now, which is no earlier than the attempt.
+    Raised {
+        /// The caller's time of the attempt's end (epoch ms).
+        at_ms: i64,
+    },
 }
 
 /// A Jira status (and, when it matters, resolution) that this integration
@@ -154,6 +216,11 @@ pub struct Link {
     pub created_ms: i64,
     /// When the bookkeeping last changed (epoch ms).
     pub updated_ms: i64,
+    /// The version this copy was read at: [`super::SyncStore::update_link`]
+    /// writes only over that version (compare-and-set), and the store
+    /// counts it up with every update. `0` for a new link.
+    #[serde(default)]
+    pub version: i64,
 }
 
 impl Link {
@@ -190,6 +257,7 @@ impl Link {
             moving_until_ms: None,
             created_ms: now_ms,
             updated_ms: now_ms,
+            version: 0,
         }
     }
 }
@@ -358,6 +426,14 @@ pub enum StoreError {
         /// The stale token.
         fence: Fence,
     },
+    /// A compare-and-set write found the record changed since it was read.
+    #[error("the {what} of {key} changed since it was read")]
+    Stale {
+        /// What record.
+        what: &'static str,
+        /// Its key.
+        key: String,
+    },
     /// No such record.
     #[error("no {what} for {key}")]
     NotFound {
@@ -403,6 +479,7 @@ impl StoreError {
         match self {
             StoreError::Conflict { .. } => "store_conflict",
             StoreError::Fenced { .. } => "store_fenced",
+            StoreError::Stale { .. } => "store_stale",
             StoreError::NotFound { .. } => "store_not_found",
             StoreError::Corrupt { .. } => "store_corrupt",
             StoreError::Backend { .. } => "store_backend",

@@ -41,22 +41,22 @@ fn engine_on(
         .unwrap()
 }
 
-/// (a) A create slower than the claim's lease keeps its claim: the lease is
-/// renewed while the call is in flight, so a second worker is told "busy",
-/// not handed the claim; and a holder whose claim was taken cannot write.
+/// (a) The lease is renewed while the push is in flight, so a second
+/// worker is told "busy", not handed the claim; a create slower than what
+/// is left of the claim is cut short by its gate before the claim could
+/// lapse (it may have reached Jira, so it is recovered, never made twice);
+/// and a holder whose claim was taken cannot write.
 #[tokio::test]
-async fn a_claim_outlives_a_create_slower_than_its_lease() {
-    let sim = sim(SimConfig::new(Flavor::Cloud).latency(Duration::from_millis(600))).await;
+async fn a_claim_is_renewed_in_flight_and_a_create_never_outlasts_it() {
+    // Every request takes 200 ms: search + create outlast the 300 ms
+    // lease, each request alone does not.
+    let sim = sim(SimConfig::new(Flavor::Cloud).latency(Duration::from_millis(200))).await;
     let f = finding(1, Severity::High, FindingState::Open);
     let host = Arc::new(MemoryFindings::with([f.clone()]));
     let store: Arc<dyn SyncStore> = Arc::new(MemoryStore::new());
-    let first = engine_on(
-        &sim,
-        Arc::clone(&store),
-        &host,
-        "first",
-        settings(300, 5_000),
-    );
+    let mut always = settings(300, 5_000);
+    always.always_check_jira = true;
+    let first = engine_on(&sim, Arc::clone(&store), &host, "first", always);
     let second = engine_on(
         &sim,
         Arc::clone(&store),
@@ -68,25 +68,60 @@ async fn a_claim_outlives_a_create_slower_than_its_lease() {
         let (first, f) = (first.clone(), f.clone());
         tokio::spawn(async move { first.push(&f).await.unwrap() })
     };
-    tokio::time::sleep(Duration::from_millis(450)).await;
+    tokio::time::sleep(Duration::from_millis(320)).await;
     let meanwhile = second.push(&f).await.unwrap();
     assert!(
         matches!(meanwhile, PushOutcome::Queued { code: "busy", .. }),
-        "the slow holder's claim was renewed: {meanwhile:?}"
+        "the holder's claim was renewed: {meanwhile:?}"
     );
-    assert_eq!(pushing.await.unwrap().kind(), "created");
+    let pushed = pushing.await.unwrap();
+    assert_eq!(pushed.kind(), "created", "{pushed:?}");
     assert_eq!(sim.issues().len(), 1);
+
+    // A create slower (600 ms) than the whole lease: the gate cuts the
+    // attempt at what is left of the claim, so the holder never waits on
+    // a create past its claim; the create reached Jira, so the finding is
+    // in doubt and recovered, not created again.
+    sim.set_faults(
+        jira_sim::FaultConfig::new(1).latency(LatencyFault::new(1.0, Duration::from_millis(600))),
+    )
+    .unwrap();
+    let slow = finding(2, Severity::High, FindingState::Open);
+    host.insert(slow.clone());
+    let cut = first.push(&slow).await.unwrap();
+    assert!(
+        matches!(
+            cut,
+            PushOutcome::Queued {
+                code: "timeout",
+                ..
+            }
+        ),
+        "the create was cut at the claim's lease: {cut:?}"
+    );
+    sim.set_faults(jira_sim::FaultConfig::default()).unwrap();
+    let settled = first.settle(Duration::from_secs(20), |_| {}).await.unwrap();
+    assert!(!settled.timed_out, "{settled:?}");
+    assert_eq!(
+        issues_per_finding(&sim).get(slow.id.as_str()).map(Vec::len),
+        Some(1),
+        "the cut create's issue is recovered, not made again"
+    );
 
     // A holder fenced out by the next claimant cannot link over it.
     let g = FindingId::new("fnd_fenced").unwrap();
     let Claim::Acquired { fence: old, .. } = store.claim(&g, "slow", 0, 10).await.unwrap() else {
         panic!("claims")
     };
-    let Claim::Acquired { doubt_since_ms, .. } = store.claim(&g, "next", 20, 10).await.unwrap()
-    else {
+    let Claim::Acquired { doubt, .. } = store.claim(&g, "next", 20, 10).await.unwrap() else {
         panic!("expired claims are taken over")
     };
-    assert_eq!(doubt_since_ms, Some(10));
+    let doubt = doubt.expect("an expired claim leaves doubt");
+    assert_eq!(doubt.since_ms, 10);
+    assert!(
+        doubt.expired_holder,
+        "the doubt comes from an expired holder"
+    );
     let late = Link::new(g.clone(), key("SEC-99"), "10099", FindingState::Open, 25);
     assert_eq!(
         store

@@ -31,7 +31,7 @@ use jira_model::{Flavor, TransitionRequest};
 use jira_sim::{
     DropMode, FaultConfig, JiraSim, LatencyFault, SimClock, SimConfig, SimIssue, StormConfig,
 };
-use penaxtra_jira_sync::store::SqliteStore;
+use penaxtra_jira_sync::store::{SqliteStore, StoreClock};
 use penaxtra_jira_sync::webhook::WebhookGate;
 use penaxtra_jira_sync::{Clock, Inbound, JiraSync, MemoryFindings, SyncSettings};
 use penaxtra_mapping::{
@@ -282,7 +282,13 @@ impl World {
             Some(self.search_lag + self.search_lag / 2 + Duration::from_millis(50));
         JiraSync::builder(
             client(&self.sim),
-            Arc::new(SqliteStore::open(&self.path).unwrap()),
+            // One process on simulated time (jumps stand for restarts): the
+            // store measures claims by the engine's clock.
+            Arc::new(
+                SqliteStore::open(&self.path)
+                    .unwrap()
+                    .with_clock(StoreClock::Caller),
+            ),
             Arc::clone(&self.host) as _,
         )
         .settings(settings)
@@ -309,7 +315,13 @@ impl World {
             }
         };
         let inbound = Inbound::new(
-            Arc::new(SqliteStore::open(&self.path).unwrap()),
+            // One process on simulated time (jumps stand for restarts): the
+            // store measures claims by the engine's clock.
+            Arc::new(
+                SqliteStore::open(&self.path)
+                    .unwrap()
+                    .with_clock(StoreClock::Caller),
+            ),
             Arc::clone(&self.host) as _,
             "SEC",
         )

@@ -4,14 +4,14 @@
 //! migrations under concurrent opens.
 
 use crate::pg;
-use jira_model::IssueKey;
 use penaxtra_jira_sync::store::{
-    Claim, Fence, Link, MemoryStore, OpRef, PendingOp, PostgresConfig, PostgresStore, QueuedOp,
-    SqliteStore, StoreError, SweepCursor, SyncStore, conformance,
+    Claim, Link, MemoryStore, PendingOp, PostgresConfig, PostgresStore, SqliteStore, StoreClock,
+    SweepCursor, SyncStore, conformance,
 };
 use penaxtra_mapping::{FindingId, FindingState};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 fn fid(s: &str) -> FindingId {
     FindingId::new(s).unwrap()
@@ -39,7 +39,12 @@ async fn sqlite_store_keeps_the_contract() {
     let (_dir, mut next) = sqlite_files();
     conformance::run(|| {
         let path = next();
-        async move { SqliteStore::open(path).unwrap() }
+        // The kit drives made-up times: the store measures claims by them.
+        async move {
+            SqliteStore::open(path)
+                .unwrap()
+                .with_clock(StoreClock::Caller)
+        }
     })
     .await;
     conformance::run_rate_budget(|| {
@@ -61,7 +66,10 @@ async fn postgres_store_keeps_the_contract() {
         async move {
             let schema = pg::unique_schema("kit");
             schemas.lock().unwrap().push(schema.clone());
-            pg::store(&url, &schema).await
+            // The kit drives made-up times: the store measures claims by them.
+            pg::store(&url, &schema)
+                .await
+                .with_clock(StoreClock::Caller)
         }
     };
     conformance::run(make).await;
@@ -75,98 +83,10 @@ async fn postgres_store_keeps_the_contract() {
 #[tokio::test]
 #[should_panic(expected = "store contract: links: link_by_issue(\"SEC-1\")")]
 async fn the_kit_fails_a_store_that_breaks_the_contract() {
-    conformance::run(|| async { LookupFindsNothing(MemoryStore::new()) }).await;
-}
-
-#[derive(Debug)]
-struct LookupFindsNothing(MemoryStore);
-
-/// Delegates every method to the memory store but `link_by_issue`.
-#[async_trait::async_trait]
-impl SyncStore for LookupFindsNothing {
-    async fn claim(&self, f: &FindingId, o: &str, n: i64, l: i64) -> Result<Claim, StoreError> {
-        self.0.claim(f, o, n, l).await
-    }
-    async fn renew(&self, f: &FindingId, fence: Fence, n: i64, l: i64) -> Result<bool, StoreError> {
-        self.0.renew(f, fence, n, l).await
-    }
-    async fn release(
-        &self,
-        f: &FindingId,
-        fence: Fence,
-        d: Option<i64>,
-    ) -> Result<bool, StoreError> {
-        self.0.release(f, fence, d).await
-    }
-    async fn recover_orphans(&self, n: i64) -> Result<Vec<FindingId>, StoreError> {
-        self.0.recover_orphans(n).await
-    }
-    async fn claims(&self) -> Result<Vec<(FindingId, Option<String>, Option<i64>)>, StoreError> {
-        self.0.claims().await
-    }
-    async fn insert_link(&self, l: &Link, f: Option<Fence>) -> Result<(), StoreError> {
-        self.0.insert_link(l, f).await
-    }
-    async fn update_link(&self, l: &Link) -> Result<(), StoreError> {
-        self.0.update_link(l).await
-    }
-    async fn remove_link(&self, f: &FindingId) -> Result<(), StoreError> {
-        self.0.remove_link(f).await
-    }
-    async fn link(&self, f: &FindingId) -> Result<Option<Link>, StoreError> {
-        self.0.link(f).await
-    }
-    async fn link_by_issue(&self, _key: &IssueKey) -> Result<Option<Link>, StoreError> {
-        Ok(None)
-    }
-    async fn links(&self) -> Result<Vec<Link>, StoreError> {
-        self.0.links().await
-    }
-    async fn enqueue(&self, op: &PendingOp, d: i64, e: Option<&str>) -> Result<OpRef, StoreError> {
-        self.0.enqueue(op, d, e).await
-    }
-    async fn due(&self, n: i64, l: usize) -> Result<Vec<QueuedOp>, StoreError> {
-        self.0.due(n, l).await
-    }
-    async fn take_due(&self, n: i64, l: usize, u: i64) -> Result<Vec<QueuedOp>, StoreError> {
-        self.0.take_due(n, l, u).await
-    }
-    async fn complete(&self, op: OpRef) -> Result<bool, StoreError> {
-        self.0.complete(op).await
-    }
-    async fn reschedule(&self, op: OpRef, n: i64, e: &str) -> Result<(), StoreError> {
-        self.0.reschedule(op, n, e).await
-    }
-    async fn extend(&self, op: OpRef, d: i64) -> Result<bool, StoreError> {
-        self.0.extend(op, d).await
-    }
-    async fn park(&self, op: OpRef, e: &str) -> Result<(), StoreError> {
-        self.0.park(op, e).await
-    }
-    async fn unpark_all(&self, n: i64) -> Result<usize, StoreError> {
-        self.0.unpark_all(n).await
-    }
-    async fn pending(&self) -> Result<Vec<QueuedOp>, StoreError> {
-        self.0.pending().await
-    }
-    async fn first_delivery(&self, d: &str, n: i64) -> Result<bool, StoreError> {
-        self.0.first_delivery(d, n).await
-    }
-    async fn delivery_seen(&self, d: &str) -> Result<bool, StoreError> {
-        self.0.delivery_seen(d).await
-    }
-    async fn forget_delivery(&self, d: &str) -> Result<(), StoreError> {
-        self.0.forget_delivery(d).await
-    }
-    async fn prune_deliveries(&self, b: i64) -> Result<usize, StoreError> {
-        self.0.prune_deliveries(b).await
-    }
-    async fn sweep_cursor(&self) -> Result<Option<SweepCursor>, StoreError> {
-        self.0.sweep_cursor().await
-    }
-    async fn set_sweep_cursor(&self, c: &SweepCursor) -> Result<(), StoreError> {
-        self.0.set_sweep_cursor(c).await
-    }
+    conformance::run(|| async {
+        crate::hooked_store::HookedStore::new(Arc::new(MemoryStore::new())).hiding_issue_lookups()
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -248,7 +168,7 @@ async fn sqlite_migrates_a_version_2_file() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
     let lower = store
         .link_by_issue(&crate::support::key("SEC-5"))
         .await
@@ -294,12 +214,9 @@ async fn sqlite_migrates_a_version_2_file() {
         .await
         .unwrap()
     {
-        Claim::Acquired {
-            fence,
-            doubt_since_ms,
-        } => {
+        Claim::Acquired { fence, doubt } => {
             assert!(fence.0 > 41, "fences keep growing: {fence}");
-            assert_eq!(doubt_since_ms, Some(900));
+            assert_eq!(doubt.map(|d| d.since_ms), Some(900));
         }
         other => panic!("{other:?}"),
     }
@@ -321,40 +238,124 @@ async fn sqlite_migrates_a_version_2_file() {
     assert_eq!(again.links().await.unwrap().len(), 2);
 }
 
-/// Many tasks on separate connections to one file (as separate processes
-/// would be) race to claim the same findings: exactly one wins each. The
-/// kit's races use one handle; this one uses a handle per task.
+/// The kit's races with their tasks spread over several handles of one
+/// store, as separate processes or replicas hold it: four opens of one
+/// SQLite file (four writer connections), three pools on one Postgres
+/// schema. One handle serialises its own writes; several race for real.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sqlite_claims_are_atomic_across_connections() {
+async fn the_races_hold_across_separate_handles_of_one_store() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("s.sqlite");
-    drop(SqliteStore::open(&path).unwrap());
-    let mut tasks = Vec::new();
-    for w in 0..8 {
-        let store = Arc::new(SqliteStore::open(&path).unwrap());
-        tasks.push(tokio::spawn(async move {
-            let mut won = Vec::new();
-            for i in 0..40 {
-                let f = FindingId::new(format!("fnd_{i}")).unwrap();
-                if let Claim::Acquired { .. } =
-                    store.claim(&f, &format!("w{w}"), 0, 60_000).await.unwrap()
-                {
-                    won.push(i);
-                }
-            }
-            won
-        }));
+    let handles = (0..4)
+        .map(|_| {
+            SqliteStore::open(&path)
+                .unwrap()
+                .with_clock(StoreClock::Caller)
+        })
+        .collect();
+    conformance::run_races(handles).await;
+
+    let Some(url) = pg::url("store::the_races_hold_across_separate_handles_of_one_store") else {
+        return;
+    };
+    let schema = pg::unique_schema("handles");
+    let mut handles = Vec::new();
+    for _ in 0..3 {
+        handles.push(
+            pg::store(&url, &schema)
+                .await
+                .with_clock(StoreClock::Caller),
+        );
     }
-    let mut winners = vec![0; 40];
-    for t in tasks {
-        for i in t.await.unwrap() {
-            winners[i] += 1;
+    conformance::run_races(handles).await;
+    pg::drop_schemas(&url, &[schema]).await;
+}
+
+/// A replica whose clock is far ahead cannot take a live claim, nor make
+/// a doubt look old: shared stores measure claims on their own clock (the
+/// host's for SQLite, the database server's for Postgres), whatever time
+/// the caller passes. The same calls on the caller's clock show what the
+/// skewed replica would otherwise do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_stores_measure_claims_on_their_own_clock() {
+    const AHEAD_MS: i64 = 90_000;
+    async fn check(store: &dyn SyncStore, caller_clock: bool) {
+        let now = penaxtra_jira_sync::SystemClock::new().now_ms();
+        let f = FindingId::new("fnd_skew").unwrap();
+        let Claim::Acquired { fence, .. } = store.claim(&f, "on-time", now, 30_000).await.unwrap()
+        else {
+            panic!("a first claim is acquired")
+        };
+        let skewed = store
+            .claim(&f, "ahead", now + AHEAD_MS, 30_000)
+            .await
+            .unwrap();
+        if caller_clock {
+            assert!(
+                matches!(skewed, Claim::Acquired { .. }),
+                "on the caller's clock the skewed replica takes the live claim: {skewed:?}"
+            );
+            return;
+        }
+        assert_eq!(
+            skewed,
+            Claim::Busy,
+            "a clock 90 s ahead takes no live claim"
+        );
+        // A release in doubt is dated by the store, not by a caller whose
+        // clock is 90 s behind: the doubt is young, so the window is waited.
+        use penaxtra_jira_sync::store::Release;
+        assert!(
+            store
+                .release(
+                    &f,
+                    fence,
+                    Release::Raised {
+                        at_ms: now - AHEAD_MS
+                    }
+                )
+                .await
+                .unwrap()
+        );
+        match store
+            .claim(&f, "next", now - AHEAD_MS, 30_000)
+            .await
+            .unwrap()
+        {
+            Claim::Acquired { doubt: Some(d), .. } => {
+                assert!(d.since_ms >= now, "dated by the store: {d:?}");
+                assert!(d.age_ms < 10_000, "a doubt just raised is young: {d:?}");
+            }
+            other => panic!("{other:?}"),
         }
     }
-    assert!(
-        winners.iter().all(|&n| n == 1),
-        "each finding claimed exactly once: {winners:?}"
-    );
+    use penaxtra_jira_sync::Clock;
+    let dir = tempfile::tempdir().unwrap();
+    check(
+        &SqliteStore::open(dir.path().join("own.sqlite")).unwrap(),
+        false,
+    )
+    .await;
+    check(
+        &SqliteStore::open(dir.path().join("caller.sqlite"))
+            .unwrap()
+            .with_clock(StoreClock::Caller),
+        true,
+    )
+    .await;
+    let Some(url) = pg::url("store::shared_stores_measure_claims_on_their_own_clock") else {
+        return;
+    };
+    let (own, caller) = (pg::unique_schema("own"), pg::unique_schema("caller"));
+    check(&pg::store(&url, &own).await, false).await;
+    check(
+        &pg::store(&url, &caller)
+            .await
+            .with_clock(StoreClock::Caller),
+        true,
+    )
+    .await;
+    pg::drop_schemas(&url, &[own, caller]).await;
 }
 
 /// Replicas starting at once on a new schema migrate it once: the
@@ -386,7 +387,7 @@ async fn postgres_replicas_opening_at_once_migrate_once() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1], "each version applied once");
+    assert_eq!(versions, [1, 2], "each version applied once");
     // Every handle works on the one schema: a claim by one is seen by all.
     let f = fid("fnd_1");
     assert!(matches!(
@@ -432,4 +433,50 @@ async fn postgres_unreachable_is_a_backend_error_without_the_password() {
     let shown = format!("{err} {err:?}");
     assert!(shown.contains("127.0.0.1:1/sync"), "{shown}");
     assert!(!shown.contains("hunter2"), "{shown}");
+}
+
+/// A Postgres claim decides on the claim row it has locked: a renewal
+/// committed while the claim waited is seen (the claim is busy), never
+/// overwritten by a takeover decided on the expiry read before it. The
+/// renewal here is held open in another session while the claimant runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_postgres_takeover_never_overwrites_a_renewal_committed_meanwhile() {
+    let Some(url) =
+        pg::url("store::a_postgres_takeover_never_overwrites_a_renewal_committed_meanwhile")
+    else {
+        return;
+    };
+    let schema = pg::unique_schema("renew");
+    let store = Arc::new(
+        pg::store(&url, &schema)
+            .await
+            .with_clock(StoreClock::Caller),
+    );
+    let f = FindingId::new("fnd_renewed").unwrap();
+    let Claim::Acquired { .. } = store.claim(&f, "holder", 0, 10).await.unwrap() else {
+        panic!("a first claim is acquired")
+    };
+    // The holder's renewal (sent at 5, in time) holds the row, uncommitted.
+    let mut renewal = pg::client(&url).await;
+    let tx = renewal.transaction().await.unwrap();
+    tx.execute(
+        &format!("UPDATE \"{schema}\".claims SET until_ms = 15 WHERE finding_id = $1"),
+        &[&f.as_str()],
+    )
+    .await
+    .unwrap();
+    // A claimant at 12 runs meanwhile: the claim had expired at 10.
+    let taker = {
+        let (store, f) = (Arc::clone(&store), f.clone());
+        tokio::spawn(async move { store.claim(&f, "taker", 12, 10).await.unwrap() })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    tx.commit().await.unwrap();
+    assert_eq!(
+        taker.await.unwrap(),
+        Claim::Busy,
+        "the renewal committed first: the claim is live until 15"
+    );
+    drop(store);
+    pg::drop_schemas(&url, &[schema]).await;
 }

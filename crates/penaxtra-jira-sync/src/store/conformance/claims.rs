@@ -2,7 +2,7 @@
 
 use super::key;
 use super::{acquired, check, fid, ok, same};
-use crate::store::{Claim, Link, PendingOp, SyncStore};
+use crate::store::{Claim, Link, PendingOp, Release, SyncStore};
 use penaxtra_mapping::FindingState;
 
 pub(super) async fn run(store: &dyn SyncStore) {
@@ -60,7 +60,7 @@ pub(super) async fn run(store: &dyn SyncStore) {
     );
     check(
         P,
-        !ok(P, "release", store.release(&f, fa, None).await),
+        !ok(P, "release", store.release(&f, fa, Release::Cleared).await),
         "a stale fence cannot release",
     );
     let stale = Link::new(f.clone(), key("SEC-7"), "10007", FindingState::Open, 1_210);
@@ -83,7 +83,13 @@ pub(super) async fn run(store: &dyn SyncStore) {
     );
     check(
         P,
-        ok(P, "release", store.release(&f, fb, Some(1_260)).await),
+        ok(
+            P,
+            "release",
+            store
+                .release(&f, fb, Release::Raised { at_ms: 1_260 })
+                .await,
+        ),
         "the holder releases in doubt",
     );
     let (fc, doubt) = acquired(
@@ -106,7 +112,7 @@ pub(super) async fn run(store: &dyn SyncStore) {
     );
     check(
         P,
-        ok(P, "release", store.release(&g, fg, None).await),
+        ok(P, "release", store.release(&g, fg, Release::Cleared).await),
         "a clean release",
     );
     let (fg2, doubt) = acquired(
@@ -124,7 +130,13 @@ pub(super) async fn run(store: &dyn SyncStore) {
     );
     check(
         P,
-        ok(P, "release", store.release(&g, fg2, Some(1_002)).await),
+        ok(
+            P,
+            "release",
+            store
+                .release(&g, fg2, Release::Raised { at_ms: 1_002 })
+                .await,
+        ),
         "release in doubt",
     );
     check(
@@ -205,7 +217,11 @@ pub(super) async fn recovery(store: &dyn SyncStore) {
     );
     check(
         P,
-        ok(P, "release", store.release(&h, next, None).await),
+        ok(
+            P,
+            "release",
+            store.release(&h, next, Release::Cleared).await,
+        ),
         "Jira had nothing: a clean release",
     );
     check(
@@ -223,7 +239,13 @@ pub(super) async fn recovery(store: &dyn SyncStore) {
     );
     check(
         P,
-        ok(P, "release", store.release(&i, fi, Some(4_001)).await),
+        ok(
+            P,
+            "release",
+            store
+                .release(&i, fi, Release::Raised { at_ms: 4_001 })
+                .await,
+        ),
         "release in doubt",
     );
     let j = fid("fnd_5");
@@ -317,4 +339,175 @@ pub(super) async fn parked_recreate(store: &dyn SyncStore) {
             "an unparked operation completes",
         );
     }
+}
+
+/// What the claim protocol asks beyond exclusion: doubt that keeps its
+/// origin and age, releases that leave exactly what they say, and the ids
+/// of created issues handed to the next claimant whatever the fence.
+pub(super) async fn doubt(store: &dyn SyncStore) {
+    const P: &str = "claims: doubt";
+    let f = fid("fnd_doubt_1");
+    let (fa, _) = acquired(
+        P,
+        "a first claim",
+        ok(P, "claim", store.claim(&f, "a", 1_000, 100).await),
+    );
+    match ok(P, "claim", store.claim(&f, "b", 1_400, 100).await) {
+        Claim::Acquired { doubt: Some(d), .. } => {
+            same(
+                P,
+                d.since_ms,
+                1_100,
+                "an expired claim's doubt starts at its expiry",
+            );
+            check(
+                P,
+                d.expired_holder,
+                "an expired claim's doubt says its holder expired (its last write may commit a request timeout later)",
+            );
+            same(
+                P,
+                d.age_ms,
+                300,
+                "the doubt's age is measured when it is claimed",
+            );
+        }
+        other => panic!("store contract: {P}: an expired claim: got {other:?}, want doubt"),
+    }
+    check(
+        P,
+        !ok(P, "renew", store.renew(&f, fa, 1_410, 100).await),
+        "the expired holder cannot renew a taken claim",
+    );
+
+    // Ids recorded whatever the fence, handed to the next claimant.
+    ok(
+        P,
+        "note_created by the fenced-out holder",
+        store
+            .note_created(std::slice::from_ref(&f), &["10001".to_string()])
+            .await,
+    );
+    // A fenced-out holder that may have created raises the doubt of the
+    // claim that is there now, and changes nothing else.
+    check(
+        P,
+        !ok(
+            P,
+            "release",
+            store
+                .release(&f, fa, Release::Raised { at_ms: 1_450 })
+                .await,
+        ),
+        "a stale fence's release answers false",
+    );
+    same(
+        P,
+        ok(P, "claim", store.claim(&f, "c", 1_460, 100).await),
+        Claim::Busy,
+        "the current holder still holds after a stale release",
+    );
+    let fb = match ok(P, "claim", store.claim(&f, "c", 1_600, 100).await) {
+        Claim::Acquired {
+            fence,
+            doubt: Some(d),
+        } => {
+            same(
+                P,
+                d.since_ms,
+                1_500,
+                "the later of the raised doubt (1_450) and the expiry (1_500)",
+            );
+            same(
+                P,
+                d.issue_ids,
+                vec!["10001".to_string()],
+                "the next claimant is told the ids attempts created",
+            );
+            fence
+        }
+        other => panic!("store contract: {P}: after a raised doubt: got {other:?}"),
+    };
+
+    // A release that sent nothing keeps the doubt exactly as it was.
+    check(
+        P,
+        ok(P, "release", store.release(&f, fb, Release::Kept).await),
+        "the holder releases, having sent nothing",
+    );
+    match ok(P, "claim", store.claim(&f, "d", 1_700, 100).await) {
+        Claim::Acquired {
+            fence,
+            doubt: Some(d),
+        } => {
+            same(P, d.since_ms, 1_500, "a kept doubt keeps its time");
+            check(P, d.expired_holder, "a kept doubt keeps its origin");
+            same(P, d.age_ms, 200, "and ages");
+            same(
+                P,
+                d.issue_ids,
+                vec!["10001".to_string()],
+                "and keeps its ids",
+            );
+            check(
+                P,
+                ok(
+                    P,
+                    "release",
+                    store.release(&f, fence, Release::Cleared).await,
+                ),
+                "a clean release after checking Jira",
+            );
+        }
+        other => panic!("store contract: {P}: after a kept doubt: got {other:?}"),
+    }
+    match ok(P, "claim", store.claim(&f, "e", 1_800, 100).await) {
+        Claim::Acquired { fence, doubt: None } => {
+            check(
+                P,
+                ok(P, "release", store.release(&f, fence, Release::Kept).await),
+                "a release with no doubt to keep",
+            );
+        }
+        other => panic!("store contract: {P}: a cleared claim: got {other:?}, want no doubt"),
+    }
+    check(
+        P,
+        ok(P, "claims", store.claims().await)
+            .iter()
+            .all(|(id, ..)| *id != f),
+        "a kept release of a claim without doubt forgets it",
+    );
+
+    // Ids are not recorded for a linked finding.
+    let g = fid("fnd_doubt_2");
+    let (fg, _) = acquired(
+        P,
+        "a claim",
+        ok(P, "claim", store.claim(&g, "a", 2_000, 100).await),
+    );
+    ok(
+        P,
+        "insert_link",
+        store
+            .insert_link(
+                &Link::new(g.clone(), key("SEC-2"), "10002", FindingState::Open, 2_001),
+                Some(fg),
+            )
+            .await,
+    );
+    ok(
+        P,
+        "note_created for a linked finding",
+        store
+            .note_created(std::slice::from_ref(&g), &["10003".to_string()])
+            .await,
+    );
+    check(
+        P,
+        ok(P, "claims", store.claims().await)
+            .iter()
+            .all(|(id, ..)| *id != g),
+        "note_created makes no claim for a linked finding",
+    );
 }

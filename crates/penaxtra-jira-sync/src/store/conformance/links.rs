@@ -42,11 +42,28 @@ pub(super) async fn run(store: &dyn SyncStore) {
     updated.moving_until_ms = Some(2_500);
     updated.updated_ms = 2_100;
     ok(P, "update_link", store.update_link(&updated).await);
+    // The store counted the version up: that is the copy to write next.
+    let stale = updated.clone();
+    updated.version += 1;
     same(
         P,
         ok(P, "link", store.link(&f).await),
         Some(updated.clone()),
-        "every field of an update reads back",
+        "every field of an update reads back, at the next version",
+    );
+    let mut late = stale.clone();
+    late.state_out = Some(FindingState::Open);
+    match store.update_link(&late).await {
+        Err(e) if e.code() == "store_stale" => {}
+        r => panic!(
+            "store contract: {P}: an update from a copy read before the last update: got {r:?}, want store_stale"
+        ),
+    }
+    same(
+        P,
+        ok(P, "link", store.link(&f).await),
+        Some(updated.clone()),
+        "a refused stale update changes nothing",
     );
     for k in ["SEC-1", "sec-1", "Sec-1"] {
         same(
@@ -107,6 +124,7 @@ pub(super) async fn run(store: &dyn SyncStore) {
     let mut moved = updated.clone();
     moved.issue_key = key("NEW-3");
     ok(P, "update_link", store.update_link(&moved).await);
+    moved.version += 1;
     same(
         P,
         ok(P, "link_by_issue", store.link_by_issue(&key("new-3")).await),

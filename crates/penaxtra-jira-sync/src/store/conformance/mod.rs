@@ -18,8 +18,12 @@
 //! - **claims**: exclusive leases (even against the same owner), renewal,
 //!   larger fences, stale fences refused for every write, the doubt an
 //!   expired or doubtful claim leaves, a clean release forgetting it;
+//!   the doubt's origin (an expired holder) and age, a release that sent
+//!   nothing keeping it as it was, a fenced-out holder raising it, the ids
+//!   of created issues handed to the next claimant;
 //! - **links**: idempotent, ending the claim, conflicting on another issue,
-//!   found by issue key ignoring ASCII case, updated, removed;
+//!   found by issue key ignoring ASCII case, updated compare-and-set by
+//!   version (a stale copy is refused), removed;
 //! - **queue**: replacement by key under one id with a new version, due
 //!   order, only the version that ran is completed, rescheduled, parked or
 //!   extended; parking, unparking, `take_due` leases;
@@ -32,7 +36,9 @@
 //!   cursor;
 //! - **races**: many tasks at once claim the same findings, take the same
 //!   due operations, record the same delivery ids, queue the same
-//!   operations and recover the same orphans: exactly one wins each.
+//!   operations and recover the same orphans: exactly one wins each; a
+//!   renewal and a takeover of one claim never both succeed.
+//!   [`run_races`] runs them over several handles of one store.
 //!
 //! Every violation panics with `store contract: <part>: <what>`.
 //! Times passed to the store are small made-up epoch milliseconds, so the
@@ -66,6 +72,7 @@ where
     Fut: Future<Output = S>,
 {
     claims::run(&make_store().await).await;
+    claims::doubt(&make_store().await).await;
     links::run(&make_store().await).await;
     queue::run(&make_store().await).await;
     queue::take_due(&make_store().await).await;
@@ -73,7 +80,24 @@ where
     claims::recovery(&make_store().await).await;
     claims::parked_recreate(&make_store().await).await;
     deliveries::run(&make_store().await).await;
-    races::run(Arc::new(make_store().await)).await;
+    races::run(&[Arc::new(make_store().await)]).await;
+}
+
+/// The races of [`run`] with their tasks spread over several handles of
+/// **one** store: `handles` are the same database opened apart (two
+/// connection pools, two opens of one file), as separate processes or
+/// replicas hold it. A store whose atomicity rests on something one handle
+/// serialises (a mutex, one connection) passes [`run`] and can still fail
+/// here. `handles` must start empty.
+///
+/// # Panics
+/// As [`run`], and when `handles` is empty.
+pub async fn run_races<S>(handles: Vec<S>)
+where
+    S: SyncStore + 'static,
+{
+    let handles: Vec<Arc<S>> = handles.into_iter().map(Arc::new).collect();
+    races::run(&handles).await;
 }
 
 /// The answer of a store call the contract expects to succeed.
@@ -103,10 +127,7 @@ fn fid(s: &str) -> FindingId {
 /// The fence and doubt of a claim the contract expects to be acquired.
 fn acquired(part: &str, what: &str, claim: Claim) -> (Fence, Option<i64>) {
     match claim {
-        Claim::Acquired {
-            fence,
-            doubt_since_ms,
-        } => (fence, doubt_since_ms),
+        Claim::Acquired { fence, doubt } => (fence, doubt.map(|d| d.since_ms)),
         other => {
             panic!("store contract: {part}: {what}: expected an acquired claim, got {other:?}")
         }

@@ -1,6 +1,7 @@
-//! Races: many tasks at once on one store (for a store shared by
-//! processes or replicas, one handle stands for all of them: its
-//! connections race as theirs would). Exactly one wins each.
+//! Races: many tasks at once on one store, spread over every handle given
+//! (the same store opened several times: separate connections, pools or
+//! files handles, as separate processes or replicas have). Exactly one wins
+//! each.
 
 use super::key;
 use super::{check, fid, ok, same};
@@ -12,13 +13,15 @@ use std::sync::Arc;
 
 const TASKS: usize = 8;
 const FINDINGS: usize = 24;
+/// Renewals each renewing task sends per claim in the takeover race.
+const RENEWALS: usize = 8;
 
 fn finding(i: usize) -> FindingId {
     fid(&format!("fnd_race_{i:03}"))
 }
 
 /// Runs `f(task)` on `TASKS` tasks at once and collects their answers.
-async fn race<S, T, F, Fut>(part: &str, store: &Arc<S>, f: F) -> Vec<T>
+async fn race<S, T, F, Fut>(part: &str, stores: &[Arc<S>], f: F) -> Vec<T>
 where
     S: SyncStore + 'static,
     T: Send + 'static,
@@ -26,7 +29,7 @@ where
     Fut: Future<Output = Result<T, StoreError>> + Send + 'static,
 {
     let tasks: Vec<_> = (0..TASKS)
-        .map(|t| tokio::spawn(f(Arc::clone(store), t)))
+        .map(|t| tokio::spawn(f(Arc::clone(&stores[t % stores.len()]), t)))
         .collect();
     let mut out = Vec::new();
     for t in tasks {
@@ -38,18 +41,24 @@ where
     out
 }
 
-pub(super) async fn run<S: SyncStore + 'static>(store: Arc<S>) {
-    claims(&store).await;
-    link_against_claim(&store).await;
-    enqueue(&store).await;
-    take_due(&store).await;
-    deliveries(&store).await;
-    recovery(&store).await;
+/// Every race, its tasks spread over `stores` (handles of one store).
+pub(super) async fn run<S: SyncStore + 'static>(stores: &[Arc<S>]) {
+    if stores.is_empty() {
+        panic!("store contract: races: no store handle given");
+    }
+    claims(stores).await;
+    link_against_claim(stores).await;
+    enqueue(stores).await;
+    take_due(stores).await;
+    deliveries(stores).await;
+    recovery(stores).await;
+    // Last: it leaves expired claims behind, which recovery would count.
+    renew_against_takeover(stores).await;
 }
 
-async fn claims<S: SyncStore + 'static>(store: &Arc<S>) {
+async fn claims<S: SyncStore + 'static>(stores: &[Arc<S>]) {
     const P: &str = "races: claims";
-    let won = race(P, store, |s, t| async move {
+    let won = race(P, stores, |s, t| async move {
         let mut won = Vec::new();
         for i in 0..FINDINGS {
             // Each task starts at another finding, so they collide.
@@ -74,18 +83,20 @@ async fn claims<S: SyncStore + 'static>(store: &Arc<S>) {
     );
 }
 
-async fn link_against_claim<S: SyncStore + 'static>(store: &Arc<S>) {
+async fn link_against_claim<S: SyncStore + 'static>(stores: &[Arc<S>]) {
     const P: &str = "races: a late link against a new claim";
     let mut fences = BTreeMap::new();
     for i in 0..FINDINGS {
         let f = fid(&format!("fnd_late_{i:03}"));
-        if let Claim::Acquired { fence, .. } = ok(P, "claim", store.claim(&f, "old", 0, 10).await) {
+        if let Claim::Acquired { fence, .. } =
+            ok(P, "claim", stores[0].claim(&f, "old", 0, 10).await)
+        {
             fences.insert(f, fence);
         }
     }
     same(P, fences.len(), FINDINGS, "every first claim is acquired");
     let fences = Arc::new(fences);
-    let outcomes = race(P, store, move |s, t| {
+    let outcomes = race(P, stores, move |s, t| {
         let fences = Arc::clone(&fences);
         async move {
             let mut out = Vec::new();
@@ -133,9 +144,76 @@ async fn link_against_claim<S: SyncStore + 'static>(store: &Arc<S>) {
     }
 }
 
-async fn enqueue<S: SyncStore + 'static>(store: &Arc<S>) {
+async fn renew_against_takeover<S: SyncStore + 'static>(stores: &[Arc<S>]) {
+    const P: &str = "races: a renewal against a takeover";
+    // Claims that expire at 10; renewals sent at 5 (in time) race with
+    // claimants at 12. Either the renewal lands first (the claimant finds
+    // a live claim) or the takeover does (the renewal finds a new fence):
+    // never both, or the holder goes on believing a claim it lost.
+    let mut fences = BTreeMap::new();
+    for i in 0..FINDINGS {
+        let f = fid(&format!("fnd_renew_{i:03}"));
+        if let Claim::Acquired { fence, .. } =
+            ok(P, "claim", stores[0].claim(&f, "holder", 0, 10).await)
+        {
+            fences.insert(f, fence);
+        }
+    }
+    same(P, fences.len(), FINDINGS, "every first claim is acquired");
+    let fences = Arc::new(fences);
+    let outcomes = race(P, stores, move |s, t| {
+        let fences = Arc::clone(&fences);
+        async move {
+            let mut out = Vec::new();
+            for (f, fence) in fences.iter() {
+                if t % 2 == 0 {
+                    // Renewed again and again, as a keeper does, so that a
+                    // renewal lands inside a takeover if it can.
+                    let mut renewed = false;
+                    for _ in 0..RENEWALS {
+                        if !s.renew(f, *fence, 5, 10).await? {
+                            break;
+                        }
+                        renewed = true;
+                    }
+                    out.push((f.clone(), renewed, false));
+                } else {
+                    let took = matches!(
+                        s.claim(f, &format!("taker{t}"), 12, 10).await?,
+                        Claim::Acquired { .. }
+                    );
+                    out.push((f.clone(), false, took));
+                }
+            }
+            Ok(out)
+        }
+    })
+    .await;
+    let mut per: BTreeMap<FindingId, (usize, usize)> = BTreeMap::new();
+    for (f, renewed, took) in outcomes.into_iter().flatten() {
+        let e = per.entry(f).or_default();
+        e.0 += usize::from(renewed);
+        e.1 += usize::from(took);
+    }
+    for (f, (renewals, takeovers)) in per {
+        check(
+            P,
+            takeovers <= 1,
+            format!("{f}: taken over {takeovers} times"),
+        );
+        check(
+            P,
+            renewals == 0 || takeovers == 0,
+            format!(
+                "{f}: {renewals} renewals answered true and yet the claim was taken over: the holder would go on sending on a lost claim"
+            ),
+        );
+    }
+}
+
+async fn enqueue<S: SyncStore + 'static>(stores: &[Arc<S>]) {
     const P: &str = "races: enqueue";
-    race(P, store, |s, t| async move {
+    race(P, stores, |s, t| async move {
         for i in 0..FINDINGS {
             let op = PendingOp::SetState {
                 finding: finding(i),
@@ -150,7 +228,7 @@ async fn enqueue<S: SyncStore + 'static>(store: &Arc<S>) {
         Ok(())
     })
     .await;
-    let pending = ok(P, "pending", store.pending().await);
+    let pending = ok(P, "pending", stores[0].pending().await);
     same(
         P,
         pending.len(),
@@ -160,21 +238,21 @@ async fn enqueue<S: SyncStore + 'static>(store: &Arc<S>) {
     for q in pending {
         check(
             P,
-            ok(P, "complete", store.complete(q.op_ref()).await),
+            ok(P, "complete", stores[0].complete(q.op_ref()).await),
             "the current version completes",
         );
     }
 }
 
-async fn take_due<S: SyncStore + 'static>(store: &Arc<S>) {
+async fn take_due<S: SyncStore + 'static>(stores: &[Arc<S>]) {
     const P: &str = "races: take_due";
     for i in 0..FINDINGS * 2 {
         let op = PendingOp::Create {
             finding: fid(&format!("fnd_take_{i:03}")),
         };
-        ok(P, "enqueue", store.enqueue(&op, 0, None).await);
+        ok(P, "enqueue", stores[0].enqueue(&op, 0, None).await);
     }
-    let taken = race(P, store, |s, _| async move {
+    let taken = race(P, stores, |s, _| async move {
         let mut mine = Vec::new();
         loop {
             let batch = s.take_due(1, 3, 1_000_000).await?;
@@ -195,14 +273,14 @@ async fn take_due<S: SyncStore + 'static>(store: &Arc<S>) {
         count.values().all(|&n| n == 1),
         format!("each operation is taken by one taker: {count:?}"),
     );
-    for q in ok(P, "pending", store.pending().await) {
-        ok(P, "complete", store.complete(q.op_ref()).await);
+    for q in ok(P, "pending", stores[0].pending().await) {
+        ok(P, "complete", stores[0].complete(q.op_ref()).await);
     }
 }
 
-async fn deliveries<S: SyncStore + 'static>(store: &Arc<S>) {
+async fn deliveries<S: SyncStore + 'static>(stores: &[Arc<S>]) {
     const P: &str = "races: deliveries";
-    let firsts = race(P, store, |s, t| async move {
+    let firsts = race(P, stores, |s, t| async move {
         let mut firsts = Vec::new();
         for i in 0..FINDINGS {
             let i = (i + t * 5) % FINDINGS;
@@ -224,18 +302,23 @@ async fn deliveries<S: SyncStore + 'static>(store: &Arc<S>) {
     );
 }
 
-async fn recovery<S: SyncStore + 'static>(store: &Arc<S>) {
+async fn recovery<S: SyncStore + 'static>(stores: &[Arc<S>]) {
     const P: &str = "races: recovery";
     for i in 0..FINDINGS {
         let f = fid(&format!("fnd_orphan_{i:03}"));
         if !matches!(
-            ok(P, "claim", store.claim(&f, "dead", 0, 1).await),
+            ok(P, "claim", stores[0].claim(&f, "dead", 0, 1).await),
             Claim::Acquired { .. }
         ) {
             panic!("store contract: {P}: a first claim of {f} was not acquired");
         }
     }
-    let recovered = race(P, store, |s, _| async move { s.recover_orphans(100).await }).await;
+    let recovered = race(
+        P,
+        stores,
+        |s, _| async move { s.recover_orphans(100).await },
+    )
+    .await;
     let mut count: BTreeMap<FindingId, usize> = BTreeMap::new();
     for f in recovered.into_iter().flatten() {
         *count.entry(f).or_default() += 1;
@@ -246,7 +329,7 @@ async fn recovery<S: SyncStore + 'static>(store: &Arc<S>) {
         count.values().all(|&n| n == 1),
         format!("each orphan is recovered once: {count:?}"),
     );
-    let creates = ok(P, "pending", store.pending().await)
+    let creates = ok(P, "pending", stores[0].pending().await)
         .into_iter()
         .filter(|q| q.op.is_create())
         .count();

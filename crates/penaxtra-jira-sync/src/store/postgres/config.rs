@@ -89,7 +89,13 @@ impl PostgresConfig {
             .parse()
             .map_err(|e| StoreError::backend("reading the Postgres connection string", e))?;
         config
-            .options(format!("-c search_path={}", self.schema))
+            // The isolation level every statement and transaction of the
+            // store is written for, pinned against a server whose default
+            // differs (the claims lock rows; they do not rely on snapshots).
+            .options(format!(
+                "-c search_path={} -c default_transaction_isolation=read\\ committed",
+                self.schema
+            ))
             .application_name("penaxtra-jira-sync")
             .connect_timeout(self.timeout);
         Ok(config)

@@ -16,13 +16,14 @@ mod schema;
 
 pub use config::{DEFAULT_SCHEMA, PostgresConfig};
 
+use super::claim_rule::{self, ClaimDecision, ClaimRow};
 use super::codec::{
     self, LINK_COLUMNS, LinkRow, OP_COLUMNS, OpRow, RECOVERED, finding_from_text,
     normalise_issue_key,
 };
 use super::{
-    BudgetRate, Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, RateBudgetStore, StoreError,
-    SweepCursor, SyncStore, WorkCounts,
+    BudgetRate, Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, RateBudgetStore, Release,
+    StoreClock, StoreError, SweepCursor, SyncStore, WorkCounts,
 };
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
@@ -35,6 +36,10 @@ use tokio_postgres::types::ToSql;
 /// Recovered claims handled per transaction (each holds its finding's
 /// advisory lock until commit, and Postgres's lock table is finite).
 const RECOVER_PER_TRANSACTION: usize = 32;
+
+/// The database server's clock in epoch milliseconds, read at the moment
+/// the statement runs (`clock_timestamp()`, not the transaction's start).
+const DB_NOW_MS: &str = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 /// A durable [`SyncStore`] in a PostgreSQL database, for several replicas.
 ///
@@ -64,6 +69,7 @@ pub struct PostgresStore {
     pool: Pool,
     schema: String,
     target: String,
+    clock: StoreClock,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -108,6 +114,7 @@ impl PostgresStore {
             pool,
             schema: config.schema,
             target,
+            clock: StoreClock::Own,
         };
         let mut client = store
             .client(&format!("connecting to {}", store.target))
@@ -128,6 +135,36 @@ impl PostgresStore {
     /// The schema holding the store's tables.
     pub fn schema(&self) -> &str {
         &self.schema
+    }
+
+    /// The same store measuring claims with `clock` (default
+    /// [`StoreClock::Own`]: the database server's `clock_timestamp()`, so
+    /// replicas whose clocks disagree agree on every lease and doubt).
+    /// [`StoreClock::Caller`] is for one process on simulated time.
+    pub fn with_clock(mut self, clock: StoreClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The store's now: the database's clock, or the caller's on
+    /// [`StoreClock::Caller`].
+    async fn store_now(
+        &self,
+        client: &impl GenericClient,
+        caller_ms: i64,
+        context: &'static str,
+    ) -> Result<i64, StoreError> {
+        if self.clock == StoreClock::Caller {
+            return Ok(caller_ms);
+        }
+        let row = query_opt(client, context, &format!("SELECT {DB_NOW_MS}"), &[]).await?;
+        row.map(|r| r.try_get::<_, i64>(0))
+            .transpose()
+            .map_err(pg(context))?
+            .ok_or_else(|| StoreError::Corrupt {
+                what: "database clock",
+                message: "the database did not answer its time".into(),
+            })
     }
 
     async fn client(&self, context: &str) -> Result<deadpool_postgres::Client, StoreError> {
@@ -227,6 +264,7 @@ fn link_row(r: &Row) -> Result<LinkRow, tokio_postgres::Error> {
         moving_until_ms: r.try_get(7)?,
         created_ms: r.try_get(8)?,
         updated_ms: r.try_get(9)?,
+        version: r.try_get(10)?,
     })
 }
 
@@ -264,6 +302,39 @@ async fn link_of(
     .await?
     .map(|r| to_link(&r, context))
     .transpose()
+}
+
+/// A finding's claim row and its fence, locked until the transaction
+/// ends (`FOR UPDATE`).
+async fn claim_row(
+    tx: &impl GenericClient,
+    finding: &str,
+    context: &'static str,
+) -> Result<Option<(ClaimRow, Fence)>, StoreError> {
+    let Some(r) = query_opt(
+        tx,
+        context,
+        "SELECT owner, until_ms, doubt_since_ms, doubt_expired, fence, issue_ids
+         FROM claims WHERE finding_id = $1 FOR UPDATE",
+        &[&finding],
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let read = || {
+        Ok::<_, tokio_postgres::Error>((
+            ClaimRow {
+                owner: r.try_get(0)?,
+                until_ms: r.try_get(1)?,
+                doubt_since_ms: r.try_get(2)?,
+                doubt_expired: r.try_get(3)?,
+                issue_ids: codec::ids_from_text(r.try_get::<_, Option<String>>(5)?.as_deref()),
+            },
+            Fence(r.try_get(4)?),
+        ))
+    };
+    read().map(Some).map_err(pg(context))
 }
 
 /// Whether `fence` holds the live claim of `finding`.
@@ -345,41 +416,39 @@ impl SyncStore for PostgresStore {
                 reason: reason.unwrap_or_default(),
             });
         }
-        let existing = query_opt(
-            &tx,
-            CTX,
-            "SELECT owner, until_ms, doubt_since_ms FROM claims WHERE finding_id = $1",
-            &[&id],
-        )
-        .await?
-        .map(|r| {
-            Ok::<_, tokio_postgres::Error>((
-                r.try_get::<_, Option<String>>(0)?,
-                r.try_get::<_, i64>(1)?,
-                r.try_get::<_, Option<i64>>(2)?,
-            ))
-        })
-        .transpose()
-        .map_err(pg(CTX))?;
-        let doubt = match existing {
-            // A live claim is exclusive, even against its own owner.
-            Some((Some(_), until, _)) if until > now_ms => return Ok(Claim::Busy),
-            // Expired while held: its holder may have acted until expiry.
-            Some((Some(_), until, doubt)) => Some(doubt.map_or(until, |d| d.max(until))),
-            Some((None, _, doubt)) => doubt,
-            None => None,
-        };
+        // The row is locked until commit (`FOR UPDATE`): a concurrent
+        // renew or release waits, then finds the new fence and changes
+        // nothing; one that committed first is seen here.
+        let existing = claim_row(&tx, id, CTX).await?;
+        let now_ms = self.store_now(&tx, now_ms, CTX).await?;
+        let (doubt_since_ms, doubt_expired) =
+            match claim_rule::decide_claim(existing.as_ref().map(|(row, _)| row), now_ms) {
+                ClaimDecision::Busy => return Ok(Claim::Busy),
+                ClaimDecision::Take {
+                    doubt_since_ms,
+                    doubt_expired,
+                } => (doubt_since_ms, doubt_expired),
+            };
+        let issue_ids = existing.map(|(row, _)| row.issue_ids).unwrap_or_default();
         let until_ms = now_ms.saturating_add(lease_ms);
         let row = query_opt(
             &tx,
             CTX,
-            "INSERT INTO claims (finding_id, owner, until_ms, fence, doubt_since_ms)
-             VALUES ($1, $2, $3, nextval('fences'), $4)
+            "INSERT INTO claims (finding_id, owner, until_ms, fence, doubt_since_ms, doubt_expired, issue_ids)
+             VALUES ($1, $2, $3, nextval('fences'), $4, $5, $6)
              ON CONFLICT (finding_id) DO UPDATE SET owner = EXCLUDED.owner,
                  until_ms = EXCLUDED.until_ms, fence = EXCLUDED.fence,
-                 doubt_since_ms = EXCLUDED.doubt_since_ms
+                 doubt_since_ms = EXCLUDED.doubt_since_ms,
+                 doubt_expired = EXCLUDED.doubt_expired, issue_ids = EXCLUDED.issue_ids
              RETURNING fence",
-            &[&id, &owner, &until_ms, &doubt],
+            &[
+                &id,
+                &owner,
+                &until_ms,
+                &doubt_since_ms,
+                &doubt_expired,
+                &codec::ids_to_text(&issue_ids),
+            ],
         )
         .await?;
         let fence = Fence(
@@ -391,7 +460,7 @@ impl SyncStore for PostgresStore {
         tx.commit().await.map_err(pg(CTX))?;
         Ok(Claim::Acquired {
             fence,
-            doubt_since_ms: doubt,
+            doubt: claim_rule::doubt_of(doubt_since_ms, doubt_expired, &issue_ids, now_ms),
         })
     }
 
@@ -402,40 +471,27 @@ impl SyncStore for PostgresStore {
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<bool, StoreError> {
-        let n = self
-            .execute(
-                "renewing a claim",
-                "UPDATE claims SET until_ms = $3 WHERE finding_id = $1 AND fence = $2 AND owner IS NOT NULL",
-                &[&finding.as_str(), &fence.0, &now_ms.saturating_add(lease_ms)],
-            )
-            .await?;
-        Ok(n == 1)
-    }
-
-    async fn release(
-        &self,
-        finding: &FindingId,
-        fence: Fence,
-        doubt_since_ms: Option<i64>,
-    ) -> Result<bool, StoreError> {
-        const CTX: &str = "releasing a claim";
-        // One conditional statement each: the fence check and the change
-        // are atomic without a lock.
-        let n = match doubt_since_ms {
-            Some(doubt) => {
+        const CTX: &str = "renewing a claim";
+        // One conditional statement: it waits for a claim holding the row
+        // and then re-checks the fence on the row that claim left.
+        let n = match self.clock {
+            StoreClock::Caller => {
                 self.execute(
                     CTX,
-                    "UPDATE claims SET owner = NULL, doubt_since_ms = $3
+                    "UPDATE claims SET until_ms = $3::bigint + $4::bigint
                      WHERE finding_id = $1 AND fence = $2 AND owner IS NOT NULL",
-                    &[&finding.as_str(), &fence.0, &doubt],
+                    &[&finding.as_str(), &fence.0, &now_ms, &lease_ms],
                 )
                 .await?
             }
-            None => {
+            _ => {
                 self.execute(
                     CTX,
-                    "DELETE FROM claims WHERE finding_id = $1 AND fence = $2 AND owner IS NOT NULL",
-                    &[&finding.as_str(), &fence.0],
+                    &format!(
+                        "UPDATE claims SET until_ms = {DB_NOW_MS} + $3
+                         WHERE finding_id = $1 AND fence = $2 AND owner IS NOT NULL"
+                    ),
+                    &[&finding.as_str(), &fence.0, &lease_ms],
                 )
                 .await?
             }
@@ -443,8 +499,95 @@ impl SyncStore for PostgresStore {
         Ok(n == 1)
     }
 
+    async fn release(
+        &self,
+        finding: &FindingId,
+        fence: Fence,
+        release: Release,
+    ) -> Result<bool, StoreError> {
+        const CTX: &str = "releasing a claim";
+        let id = finding.as_str();
+        let mut client = self.client(CTX).await?;
+        let tx = client.transaction().await.map_err(pg(CTX))?;
+        let Some((row, current)) = claim_row(&tx, id, CTX).await? else {
+            return Ok(false);
+        };
+        let store_now = self.store_now(&tx, 0, CTX).await?;
+        let at = claim_rule::raised_at(release, store_now, self.clock == StoreClock::Caller);
+        let holds = current == fence && row.owner.is_some();
+        if !holds {
+            if let Release::Raised { .. } = release {
+                // Not ours any more: only raise the doubt the next
+                // claimant will be told.
+                let (since, expired) = claim_rule::raised(&row, at);
+                execute(
+                    &tx,
+                    CTX,
+                    "UPDATE claims SET doubt_since_ms = $2, doubt_expired = $3 WHERE finding_id = $1",
+                    &[&id, &since, &expired],
+                )
+                .await?;
+                tx.commit().await.map_err(pg(CTX))?;
+            }
+            return Ok(false);
+        }
+        match claim_rule::after_release(&row, release, at) {
+            Some((since, expired)) => {
+                execute(
+                    &tx,
+                    CTX,
+                    "UPDATE claims SET owner = NULL, doubt_since_ms = $2, doubt_expired = $3
+                     WHERE finding_id = $1",
+                    &[&id, &since, &expired],
+                )
+                .await?;
+            }
+            None => {
+                execute(&tx, CTX, "DELETE FROM claims WHERE finding_id = $1", &[&id]).await?;
+            }
+        }
+        tx.commit().await.map_err(pg(CTX))?;
+        Ok(true)
+    }
+
+    async fn note_created(
+        &self,
+        findings: &[FindingId],
+        issue_ids: &[String],
+    ) -> Result<(), StoreError> {
+        const CTX: &str = "recording created issues";
+        if findings.is_empty() || issue_ids.is_empty() {
+            return Ok(());
+        }
+        let mut sorted: Vec<&str> = findings.iter().map(FindingId::as_str).collect();
+        // In finding order, so two writers never wait on each other in a
+        // cycle.
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut client = self.client(CTX).await?;
+        let tx = client.transaction().await.map_err(pg(CTX))?;
+        for id in sorted {
+            let Some((mut row, _)) = claim_row(&tx, id, CTX).await? else {
+                continue;
+            };
+            claim_rule::add_ids(&mut row.issue_ids, issue_ids);
+            execute(
+                &tx,
+                CTX,
+                "UPDATE claims SET issue_ids = $2 WHERE finding_id = $1",
+                &[&id, &codec::ids_to_text(&row.issue_ids)],
+            )
+            .await?;
+        }
+        tx.commit().await.map_err(pg(CTX))
+    }
+
     async fn recover_orphans(&self, now_ms: i64) -> Result<Vec<FindingId>, StoreError> {
         const CTX: &str = "recovering orphaned claims";
+        let expired_at = {
+            let client = self.client(CTX).await?;
+            self.store_now(&client, now_ms, CTX).await?
+        };
         let candidates: Vec<String> = self
             .query(
                 CTX,
@@ -453,7 +596,7 @@ impl SyncStore for PostgresStore {
                    AND NOT EXISTS (SELECT 1 FROM links l WHERE l.finding_id = c.finding_id)
                    AND NOT EXISTS (SELECT 1 FROM ops o WHERE o.op_key = 'create:' || c.finding_id)
                  ORDER BY c.finding_id",
-                &[&now_ms],
+                &[&expired_at],
             )
             .await?
             .iter()
@@ -481,10 +624,17 @@ impl SyncStore for PostgresStore {
                     "INSERT INTO ops (op_key, kind, op, version, due_ms, last_error)
                      SELECT $2, 'create', $3, nextval('op_versions'), $4, $5
                      WHERE EXISTS (SELECT 1 FROM claims c WHERE c.finding_id = $1
-                                   AND (c.owner IS NULL OR c.until_ms <= $4))
+                                   AND (c.owner IS NULL OR c.until_ms <= $6))
                        AND NOT EXISTS (SELECT 1 FROM links WHERE finding_id = $1)
                        AND NOT EXISTS (SELECT 1 FROM ops WHERE op_key = $2)",
-                    &[id, &op.key(), &codec::op_to_text(&op)?, &now_ms, &RECOVERED],
+                    &[
+                        id,
+                        &op.key(),
+                        &codec::op_to_text(&op)?,
+                        &now_ms,
+                        &RECOVERED,
+                        &expired_at,
+                    ],
                 )
                 .await?;
                 if n == 1 {
@@ -547,7 +697,7 @@ impl SyncStore for PostgresStore {
             CTX,
             &format!(
                 "INSERT INTO links ({LINK_COLUMNS}, issue_key_norm)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11)"
             ),
             &[
                 &row.finding_id,
@@ -575,13 +725,18 @@ impl SyncStore for PostgresStore {
     }
 
     async fn update_link(&self, link: &Link) -> Result<(), StoreError> {
+        const CTX: &str = "updating a link";
         let row = LinkRow::from_link(link);
+        // Compare-and-set in one statement: a concurrent writer's update
+        // either committed first (the version moved: refused) or waits for
+        // this one.
         let n = self
             .execute(
-                "updating a link",
+                CTX,
                 "UPDATE links SET issue_key = $2, issue_id = $3, state_out = $4, state_in = $5,
                  expected_statuses = $6, last_event_ms = $7, updated_ms = $8, moving_until_ms = $9,
-                 issue_key_norm = $10 WHERE finding_id = $1",
+                 issue_key_norm = $10, version = version + 1
+                 WHERE finding_id = $1 AND version = $11",
                 &[
                     &row.finding_id,
                     &row.issue_key,
@@ -593,13 +748,21 @@ impl SyncStore for PostgresStore {
                     &row.updated_ms,
                     &row.moving_until_ms,
                     &row.issue_key_norm,
+                    &row.version,
                 ],
             )
             .await?;
         if n == 0 {
-            return Err(StoreError::NotFound {
-                what: "link",
-                key: row.finding_id,
+            let client = self.client(CTX).await?;
+            return Err(match link_of(&client, &row.finding_id, CTX).await? {
+                Some(_) => StoreError::Stale {
+                    what: "link",
+                    key: row.finding_id,
+                },
+                None => StoreError::NotFound {
+                    what: "link",
+                    key: row.finding_id,
+                },
             });
         }
         Ok(())

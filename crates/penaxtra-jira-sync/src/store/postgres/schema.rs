@@ -6,7 +6,8 @@ use crate::store::StoreError;
 use deadpool_postgres::Client;
 
 /// The schema, one entry per version.
-pub(super) const MIGRATIONS: &[&str] = &[r#"
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE links (
     finding_id        TEXT PRIMARY KEY,
     issue_key         TEXT NOT NULL,
@@ -56,7 +57,16 @@ CREATE TABLE rate_budgets (
     name   TEXT PRIMARY KEY,
     tat_us BIGINT NOT NULL
 );
-"#];
+"#,
+    // 2: the claim protocol under pauses, skew and races. Links carry a
+    // compare-and-set version; a claim remembers whether its doubt comes
+    // from an expired holder, and the ids of issues its creates made.
+    r#"
+ALTER TABLE links ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE claims ADD COLUMN doubt_expired BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE claims ADD COLUMN issue_ids TEXT;
+"#,
+];
 
 /// Brings `schema` to the newest version. `schema` has been checked to be
 /// a plain lower-case identifier.

@@ -4,13 +4,14 @@
 mod readers;
 mod schema;
 
+use super::claim_rule::{self, ClaimDecision, ClaimRow};
 use super::codec::{
     self, LINK_COLUMNS, LinkRow, OP_COLUMNS, OpRow, RECOVERED, finding_from_text,
     normalise_issue_key,
 };
 use super::{
-    BudgetRate, Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, RateBudgetStore, StoreError,
-    SweepCursor, SyncStore, WorkCounts,
+    BudgetRate, Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, RateBudgetStore, Release,
+    StoreClock, StoreError, SweepCursor, SyncStore, WorkCounts, host_now_ms,
 };
 use async_trait::async_trait;
 use jira_model::IssueKey;
@@ -35,13 +36,18 @@ pub const SQLITE_READ_CONNECTIONS: usize = 4;
 /// the queue, claims) through [`SQLITE_READ_CONNECTIONS`] others, so a
 /// webhook's lookup does not wait behind a write. Issue keys are looked up
 /// through an index on their normalised form. The schema is versioned with
-/// `PRAGMA user_version` and migrated on open (version 3 as of this
+/// `PRAGMA user_version` and migrated on open (version 4 as of this
 /// release; files of earlier versions are migrated in place).
+///
+/// Claims are measured with the host's clock, read inside the store
+/// ([`StoreClock::Own`]): the processes sharing a file share a host, so
+/// they share that clock even when an engine was given another.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     writer: Arc<Mutex<Connection>>,
     readers: Arc<Readers>,
     path: PathBuf,
+    clock: StoreClock,
 }
 
 impl SqliteStore {
@@ -90,7 +96,18 @@ impl SqliteStore {
             writer: Arc::new(Mutex::new(writer)),
             readers: Arc::new(Readers::new(readers)),
             path,
+            clock: StoreClock::Own,
         })
+    }
+
+    /// The same store measuring claims with `clock` (default
+    /// [`StoreClock::Own`]: the host's system clock, read inside the store,
+    /// so every process sharing the file agrees whatever clock its engine
+    /// runs on). [`StoreClock::Caller`] is for one process on simulated
+    /// time.
+    pub fn with_clock(mut self, clock: StoreClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// The file this store lives in.
@@ -168,6 +185,7 @@ fn read_link_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LinkRow> {
         moving_until_ms: r.get(7)?,
         created_ms: r.get(8)?,
         updated_ms: r.get(9)?,
+        version: r.get(10)?,
     })
 }
 
@@ -194,6 +212,42 @@ fn next_counter(tx: &Connection, name: &str, context: &'static str) -> Result<i6
 }
 
 /// Whether `fence` holds the live claim of `finding`.
+/// The store's now: the host's clock, or the caller's on
+/// [`StoreClock::Caller`].
+fn store_now(clock: StoreClock, caller_ms: i64) -> i64 {
+    match clock {
+        StoreClock::Caller => caller_ms,
+        _ => host_now_ms(),
+    }
+}
+
+/// A finding's claim row and its fence.
+fn claim_row(
+    tx: &Connection,
+    finding: &str,
+    context: &'static str,
+) -> Result<Option<(ClaimRow, Fence)>, StoreError> {
+    tx.query_row(
+        "SELECT owner, until_ms, doubt_since_ms, doubt_expired, fence, issue_ids FROM claims WHERE finding_id = ?1",
+        [finding],
+        |r| {
+            let ids: Option<String> = r.get(5)?;
+            Ok((
+                ClaimRow {
+                    owner: r.get(0)?,
+                    until_ms: r.get(1)?,
+                    doubt_since_ms: r.get(2)?,
+                    doubt_expired: r.get::<_, i64>(3)? != 0,
+                    issue_ids: codec::ids_from_text(ids.as_deref()),
+                },
+                Fence(r.get(4)?),
+            ))
+        },
+    )
+    .optional()
+    .map_err(sql(context))
+}
+
 fn holds(tx: &Connection, finding: &str, fence: Fence) -> Result<bool, StoreError> {
     let n: i64 = tx
         .query_row(
@@ -286,6 +340,7 @@ impl SyncStore for SqliteStore {
     ) -> Result<Claim, StoreError> {
         let finding = finding.clone();
         let owner = owner.to_string();
+        let clock = self.clock;
         self.write("claiming a finding", move |conn| {
             const CTX: &str = "claiming a finding";
             let tx = conn
@@ -307,43 +362,41 @@ impl SyncStore for SqliteStore {
                     reason: reason.unwrap_or_default(),
                 });
             }
-            let until_ms = now_ms.saturating_add(lease_ms);
-            let existing: Option<(Option<String>, i64, Option<i64>)> = tx
-                .query_row(
-                    "SELECT owner, until_ms, doubt_since_ms FROM claims WHERE finding_id = ?1",
-                    [finding.as_str()],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .optional()
-                .map_err(sql(CTX))?;
-            let doubt = match existing {
-                // A live claim is exclusive, even against its own owner.
-                Some((Some(_), until, _)) if until > now_ms => return Ok(Claim::Busy),
-                // Expired while held: its holder may have acted until expiry.
-                Some((Some(_), until, doubt)) => Some(doubt.map_or(until, |d| d.max(until))),
-                Some((None, _, doubt)) => doubt,
-                None => None,
-            };
+            // Read under the write lock (BEGIN IMMEDIATE): no other process
+            // changes the row between this time and the decision.
+            let now_ms = store_now(clock, now_ms);
+            let existing = claim_row(&tx, finding.as_str(), CTX)?;
+            let (doubt_since_ms, doubt_expired) =
+                match claim_rule::decide_claim(existing.as_ref().map(|(row, _)| row), now_ms) {
+                    ClaimDecision::Busy => return Ok(Claim::Busy),
+                    ClaimDecision::Take {
+                        doubt_since_ms,
+                        doubt_expired,
+                    } => (doubt_since_ms, doubt_expired),
+                };
+            let issue_ids = existing.map(|(row, _)| row.issue_ids).unwrap_or_default();
             let fence = Fence(next_counter(&tx, "fence", CTX)?);
             tx.execute(
-                "INSERT INTO claims (finding_id, owner, until_ms, uncertain, fence, doubt_since_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                "INSERT INTO claims (finding_id, owner, until_ms, uncertain, fence, doubt_since_ms, doubt_expired, issue_ids)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                  ON CONFLICT(finding_id) DO UPDATE SET owner = ?2, until_ms = ?3, uncertain = ?4,
-                 fence = ?5, doubt_since_ms = ?6",
+                 fence = ?5, doubt_since_ms = ?6, doubt_expired = ?7, issue_ids = ?8",
                 params![
                     finding.as_str(),
                     owner,
-                    until_ms,
-                    i64::from(doubt.is_some()),
+                    now_ms.saturating_add(lease_ms),
+                    i64::from(doubt_since_ms.is_some()),
                     fence.0,
-                    doubt
+                    doubt_since_ms,
+                    i64::from(doubt_expired),
+                    codec::ids_to_text(&issue_ids),
                 ],
             )
             .map_err(sql(CTX))?;
             tx.commit().map_err(sql(CTX))?;
             Ok(Claim::Acquired {
                 fence,
-                doubt_since_ms: doubt,
+                doubt: claim_rule::doubt_of(doubt_since_ms, doubt_expired, &issue_ids, now_ms),
             })
         })
         .await
@@ -357,13 +410,20 @@ impl SyncStore for SqliteStore {
         lease_ms: i64,
     ) -> Result<bool, StoreError> {
         let finding = finding.clone();
+        let clock = self.clock;
         self.write("renewing a claim", move |conn| {
-            let n = conn
+            const CTX: &str = "renewing a claim";
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql(CTX))?;
+            let until = store_now(clock, now_ms).saturating_add(lease_ms);
+            let n = tx
                 .execute(
                     "UPDATE claims SET until_ms = ?3 WHERE finding_id = ?1 AND fence = ?2 AND owner IS NOT NULL",
-                    params![finding.as_str(), fence.0, now_ms.saturating_add(lease_ms)],
+                    params![finding.as_str(), fence.0, until],
                 )
-                .map_err(sql("renewing a claim"))?;
+                .map_err(sql(CTX))?;
+            tx.commit().map_err(sql(CTX))?;
             Ok(n == 1)
         })
         .await
@@ -373,26 +433,52 @@ impl SyncStore for SqliteStore {
         &self,
         finding: &FindingId,
         fence: Fence,
-        doubt_since_ms: Option<i64>,
+        release: Release,
     ) -> Result<bool, StoreError> {
         let finding = finding.clone();
+        let clock = self.clock;
         self.write("releasing a claim", move |conn| {
             const CTX: &str = "releasing a claim";
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql(CTX))?;
-            if !holds(&tx, finding.as_str(), fence)? {
+            let at = claim_rule::raised_at(
+                release,
+                store_now(clock, 0),
+                clock == StoreClock::Caller,
+            );
+            let Some((row, current)) = claim_row(&tx, finding.as_str(), CTX)? else {
                 return Ok(false);
-            }
-            if let Some(doubt) = doubt_since_ms {
+            };
+            let holds = current == fence && row.owner.is_some();
+            let leave = if holds {
+                claim_rule::after_release(&row, release, at)
+            } else if let Release::Raised { .. } = release {
+                // Not ours any more: only raise the doubt the next
+                // claimant will be told.
+                let (since, expired) = claim_rule::raised(&row, at);
                 tx.execute(
-                    "UPDATE claims SET owner = NULL, uncertain = 1, doubt_since_ms = ?2 WHERE finding_id = ?1",
-                    params![finding.as_str(), doubt],
+                    "UPDATE claims SET uncertain = 1, doubt_since_ms = ?2, doubt_expired = ?3 WHERE finding_id = ?1",
+                    params![finding.as_str(), since, i64::from(expired)],
                 )
                 .map_err(sql(CTX))?;
+                tx.commit().map_err(sql(CTX))?;
+                return Ok(false);
             } else {
-                tx.execute("DELETE FROM claims WHERE finding_id = ?1", [finding.as_str()])
+                return Ok(false);
+            };
+            match leave {
+                Some((since, expired)) => {
+                    tx.execute(
+                        "UPDATE claims SET owner = NULL, uncertain = 1, doubt_since_ms = ?2, doubt_expired = ?3 WHERE finding_id = ?1",
+                        params![finding.as_str(), since, i64::from(expired)],
+                    )
                     .map_err(sql(CTX))?;
+                }
+                None => {
+                    tx.execute("DELETE FROM claims WHERE finding_id = ?1", [finding.as_str()])
+                        .map_err(sql(CTX))?;
+                }
             }
             tx.commit().map_err(sql(CTX))?;
             Ok(true)
@@ -400,12 +486,45 @@ impl SyncStore for SqliteStore {
         .await
     }
 
+    async fn note_created(
+        &self,
+        findings: &[FindingId],
+        issue_ids: &[String],
+    ) -> Result<(), StoreError> {
+        if findings.is_empty() || issue_ids.is_empty() {
+            return Ok(());
+        }
+        let findings = findings.to_vec();
+        let issue_ids = issue_ids.to_vec();
+        self.write("recording created issues", move |conn| {
+            const CTX: &str = "recording created issues";
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(sql(CTX))?;
+            for f in &findings {
+                let Some((mut row, _)) = claim_row(&tx, f.as_str(), CTX)? else {
+                    continue;
+                };
+                claim_rule::add_ids(&mut row.issue_ids, &issue_ids);
+                tx.execute(
+                    "UPDATE claims SET issue_ids = ?2 WHERE finding_id = ?1",
+                    params![f.as_str(), codec::ids_to_text(&row.issue_ids)],
+                )
+                .map_err(sql(CTX))?;
+            }
+            tx.commit().map_err(sql(CTX))
+        })
+        .await
+    }
+
     async fn recover_orphans(&self, now_ms: i64) -> Result<Vec<FindingId>, StoreError> {
+        let clock = self.clock;
         self.write("recovering orphaned claims", move |conn| {
             const CTX: &str = "recovering orphaned claims";
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql(CTX))?;
+            let expired_at = store_now(clock, now_ms);
             let ids: Vec<String> = {
                 let mut stmt = tx
                     .prepare(
@@ -417,7 +536,7 @@ impl SyncStore for SqliteStore {
                     )
                     .map_err(sql(CTX))?;
                 let rows = stmt
-                    .query_map([now_ms], |r| r.get::<_, String>(0))
+                    .query_map([expired_at], |r| r.get::<_, String>(0))
                     .map_err(sql(CTX))?;
                 rows.collect::<Result<_, _>>().map_err(sql(CTX))?
             };
@@ -488,7 +607,7 @@ impl SyncStore for SqliteStore {
             }
             tx.execute(
                 &format!(
-                    "INSERT INTO links ({LINK_COLUMNS}, issue_key_norm) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+                    "INSERT INTO links ({LINK_COLUMNS}, issue_key_norm) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11)"
                 ),
                 params![
                     row.finding_id,
@@ -515,10 +634,12 @@ impl SyncStore for SqliteStore {
     async fn update_link(&self, link: &Link) -> Result<(), StoreError> {
         let row = LinkRow::from_link(link);
         self.write("updating a link", move |conn| {
+            // Compare-and-set in one statement (one writer at a time).
             let n = conn
                 .execute(
                     "UPDATE links SET issue_key = ?2, issue_id = ?3, state_out = ?4, state_in = ?5, expected_statuses = ?6,
-                     last_event_ms = ?7, updated_ms = ?8, moving_until_ms = ?9, issue_key_norm = ?10 WHERE finding_id = ?1",
+                     last_event_ms = ?7, updated_ms = ?8, moving_until_ms = ?9, issue_key_norm = ?10,
+                     version = version + 1 WHERE finding_id = ?1 AND version = ?11",
                     params![
                         row.finding_id,
                         row.issue_key,
@@ -529,14 +650,23 @@ impl SyncStore for SqliteStore {
                         row.last_event_ms,
                         row.updated_ms,
                         row.moving_until_ms,
-                        row.issue_key_norm
+                        row.issue_key_norm,
+                        row.version
                     ],
                 )
                 .map_err(sql("updating a link"))?;
             if n == 0 {
-                return Err(StoreError::NotFound {
-                    what: "link",
-                    key: row.finding_id,
+                let exists = query_link(conn, "finding_id", &row.finding_id)?.is_some();
+                return Err(if exists {
+                    StoreError::Stale {
+                        what: "link",
+                        key: row.finding_id,
+                    }
+                } else {
+                    StoreError::NotFound {
+                        what: "link",
+                        key: row.finding_id,
+                    }
                 });
             }
             Ok(())

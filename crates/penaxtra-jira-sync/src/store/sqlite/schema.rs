@@ -75,6 +75,14 @@ CREATE TABLE rate_budgets (
     tat_us INTEGER NOT NULL
 );
 "#,
+    // 4: the claim protocol under pauses, skew and races. Links carry a
+    // compare-and-set version; a claim remembers whether its doubt comes
+    // from an expired holder, and the ids of issues its creates made.
+    r#"
+ALTER TABLE links ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE claims ADD COLUMN doubt_expired INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE claims ADD COLUMN issue_ids TEXT;
+"#,
 ];
 
 /// Why a file could not be migrated.
