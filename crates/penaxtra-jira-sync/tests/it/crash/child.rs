@@ -72,11 +72,17 @@ async fn crash_child() {
             Arc::new(SharedRateBudget::new(budget_store, "jira", limit)),
         ),
     };
-    let sync = JiraSync::builder(client, store, host.clone())
+    let mut sync = JiraSync::builder(client, store, host.clone())
         .settings(settings())
-        .owner(format!("proc-{}", std::process::id()))
-        .build()
-        .unwrap();
+        .owner(format!("proc-{}", std::process::id()));
+    // A replica on a host whose clock is wrong: its engine's wall clock is
+    // this far off (claims are measured on the store's clock).
+    if let Ok(offset) = std::env::var("PX_CRASH_CLOCK_OFFSET_MS") {
+        let offset: i64 = offset.parse().unwrap();
+        eprintln!("child {}: clock {offset} ms off", std::process::id());
+        sync = sync.clock(Arc::new(penaxtra_jira_sync::OffsetClock::new(offset)));
+    }
+    let sync = sync.build().unwrap();
 
     // Webhooks: a receiver on a free port, announced to the balancer.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

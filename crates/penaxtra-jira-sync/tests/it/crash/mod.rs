@@ -28,6 +28,13 @@
 //! - together the processes went no more than a burst over Jira's rate
 //!   limit: the simulator's limiter refused at most `burst` requests.
 //!
+//! The `paused_and_skewed_*` runs add the failures replicas meet besides
+//! a crash: some processes are SIGSTOPped at a random moment for longer
+//! than lease + request timeout + window (everything they held is taken
+//! meanwhile) and then SIGCONTinued, and some run with their clock 90 s
+//! ahead or behind (`PX_CRASH_CLOCK_OFFSET_MS`, the engine's clock). The
+//! verdict is the same: no duplicate made, nothing lost.
+//!
 //! `CRASH_SUITE_N` findings (default small for the debug run; CI also runs
 //! it in release with more), `CRASH_SUITE_SEED` for another seed,
 //! `CRASH_SUITE_PHASES` phases of `CRASH_SUITE_PROCS` processes,
@@ -68,6 +75,11 @@ const SEARCH_LAG: Duration = Duration::from_millis(1_500);
 const WINDOW: Duration = Duration::from_millis(2_500);
 /// A short lease, so a killed process's claims are taken over quickly.
 const LEASE: Duration = Duration::from_millis(1_500);
+/// The children's request timeout (the test client's): how long after an
+/// expiry a create may still commit.
+const REQUEST_TIMEOUT: Duration = Duration::from_millis(1_500);
+/// How far a skewed replica's clock is off: more than lease + window.
+const SKEW_MS: i64 = 90_000;
 /// Jira's rate limit (and the shared budget): requests a second, burst.
 const DEFAULT_RATE: u32 = 40;
 const BURST: u32 = 20;
@@ -150,6 +162,25 @@ impl StoreKind {
     }
 }
 
+/// What happens to the processes of a phase besides running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Disrupt {
+    /// Some are SIGKILLed at a random moment.
+    Kill,
+    /// As well as SIGKILL: some are SIGSTOPped at a random moment for
+    /// longer than lease + request timeout + window, then SIGCONTinued;
+    /// some run with their clock 90 s ahead or behind.
+    PauseAndSkew,
+}
+
+/// What is done to one child.
+#[derive(Debug, Clone, Copy)]
+enum Fate {
+    Finish,
+    Kill { after: Duration },
+    Pause { after: Duration, paused: Duration },
+}
+
 /// What every phase shares.
 struct World {
     sim: JiraSim,
@@ -160,6 +191,16 @@ struct World {
     /// `shared` (the budget in the store) or `local` (each process its own
     /// quota at the limit: the comparison, which fails the rate check).
     pacing: String,
+    disrupt: Disrupt,
+}
+
+/// Sends `signal` (`STOP`, `CONT`) to a process.
+fn signal(pid: u32, signal: &str) {
+    let status = std::process::Command::new("kill")
+        .args([format!("-{signal}"), pid.to_string()])
+        .status()
+        .expect("kill(1) runs");
+    assert!(status.success(), "kill -{signal} {pid} failed");
 }
 
 /// Runs `procs` child processes at once, each killed (SIGKILL) after a
@@ -208,16 +249,39 @@ async fn run_phase(
         if let Some(changed) = changed {
             cmd.env("PX_CRASH_CHANGED", changed);
         }
+        let after = Duration::from_millis(rng.gen_range(150..2_500));
+        let mut fate = if kill && rng.gen_bool(0.8) {
+            Fate::Kill { after }
+        } else {
+            Fate::Finish
+        };
+        if kill && world.disrupt == Disrupt::PauseAndSkew {
+            match rng.gen_range(0..6) {
+                // Paused past its lease, the request timeout and the
+                // window: everything it held is taken while it sleeps.
+                0 | 1 => {
+                    fate = Fate::Pause {
+                        after,
+                        paused: LEASE + REQUEST_TIMEOUT + WINDOW + Duration::from_millis(1_500),
+                    }
+                }
+                2 => {
+                    cmd.env("PX_CRASH_CLOCK_OFFSET_MS", SKEW_MS.to_string());
+                }
+                3 => {
+                    cmd.env("PX_CRASH_CLOCK_OFFSET_MS", (-SKEW_MS).to_string());
+                }
+                _ => {}
+            }
+        }
         let child = cmd.spawn().expect("the child process starts");
-        let kill_after =
-            (kill && rng.gen_bool(0.8)).then(|| Duration::from_millis(rng.gen_range(150..2_500)));
-        children.push((child, kill_after, log));
+        children.push((child, fate, log));
     }
     let mut waits = Vec::new();
-    for (mut child, kill_after, log) in children {
+    for (mut child, fate, log) in children {
         waits.push(tokio::spawn(async move {
-            match kill_after {
-                Some(after) => {
+            match fate {
+                Fate::Kill { after } => {
                     tokio::select! {
                         status = child.wait() => (status.unwrap(), false, log),
                         _ = tokio::time::sleep(after) => {
@@ -227,7 +291,23 @@ async fn run_phase(
                         }
                     }
                 }
-                None => (child.wait().await.unwrap(), false, log),
+                Fate::Pause { after, paused } => {
+                    tokio::select! {
+                        status = child.wait() => (status.unwrap(), false, log),
+                        _ = tokio::time::sleep(after) => {
+                            // SIGSTOP: frozen mid-whatever, leases running
+                            // out; then it goes on as if nothing happened.
+                            if let Some(pid) = child.id() {
+                                signal(pid, "STOP");
+                                tokio::time::sleep(paused).await;
+                                signal(pid, "CONT");
+                                eprintln!("phase: process {pid} paused {paused:?} and continued");
+                            }
+                            (child.wait().await.unwrap(), false, log)
+                        }
+                    }
+                }
+                Fate::Finish => (child.wait().await.unwrap(), false, log),
             }
         }));
     }
@@ -283,6 +363,10 @@ fn users_change(
 }
 
 async fn crash_suite(flavor: Flavor, store: &str) {
+    run_suite(flavor, store, Disrupt::Kill).await;
+}
+
+async fn run_suite(flavor: Flavor, store: &str, disrupt: Disrupt) {
     let n = env_or("CRASH_SUITE_N", DEFAULT_N);
     let seed = env_or("CRASH_SUITE_SEED", DEFAULT_SEED);
     let phases = env_or("CRASH_SUITE_PHASES", 3usize);
@@ -307,7 +391,7 @@ async fn crash_suite(flavor: Flavor, store: &str) {
         }
     };
     eprintln!(
-        "crash suite: {flavor} on {store} n={n} seed={seed:#x} phases={phases} procs={procs} rate={rate}/s burst={BURST} pacing={}",
+        "crash suite: {flavor} on {store} n={n} seed={seed:#x} phases={phases} procs={procs} rate={rate}/s burst={BURST} disrupt={disrupt:?} pacing={}",
         env_or("CRASH_SUITE_PACING", "shared".to_string()),
         store = match &store {
             StoreKind::Sqlite(_) => "sqlite",
@@ -336,6 +420,7 @@ async fn crash_suite(flavor: Flavor, store: &str) {
         dir: dir.path().to_path_buf(),
         rate,
         pacing: env_or("CRASH_SUITE_PACING", "shared".to_string()),
+        disrupt,
     };
     world
         .host
@@ -530,4 +615,14 @@ async fn sigkilled_replicas_on_postgres_converge_on_cloud() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkilled_replicas_on_postgres_converge_on_data_center() {
     crash_suite(Flavor::DataCenter, "postgres").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paused_and_skewed_processes_converge_on_sqlite() {
+    run_suite(Flavor::Cloud, "sqlite", Disrupt::PauseAndSkew).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn paused_and_skewed_replicas_converge_on_postgres() {
+    run_suite(Flavor::DataCenter, "postgres", Disrupt::PauseAndSkew).await;
 }
