@@ -78,7 +78,7 @@ pub(crate) fn classify(
                 .with_status(status),
         );
     }
-    let body = redactor.scrub_body(ErrorBody::parse(body));
+    let body = redactor.parse_body(body);
     let limits = RateLimitStatus::from_headers(headers, now);
     let (kind, message) = if status == 401 {
         (ErrorKind::Unauthorized, unauthorized_message(false))

@@ -42,6 +42,18 @@ impl Redactor {
         out
     }
 
+    /// Parses an error body, scrubbing every text before it is kept (and a
+    /// non-JSON body before it is cut to its bound, so that a secret across
+    /// the cut is masked whole).
+    pub(crate) fn parse_body(&self, body: &[u8]) -> ErrorBody {
+        if self.secrets.is_empty() {
+            return ErrorBody::parse(body);
+        }
+        ErrorBody::parse_scrubbed(body, |text| self.scrub(text))
+    }
+
+    /// Scrubs a body that was parsed elsewhere (a bulk answer's element
+    /// errors: JSON, never cut).
     pub(crate) fn scrub_body(&self, mut body: ErrorBody) -> ErrorBody {
         if self.secrets.is_empty() {
             return body;

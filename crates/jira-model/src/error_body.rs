@@ -45,33 +45,47 @@ impl ErrorBody {
 
     /// Parses any body Jira may send with an error status. Never fails.
     pub fn parse(body: &[u8]) -> Self {
+        Self::parse_scrubbed(body, str::to_string)
+    }
+
+    /// Parses like [`ErrorBody::parse`], passing every text it keeps
+    /// (messages, field ids and their errors, warnings, a non-JSON body)
+    /// through `scrub` first, e.g. to mask secrets that Jira or a proxy
+    /// echoed.
+    ///
+    /// A non-JSON body is scrubbed whole and only then cut to its bound: a
+    /// secret that straddles the cut is masked whole instead of surviving
+    /// in part, as it would if the text were cut first.
+    pub fn parse_scrubbed(body: &[u8], scrub: impl Fn(&str) -> String) -> Self {
         let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
-            return Self::from_text(body);
+            return Self::from_text(body, &scrub);
         };
         let serde_json::Value::Object(map) = value else {
-            return Self::from_text(body);
+            return Self::from_text(body, &scrub);
         };
+        let text = |v: &serde_json::Value| scrub(&value_text(v));
         let mut out = Self::default();
         if let Some(serde_json::Value::Array(items)) = map.get("errorMessages") {
-            out.messages.extend(items.iter().map(value_text));
+            out.messages.extend(items.iter().map(text));
         }
         if let Some(serde_json::Value::Object(errs)) = map.get("errors") {
             out.field_errors
-                .extend(errs.iter().map(|(k, v)| (k.clone(), value_text(v))));
+                .extend(errs.iter().map(|(k, v)| (scrub(k), text(v))));
         }
         if let Some(serde_json::Value::Array(items)) = map.get("warningMessages") {
-            out.warnings.extend(items.iter().map(value_text));
+            out.warnings.extend(items.iter().map(text));
         }
         for key in ["message", "errorMessage"] {
             if let Some(m) = map.get(key) {
-                out.messages.push(value_text(m));
+                out.messages.push(text(m));
             }
         }
         out
     }
 
-    fn from_text(body: &[u8]) -> Self {
+    fn from_text(body: &[u8], scrub: &impl Fn(&str) -> String) -> Self {
         let text = String::from_utf8_lossy(body);
+        let text = scrub(text.trim());
         let text = text.trim();
         if text.is_empty() {
             return Self::default();
@@ -160,6 +174,25 @@ mod tests {
         assert!(ErrorBody::parse(b"[1,2]").text.is_some());
         let b = ErrorBody::parse(br#"{"errors":{"summary":7}}"#);
         assert_eq!(b.field_errors["summary"], "7");
+    }
+
+    #[test]
+    fn text_is_scrubbed_before_it_is_cut() {
+        let secret = "S3CRET-token-0123456789";
+        for start in MAX_TEXT - secret.len()..=MAX_TEXT {
+            let body = format!("{}{secret} and more", "x".repeat(start));
+            let b = ErrorBody::parse_scrubbed(body.as_bytes(), |t| t.replace(secret, "[redacted]"));
+            let text = b.text.unwrap();
+            assert!(text.len() <= MAX_TEXT);
+            assert!(!text.contains(&secret[..4]), "cut at {start}");
+        }
+        let b = ErrorBody::parse_scrubbed(
+            format!(r#"{{"errorMessages":["{secret}"],"errors":{{"{secret}":"{secret}"}}}}"#)
+                .as_bytes(),
+            |t| t.replace(secret, "*"),
+        );
+        assert_eq!(b.messages, ["*"]);
+        assert_eq!(b.field_errors["*"], "*");
     }
 
     #[test]

@@ -319,12 +319,13 @@ impl std::fmt::Debug for CredentialsConfig {
             } => f
                 .debug_struct("Sealed")
                 .field("sealed_token", &"[sealed]")
-                .field("secret_key_env", secret_key_env)
+                .field("secret_key_env", &secret_key_env.as_deref().map(EnvName))
                 .field("secret_key_file", secret_key_file)
                 .finish(),
-            CredentialsConfig::Env { token_env } => {
-                f.debug_struct("Env").field("token_env", token_env).finish()
-            }
+            CredentialsConfig::Env { token_env } => f
+                .debug_struct("Env")
+                .field("token_env", &EnvName(token_env))
+                .finish(),
         }
     }
 }
@@ -387,16 +388,75 @@ impl CredentialsConfig {
 }
 
 fn read_env(setting: &str, var: &str) -> Result<SecretString, ConfigError> {
+    let name = EnvName(var);
     match std::env::var(var) {
         Ok(v) if !v.trim().is_empty() => Ok(SecretString::from(v.trim().to_string())),
         Ok(_) => Err(ConfigError::invalid(
             setting,
-            format!("environment variable {var} is empty"),
+            format!("environment variable {name} is empty"),
+        )),
+        Err(_) if name.shown() => Err(ConfigError::invalid(
+            setting,
+            format!("environment variable {name} is not set"),
         )),
         Err(_) => Err(ConfigError::invalid(
             setting,
-            format!("environment variable {var} is not set"),
+            format!(
+                "{name} is not set; this setting names the environment variable that holds \
+                 the secret, not the secret itself: if a token was pasted here, revoke it, \
+                 put the new one in a variable and name that variable"
+            ),
         )),
+    }
+}
+
+/// The name of an environment variable as configuration gives it, for a
+/// message or `Debug`: a user may paste the secret itself where its
+/// variable's name belongs, so a value that does not look like a variable
+/// name is described by its length, never shown.
+///
+/// A name is shown when it is a portable variable name
+/// (`[A-Za-z_][A-Za-z0-9_]*`) whose `_`-separated words are at most
+/// [`EnvName::MAX_WORD`] characters long: `JIRA_API_TOKEN` is shown, while
+/// a personal access token (base64, often letters and digits only) or a hex
+/// key is one long word and is not.
+struct EnvName<'a>(&'a str);
+
+impl EnvName<'_> {
+    /// The longest `_`-separated word of a name that is shown.
+    const MAX_WORD: usize = 24;
+
+    fn shown(&self) -> bool {
+        let mut chars = self.0.chars();
+        let valid = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        valid && self.0.split('_').all(|word| word.len() <= Self::MAX_WORD)
+    }
+}
+
+impl std::fmt::Display for EnvName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.shown() {
+            f.write_str(self.0)
+        } else {
+            write!(
+                f,
+                "[a value of {} characters that is not an environment variable name]",
+                self.0.chars().count()
+            )
+        }
+    }
+}
+
+impl std::fmt::Debug for EnvName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.shown() {
+            std::fmt::Debug::fmt(self.0, f)
+        } else {
+            std::fmt::Display::fmt(self, f)
+        }
     }
 }
 
@@ -663,6 +723,78 @@ mod tests {
         let mut jira = c.jira.clone();
         jira.credentials = creds;
         assert_eq!(jira.client().unwrap_err().setting(), "jira.credentials");
+    }
+
+    /// A token pasted where the name of its variable belongs is never
+    /// repeated: not by the error (`Display`, `Debug`), not by the
+    /// configuration's `Debug`.
+    #[test]
+    fn a_token_pasted_as_a_variable_name_is_not_repeated() {
+        let pasted = [
+            // Jira Cloud API token shape.
+            "ATATT3xFfGF0k9pQ-7Zr_2mXn=1A2B3C4D",
+            // A personal access token: base64, here letters and digits only.
+            "NjM4MTk2NTQ5NzQ2OkqZ3mFxQ2b8Vt7yW1pLr0sK",
+            // A hex key, a sealing key, a token with spaces around it.
+            "a3f91c07d2e84b6f9a0c1d2e3f405162",
+            "pxkey:v1:Zm9vYmFyYmF6cXV4cXV1eA",
+            "  secret-token-with-spaces  ",
+            "ghp_A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8",
+        ];
+        for token in pasted {
+            let env = CredentialsConfig::Env {
+                token_env: token.to_string(),
+            };
+            let sealed = CredentialsConfig::Sealed {
+                sealed_token: "pxsealed:v1:AAAA".into(),
+                secret_key_env: Some(token.to_string()),
+                secret_key_file: None,
+            };
+            for (creds, setting) in [
+                (env, "jira.credentials.token_env"),
+                (sealed, "jira.credentials.secret_key_env"),
+            ] {
+                let e = creds.token().unwrap_err();
+                assert_eq!(e.setting(), setting);
+                let shown = [
+                    e.to_string(),
+                    format!("{e:?}"),
+                    format!("{e:#?}"),
+                    format!("{creds:?}"),
+                ];
+                for text in shown {
+                    assert!(!text.contains(token.trim()), "{token} leaked: {text}");
+                    // Nor a long piece of it.
+                    let t = token.trim();
+                    for i in 0..t.len().saturating_sub(8) {
+                        assert!(t.is_char_boundary(i));
+                        assert!(!text.contains(&t[i..i + 8]), "{token} leaked: {text}");
+                    }
+                }
+                let message = e.to_string();
+                assert!(message.contains("characters"), "{message}");
+                assert!(
+                    message.contains("not an environment variable name"),
+                    "{message}"
+                );
+            }
+        }
+
+        // A real name is still shown, so a typo can be found.
+        for name in ["JIRA_API_TOKN", "penaxtra_sealing_key", "_X1"] {
+            let e = read_env("jira.credentials.token_env", name).unwrap_err();
+            assert!(e.to_string().contains(name), "{e}");
+            let creds = CredentialsConfig::Env {
+                token_env: name.into(),
+            };
+            assert!(format!("{creds:?}").contains(&format!("{name:?}")));
+        }
+        // Not names: shown by length only.
+        for not_a_name in ["", "JIRA-API-TOKEN", "1TOKEN", "TOKEN=x", "ÄPI_TOKEN"] {
+            let e = read_env("jira.credentials.token_env", not_a_name).unwrap_err();
+            let expected = format!("of {} characters", not_a_name.chars().count());
+            assert!(e.to_string().contains(&expected), "{e}");
+        }
     }
 
     #[test]

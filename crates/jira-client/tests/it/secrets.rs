@@ -222,3 +222,50 @@ async fn custom_auth_secrets_are_scrubbed_too() {
     let header = Oauth.authorization().await.unwrap();
     assert!(header.expose_secret().starts_with("Bearer"));
 }
+
+/// A non-JSON error body is kept only up to a bound (2,048 bytes). A token
+/// that straddles that cut must be masked whole: were the body cut first,
+/// the token's first bytes would survive and no longer match the secret.
+#[tokio::test]
+async fn a_token_across_the_cut_of_a_long_body_leaks_no_prefix() {
+    /// The bound of a kept non-JSON body (`jira_model`'s `MAX_TEXT`).
+    const KEPT: usize = 2048;
+    let token = "Kx9QwV2mTz8LpR4sYb6NhJ3c";
+    let server = MockServer::start().await;
+    // Bodies whose token starts 4 .. len-1 bytes before the cut.
+    let starts: Vec<usize> = (KEPT - token.len() + 1..=KEPT - 4).collect();
+    for &start in &starts {
+        let filler = ".".repeat(start - "<pre>".len());
+        Mock::given(path(format!("/rest/api/2/issue/SEC-{start}")))
+            .respond_with(
+                ResponseTemplate::new(502)
+                    .insert_header("content-type", "text/html")
+                    .set_body_string(format!("<pre>{filler}{token} and the rest</pre>")),
+            )
+            .mount(&server)
+            .await;
+    }
+    let client = JiraClient::builder(
+        &server.uri(),
+        Flavor::DataCenter,
+        PatAuth::new(SecretString::from(token)),
+    )
+    .retry_policy(RetryPolicy::no_retries())
+    .build()
+    .unwrap();
+    for start in starts {
+        let e = client
+            .get_issue(&format!("SEC-{start}"), &["status"])
+            .await
+            .unwrap_err();
+        assert_eq!(e.status(), Some(502));
+        let prefixes: Vec<String> = (4..=token.len()).map(|n| token[..n].to_string()).collect();
+        check(&e, &prefixes);
+        let body = e
+            .jira_messages()
+            .and_then(|b| b.text.as_deref())
+            .unwrap_or_default();
+        assert_eq!(body.len(), KEPT, "the body is kept up to its bound");
+        assert!(!body.contains(&token[..4]), "start {start}: {body}");
+    }
+}

@@ -32,7 +32,8 @@ pub struct WebhookGateConfig {
     pub max_body_bytes: usize,
     /// Where deliveries may come from.
     pub allowlist: IpAllowlist,
-    /// Proxies whose `X-Forwarded-For` is believed.
+    /// Proxies whose `X-Forwarded-For` is believed; a request from one of
+    /// them without a client address in that header is refused.
     pub trusted_proxies: Vec<IpNet>,
     /// The valid URL secrets: 1, or 2 while rotating.
     pub url_secrets: Vec<SecretString>,
@@ -123,7 +124,10 @@ impl WebhookGateConfigBuilder {
     }
 
     /// Adds a proxy whose `X-Forwarded-For` is believed (default: none; the
-    /// peer address is the source).
+    /// peer address is the source). A request from a trusted proxy must
+    /// carry `X-Forwarded-For` naming a client that is not itself a trusted
+    /// proxy, or it is refused ([`super::RejectReason::NoClientAddress`]):
+    /// list proxies here, not senders.
     #[must_use]
     pub fn trusted_proxy(mut self, network: IpNet) -> Self {
         self.config.trusted_proxies.push(network);

@@ -60,7 +60,7 @@ impl Rejection {
         self.reason.code()
     }
     /// The resolved source address, when it was determined (it is not when
-    /// the size check failed first or `X-Forwarded-For` was unreadable).
+    /// the size check failed first or a trusted proxy named no client).
     pub fn source_ip(&self) -> Option<IpAddr> {
         self.source_ip
     }
@@ -86,6 +86,11 @@ pub enum RejectReason {
     BodyTooLarge,
     /// The source address is not in the allowlist (403).
     IpNotAllowed,
+    /// The request came from a trusted proxy, but `X-Forwarded-For` names
+    /// no client: it is absent or blank, holds an entry that is not an
+    /// address, or lists only trusted proxies (403). The proxy's own address
+    /// is never taken instead.
+    NoClientAddress,
     /// The URL secret is missing or wrong (401; the same for both).
     UrlSecretInvalid,
     /// `X-Hub-Signature` is missing or wrong while a signing secret is
@@ -102,7 +107,7 @@ impl RejectReason {
     pub fn status(self) -> u16 {
         match self {
             Self::BodyTooLarge => 413,
-            Self::IpNotAllowed => 403,
+            Self::IpNotAllowed | Self::NoClientAddress => 403,
             Self::UrlSecretInvalid | Self::SignatureInvalid => 401,
             Self::NotJson | Self::NotJiraEvent => 400,
         }
@@ -113,6 +118,7 @@ impl RejectReason {
         match self {
             Self::BodyTooLarge => "body_too_large",
             Self::IpNotAllowed => "ip_not_allowed",
+            Self::NoClientAddress => "no_client_address",
             Self::UrlSecretInvalid => "url_secret_invalid",
             Self::SignatureInvalid => "signature_invalid",
             Self::NotJson => "not_json",
@@ -129,6 +135,9 @@ impl fmt::Display for RejectReason {
             }
             Self::IpNotAllowed => {
                 "the source address is not in the allowlist; load Atlassian's current ranges or add the sender's network, and configure trusted_proxies when behind a proxy"
+            }
+            Self::NoClientAddress => {
+                "the request came through a trusted proxy, but X-Forwarded-For names no client address (absent, blank, not an address, or only trusted proxies); make the proxy append its client's address, and list only proxies in trusted_proxies"
             }
             Self::UrlSecretInvalid => {
                 "the URL secret is missing or wrong; check the webhook URL registered in Jira"

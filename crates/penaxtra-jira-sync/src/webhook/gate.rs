@@ -24,7 +24,8 @@ const MAX_DELIVERY_ID_BYTES: usize = 256;
 /// Verifies inbound Jira webhooks, independently of any HTTP framework.
 ///
 /// [`check`](Self::check) runs, in this order, stopping at the first
-/// failure: body size (413) → source IP in the allowlist (403) → URL secret
+/// failure: body size (413) → source IP in the allowlist (403; behind a
+/// trusted proxy, `X-Forwarded-For` must name the client) → URL secret
 /// (401, the same for missing and wrong) → `X-Hub-Signature` when signing
 /// secrets are configured (401) → JSON (400) → Jira event (400). A
 /// rejection is logged with its reason, never with a secret or the body,
@@ -129,13 +130,7 @@ impl WebhookGate {
         }
 
         let source_ip = source_address(request.peer, request.forwarded_for, &self.trusted_proxies)
-            .map_err(|_| {
-                Failure::new(
-                    RejectReason::IpNotAllowed,
-                    None,
-                    "X-Forwarded-For from a trusted proxy holds an entry that is not an address",
-                )
-            })?;
+            .map_err(|e| Failure::new(RejectReason::NoClientAddress, None, e.as_str()))?;
         if !self.allowlist.contains(source_ip) {
             return Err(Failure::new(
                 RejectReason::IpNotAllowed,

@@ -237,7 +237,7 @@ async fn matrix() {
             403,
         ),
         (
-            "no forwarded-for: the proxy itself is not allowed",
+            "no forwarded-for from the proxy: no client address, refused",
             good.clone(),
             None,
             Some(sig.clone()),

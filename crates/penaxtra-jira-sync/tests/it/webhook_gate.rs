@@ -388,6 +388,7 @@ fn rejection_matrix_follows_the_check_order() {
     let statuses = [
         (BodyTooLarge, 413, "body_too_large"),
         (IpNotAllowed, 403, "ip_not_allowed"),
+        (NoClientAddress, 403, "no_client_address"),
         (UrlSecretInvalid, 401, "url_secret_invalid"),
         (SignatureInvalid, 401, "signature_invalid"),
         (NotJson, 400, "not_json"),
@@ -464,7 +465,6 @@ fn ipv4_and_ipv6_networks() {
         "2001:db9::1",
         "::1",
         "::ffff:198.51.100.1",
-        "10.0.0.1",
     ] {
         let d = send(&gate, peer, Some(URL_SECRET), None, &body);
         assert_eq!(reason(&d), RejectReason::IpNotAllowed, "{peer}");
@@ -472,6 +472,13 @@ fn ipv4_and_ipv6_networks() {
             d.as_ref().err().unwrap().source_ip(),
             Some(ip(peer).to_canonical())
         );
+    }
+    // A trusted proxy (10.0.0.0/8 here) without X-Forwarded-For names no
+    // client, in either address family.
+    for peer in ["10.0.0.1", "::ffff:10.0.0.1"] {
+        let d = send(&gate, peer, Some(URL_SECRET), None, &body);
+        assert_eq!(reason(&d), RejectReason::NoClientAddress, "{peer}");
+        assert_eq!(d.as_ref().err().unwrap().source_ip(), None);
     }
 
     let any = WebhookGateConfig::builder(IpAllowlist::allow_any(), URL_SECRET.into())
@@ -536,12 +543,59 @@ fn forwarded_for_is_trusted_only_from_configured_proxies() {
         accepted(via("192.0.2.9", Some("203.0.113.66"))).source_ip,
         ip("192.0.2.9")
     );
-    // A trusted proxy without the header is itself the source.
-    assert_eq!(reason(&via("10.0.0.5", None)), RejectReason::IpNotAllowed);
     // An unreadable entry makes the source unknown: refused.
     let d = via("10.0.0.5", Some("192.0.2.7, unknown"));
-    assert_eq!(reason(&d), RejectReason::IpNotAllowed);
+    assert_eq!(reason(&d), RejectReason::NoClientAddress);
     assert_eq!(d.as_ref().err().unwrap().source_ip(), None);
+}
+
+/// A trusted proxy that names no client fails closed, even when the proxy's
+/// own address is allowed: the proxy forwards anyone's requests.
+#[test]
+fn a_trusted_proxy_that_names_no_client_is_refused_even_if_allowed() {
+    // The proxy's network is allowed too (say, an internal Jira lives there).
+    let config = WebhookGateConfig::builder(
+        IpAllowlist::from_cidrs(["192.0.2.0/24", "10.0.0.0/8"]).unwrap(),
+        URL_SECRET.into(),
+    )
+    .trusted_proxy("10.0.0.0/24".parse().unwrap())
+    .build()
+    .unwrap();
+    let gate = WebhookGate::new(config).unwrap();
+    let body = webhook("cloud_status_done_wont_do.json");
+    let via = |peer: &str, xff: Option<&str>| {
+        gate.check(
+            &WebhookRequest::new(ip(peer), &body)
+                .forwarded_for(xff)
+                .url_secret(Some(URL_SECRET)),
+        )
+    };
+    for xff in [
+        None,
+        Some(""),
+        Some("  "),
+        Some("10.0.0.7"),
+        Some("10.0.0.7, 10.0.0.8"),
+        Some("unknown"),
+        Some(","),
+    ] {
+        let d = via("10.0.0.5", xff);
+        let r = d
+            .as_ref()
+            .err()
+            .unwrap_or_else(|| panic!("{xff:?}: accepted"));
+        assert_eq!(r.reason(), RejectReason::NoClientAddress, "{xff:?}");
+        assert_eq!((r.status(), r.code()), (403, "no_client_address"));
+        assert_eq!(r.source_ip(), None, "{xff:?}");
+        assert!(r.to_string().contains("X-Forwarded-For"), "{r}");
+    }
+    // The same proxy naming an allowed client passes, and so does an allowed
+    // sender that is not a proxy (it needs no header).
+    assert_eq!(
+        accepted(via("10.0.0.5", Some("192.0.2.7"))).source_ip,
+        ip("192.0.2.7")
+    );
+    assert_eq!(accepted(via("10.0.1.9", None)).source_ip, ip("10.0.1.9"));
 }
 
 #[test]

@@ -187,7 +187,10 @@ proptest! {
                 if let Ok(v) = &decision {
                     prop_assert!(allowed(v.source_ip));
                 }
-                if decision.as_ref().err().map(|r| r.reason()) == Some(RejectReason::IpNotAllowed) {
+                if matches!(
+                    decision.as_ref().err().map(|r| r.reason()),
+                    Some(RejectReason::IpNotAllowed | RejectReason::NoClientAddress)
+                ) {
                     return Ok(());
                 }
             }
