@@ -254,17 +254,26 @@ impl StateOut<'_> {
             .client
             .get_issue(&key, &["status", "resolution", "updated"])
             .await?;
-        let status = after
-            .fields
-            .status
-            .as_ref()
-            .map_or_else(|| to.clone(), |s| s.name.clone());
-        let resolution = after.fields.resolution.as_ref().map(|r| r.name.clone());
-        let at = after.fields.updated.as_deref().and_then(jira_time_ms);
+        let read = after.fields.status.as_ref().map(|s| s.name.clone());
+        let ours = read.as_deref().is_none_or(|s| same_status(s, &to));
+        let (expected, at) = if ours {
+            let status = read.unwrap_or_else(|| to.clone());
+            let resolution = after.fields.resolution.as_ref().map(|r| r.name.clone());
+            (
+                ExpectedStatus::arriving(status, resolution),
+                after.fields.updated.as_deref().and_then(jira_time_ms),
+            )
+        } else {
+            // Someone moved the issue between our last transition and this
+            // read: that status is theirs, not our echo, and its time is
+            // not ours to have seen (their event must still apply). Only
+            // the status our walk arrived in is expected.
+            tracing::info!(issue = %key, ours = %to, now = read.as_deref().unwrap_or(""), "a person moved the issue right after our walk; their move is left to apply");
+            (ExpectedStatus::passing(to.clone()), None)
+        };
         self.note_out(finding, issue_id, move |l| {
             l.state_out = Some(state);
-            l.expected_statuses =
-                vec![ExpectedStatus::arriving(status.clone(), resolution.clone())];
+            l.expected_statuses = vec![expected.clone()];
             if let Some(t) = at {
                 l.saw_jira_time(t);
             }

@@ -249,3 +249,94 @@ async fn a_late_webhook_during_a_walk_does_not_leave_the_finding_behind() {
     eprintln!("late delivery: {late:?}");
     assert_converged(&sim, &sync, &host, &f);
 }
+
+/// A person who reopens the issue right after our walk's last transition,
+/// before our read-back of it: the status the read finds is theirs, not
+/// our echo, so their decision applies (the finding reopens) and is never
+/// walked back. Before the fix the read-back recorded their status (and
+/// their time) as ours: their event was dropped as an echo and the sweep
+/// moved the issue back to Done.
+#[tokio::test]
+async fn a_persons_move_right_after_our_walk_is_never_undone() {
+    /// A request budget that, at the first request after the issue reached
+    /// `Done`, first has the person reopen it: exactly between our last
+    /// transition and our read-back.
+    #[derive(Debug)]
+    struct PersonAfterDone {
+        sim: Arc<JiraSim>,
+        person: jira_client::JiraClient,
+        key: std::sync::Mutex<Option<String>>,
+        done: std::sync::atomic::AtomicBool,
+    }
+    #[async_trait::async_trait]
+    impl jira_client::RequestBudget for PersonAfterDone {
+        async fn reserve(&self) -> Result<Duration, jira_client::BudgetError> {
+            use std::sync::atomic::Ordering;
+            let key = self.key.lock().unwrap().clone();
+            let Some(key) = key else {
+                return Ok(Duration::ZERO);
+            };
+            if self.done.load(Ordering::SeqCst) || self.sim.issue(&key).unwrap().status != "Done" {
+                return Ok(Duration::ZERO);
+            }
+            self.done.store(true, Ordering::SeqCst);
+            let reopen = self
+                .person
+                .transitions(&key)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|t| t.to.name != "Done")
+                .expect("a way out of Done");
+            self.person
+                .transition(&key, &jira_model::TransitionRequest::new(reopen.id))
+                .await
+                .unwrap();
+            Ok(Duration::ZERO)
+        }
+    }
+
+    let sim = Arc::new(sim(SimConfig::new(Flavor::Cloud)).await);
+    let f = finding(1, Severity::High, FindingState::Open);
+    let host = Arc::new(MemoryFindings::with([f.clone()]));
+    let person = client_as(
+        &sim,
+        jira_sim::accounts::HUMAN_EMAIL,
+        jira_sim::accounts::HUMAN_API_TOKEN,
+        jira_sim::accounts::HUMAN_PAT,
+    );
+    let hook = Arc::new(PersonAfterDone {
+        sim: Arc::clone(&sim),
+        person,
+        key: std::sync::Mutex::new(None),
+        done: std::sync::atomic::AtomicBool::new(false),
+    });
+    let service = client_with_budget(&sim.base_url(), sim.flavor(), hook.clone());
+    let sync = JiraSync::builder(service, Arc::new(MemoryStore::new()), Arc::clone(&host) as _)
+        .settings(fast_settings())
+        .inbound(InboundPolicy::All)
+        .build()
+        .unwrap();
+    let key = push_key(&sync, &f).await;
+    *hook.key.lock().unwrap() = Some(key.clone());
+
+    let outcome = host_sets(&sync, &host, &f, FindingState::Resolved).await;
+    assert_eq!(outcome.code(), "transitioned", "{outcome:?}");
+    assert!(
+        hook.done.load(std::sync::atomic::Ordering::SeqCst),
+        "the person moved the issue between our last transition and our read"
+    );
+    let reopened = sim.issue(&key).unwrap().status;
+    assert_ne!(reopened, "Done");
+
+    // The sweep sees the person's status: a decision, applied to the host.
+    let report = sync.reconcile(false).await.unwrap();
+    let settled = sync.settle(Duration::from_secs(10), |_| {}).await.unwrap();
+    assert!(!settled.timed_out, "{settled:?}");
+    assert_eq!(
+        sim.issue(&key).unwrap().status,
+        reopened,
+        "the person's reopen stands: {report:?}"
+    );
+    assert_converged(&sim, &sync, &host, &f);
+}
