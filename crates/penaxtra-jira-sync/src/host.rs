@@ -113,6 +113,11 @@ impl MemoryFindings {
         self.lock().findings.insert(finding.id.clone(), finding);
     }
 
+    /// Removes a finding (the host deleted it); answers it when it was there.
+    pub fn remove(&self, id: &FindingId) -> Option<Finding> {
+        self.lock().findings.remove(id)
+    }
+
     /// A finding by id.
     pub fn get(&self, id: &FindingId) -> Option<Finding> {
         self.lock().findings.get(id).cloned()

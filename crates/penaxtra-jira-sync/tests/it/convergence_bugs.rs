@@ -312,11 +312,15 @@ async fn a_persons_move_right_after_our_walk_is_never_undone() {
         done: std::sync::atomic::AtomicBool::new(false),
     });
     let service = client_with_budget(&sim.base_url(), sim.flavor(), hook.clone());
-    let sync = JiraSync::builder(service, Arc::new(MemoryStore::new()), Arc::clone(&host) as _)
-        .settings(fast_settings())
-        .inbound(InboundPolicy::All)
-        .build()
-        .unwrap();
+    let sync = JiraSync::builder(
+        service,
+        Arc::new(MemoryStore::new()),
+        Arc::clone(&host) as _,
+    )
+    .settings(fast_settings())
+    .inbound(InboundPolicy::All)
+    .build()
+    .unwrap();
     let key = push_key(&sync, &f).await;
     *hook.key.lock().unwrap() = Some(key.clone());
 

@@ -18,6 +18,10 @@ pub struct HookedStore {
     /// long, once (a pool wait, a store failover, a paused process): the
     /// claim is held, but its holder does not know for how long.
     stall_after_claim: Mutex<Option<(String, Duration)>>,
+    /// After ids of created issues are recorded, the call stalls this long
+    /// (the process frozen between a bulk create's answer and its
+    /// read-back).
+    stall_after_note_created: Option<Duration>,
 }
 
 impl HookedStore {
@@ -26,7 +30,14 @@ impl HookedStore {
             inner,
             hide_issue_lookups: false,
             stall_after_claim: Mutex::new(None),
+            stall_after_note_created: None,
         }
+    }
+
+    /// Every `note_created` stalls `stall` after the store recorded the ids.
+    pub fn stalling_after_note_created(mut self, stall: Duration) -> Self {
+        self.stall_after_note_created = Some(stall);
+        self
     }
 
     /// `link_by_issue` finds nothing (a store that breaks the contract).
@@ -69,7 +80,11 @@ impl SyncStore for HookedStore {
         self.inner.release(f, fence, r).await
     }
     async fn note_created(&self, f: &[FindingId], ids: &[String]) -> Result<(), StoreError> {
-        self.inner.note_created(f, ids).await
+        let answer = self.inner.note_created(f, ids).await;
+        if let Some(d) = self.stall_after_note_created {
+            tokio::time::sleep(d).await;
+        }
+        answer
     }
     async fn recover_orphans(&self, n: i64) -> Result<Vec<FindingId>, StoreError> {
         self.inner.recover_orphans(n).await

@@ -222,3 +222,100 @@ async fn a_state_change_made_during_a_walk_waits_for_it_and_wins() {
         "the newest wanted state (triaged) wins"
     );
 }
+
+/// A create whose answer was lost leaves its finding in doubt; when the
+/// host deletes that finding, the queued create ends and takes the claim
+/// with it, so `settle` finishes instead of waiting on a claim forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_finding_the_host_deleted_leaves_no_claim_behind() {
+    let sim = sim(SimConfig::new(Flavor::Cloud)).await;
+    let f = finding(1, Severity::High, FindingState::Open);
+    let host = Arc::new(MemoryFindings::with([f.clone()]));
+    let store: Arc<dyn SyncStore> = Arc::new(MemoryStore::new());
+    let sync = engine_on(&sim, Arc::clone(&store), &host, "only");
+    sim.set_faults(jira_sim::FaultConfig::new(7).commit_then_drop_rate(1.0))
+        .unwrap();
+    let lost = sync.push(&f).await.unwrap();
+    assert_eq!(lost.kind(), PushKind::Queued, "{lost:?}");
+    sim.set_faults(jira_sim::FaultConfig::default()).unwrap();
+    assert_eq!(store.claims().await.unwrap().len(), 1, "left in doubt");
+
+    host.remove(&f.id);
+    let settled = sync.settle(Duration::from_secs(10), |_| {}).await.unwrap();
+    assert!(!settled.timed_out, "{settled:?}");
+    assert!(
+        store.claims().await.unwrap().is_empty(),
+        "the deleted finding's claim is gone"
+    );
+    assert!(store.pending().await.unwrap().is_empty());
+}
+
+/// A backfill killed between its bulk create and the read-back that
+/// matches issues to findings: the ids Jira answered are already on the
+/// claims, so whoever takes the claims over confirms them by id (which
+/// Jira answers consistently) and links them, without waiting out a search
+/// window that here is far longer than the test.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_cut_before_its_read_back_is_recovered_by_id_at_once() {
+    // Search lags 60 s and the window is as long: a recovery by search
+    // would wait past the test's deadline.
+    let sim = sim(SimConfig::new(Flavor::Cloud).search_lag(Duration::from_secs(60))).await;
+    let findings: Vec<Finding> = (0..3)
+        .map(|i| finding(i, Severity::High, FindingState::Open))
+        .collect();
+    let host = Arc::new(MemoryFindings::with(findings.iter().cloned()));
+    let shared: Arc<dyn SyncStore> = Arc::new(MemoryStore::new());
+    let mut s = settings();
+    s.search_consistency_window = Some(Duration::from_secs(60));
+    // The process freezes right after recording the ids Jira answered,
+    // before its read-back, and is then cut (the task aborted, its keeper
+    // with it; the claims run out).
+    let frozen: Arc<dyn SyncStore> = Arc::new(
+        HookedStore::new(Arc::clone(&shared)).stalling_after_note_created(Duration::from_secs(600)),
+    );
+    let cut = JiraSync::builder(client(&sim), frozen, Arc::clone(&host) as _)
+        .settings(s.clone())
+        .owner("cut")
+        .build()
+        .unwrap();
+    let backfill = {
+        let (cut, findings) = (cut.clone(), findings.clone());
+        tokio::spawn(async move { cut.push_many(&findings, |_| {}).await })
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while sim.issues().len() < findings.len() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the bulk create never landed"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    backfill.abort();
+    let _ = backfill.await;
+    drop(cut);
+    assert!(
+        shared.links().await.unwrap().is_empty(),
+        "cut before its read-back: nothing linked"
+    );
+
+    let next = JiraSync::builder(client(&sim), Arc::clone(&shared), Arc::clone(&host) as _)
+        .settings(s)
+        .owner("next")
+        .build()
+        .unwrap();
+    tokio::time::sleep(LEASE + Duration::from_millis(100)).await;
+    let settled = next.settle(Duration::from_secs(15), |_| {}).await.unwrap();
+    assert!(
+        !settled.timed_out,
+        "recovered by id, not after the 60 s window: {settled:?}"
+    );
+    assert_eq!(sim.issues().len(), findings.len(), "no second issue");
+    for f in &findings {
+        assert!(
+            shared.link(&f.id).await.unwrap().is_some(),
+            "{} linked",
+            f.id
+        );
+    }
+}
