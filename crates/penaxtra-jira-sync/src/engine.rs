@@ -98,7 +98,10 @@ pub enum DeletedIssue {
     #[default]
     Park,
     /// Unlink it and create a new issue when the finding still matches the
-    /// rule.
+    /// rule, once Jira's `jira:issue_deleted` webhook confirmed the deletion
+    /// (a 404 alone is also what an issue hidden by issue security answers);
+    /// without that event the create is parked for a person, as with
+    /// [`DeletedIssue::Park`].
     Recreate,
 }
 

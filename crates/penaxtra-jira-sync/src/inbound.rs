@@ -341,6 +341,18 @@ impl Inbound {
                 return match self.store.link_by_issue(&key).await {
                     Ok(Some(link)) => {
                         tracing::warn!(issue = %issue.key, finding = %link.finding_id, "linked issue deleted in Jira");
+                        // Jira's own word that it is deleted, not hidden: what
+                        // lets reconciliation recreate it (`deletion_mark`).
+                        let mark = deletion_mark(&link.issue_id);
+                        if self
+                            .store
+                            .first_delivery(&mark, self.now_ms())
+                            .await
+                            .is_err()
+                        {
+                            return InboundOutcome::failed(InboundReason::StoreUnavailable)
+                                .issue(&issue.key);
+                        }
                         InboundOutcome::ignored(InboundReason::IssueDeleted).link(&link)
                     }
                     Ok(None) => InboundOutcome::ignored(InboundReason::NotLinked).issue(&issue.key),
@@ -521,6 +533,14 @@ impl Inbound {
         }
         out
     }
+}
+
+/// The delivery mark a verified `jira:issue_deleted` event leaves for the
+/// issue with id `issue_id`: a 404 alone cannot tell a deleted issue from
+/// one issue security hides from the service account, so a linked issue is
+/// only recreated once Jira said it was deleted.
+pub(crate) fn deletion_mark(issue_id: &str) -> String {
+    format!("issue-deleted:{issue_id}")
 }
 
 impl Inbound {

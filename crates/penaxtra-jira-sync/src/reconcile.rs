@@ -215,15 +215,34 @@ impl Reconciler<'_> {
         );
         // Queue first: a crash after it leaves the create queued, not lost.
         let queued = store.enqueue(&op, now, Some(&message)).await?;
-        if self.core.settings.on_deleted_issue == DeletedIssue::Park {
-            store
-                .park(
-                    queued,
-                    &format!(
-                        "{message}; retry this operation to create a new issue, or drop it to leave the finding without one"
-                    ),
-                )
-                .await?;
+        // A 404 is also what an issue hidden by issue security answers: a
+        // second issue is made only once Jira's own `jira:issue_deleted`
+        // event said this one is gone.
+        let confirmed = store
+            .delivery_seen(&crate::inbound::deletion_mark(&link.issue_id))
+            .await?;
+        match (self.core.settings.on_deleted_issue, confirmed) {
+            (DeletedIssue::Recreate, true) => {}
+            (DeletedIssue::Recreate, false) => {
+                store
+                    .park(
+                        queued,
+                        &format!(
+                            "{message}, or hidden from the service account (Jira answers 404 for both, and sent no issue_deleted event for it); check the issue's security level, then retry this operation to create a new issue, or drop it"
+                        ),
+                    )
+                    .await?;
+            }
+            _ => {
+                store
+                    .park(
+                        queued,
+                        &format!(
+                            "{message}; retry this operation to create a new issue, or drop it to leave the finding without one"
+                        ),
+                    )
+                    .await?;
+            }
         }
         store.remove_link(&link.finding_id).await?;
         Ok(())

@@ -437,10 +437,19 @@ async fn bulk_results_are_matched_by_label_not_position() {
 
 /// (g) An issue deleted in Jira is unlinked by reconciliation; by default
 /// the finding is parked for a person (no state change piles up), and with
-/// `DeletedIssue::Recreate` it gets a new issue.
+/// `DeletedIssue::Recreate` it gets a new issue once Jira's
+/// `jira:issue_deleted` event confirmed the deletion; on a 404 alone (what
+/// an issue hidden by issue security answers too) it is parked, with the
+/// reason, and no second issue is made.
 #[tokio::test]
 async fn a_deleted_issue_is_unlinked_and_parked_or_recreated() {
-    for policy in [DeletedIssue::Park, DeletedIssue::Recreate] {
+    // Park; recreate without Jira's deletion event (as an issue hidden by
+    // issue security looks: a 404 and nothing else); recreate with it.
+    for (policy, deletion_event) in [
+        (DeletedIssue::Park, false),
+        (DeletedIssue::Recreate, false),
+        (DeletedIssue::Recreate, true),
+    ] {
         let sim = sim(SimConfig::new(Flavor::DataCenter)).await;
         let f = finding(1, Severity::High, FindingState::Open);
         let host = Arc::new(MemoryFindings::with([f.clone()]));
@@ -448,30 +457,54 @@ async fn a_deleted_issue_is_unlinked_and_parked_or_recreated() {
         s.on_deleted_issue = policy;
         let sync = engine_on(&sim, Arc::new(MemoryStore::new()), &host, "g", s);
         let key = push_key(&sync, &f).await;
+        let id = sync.store().link(&f.id).await.unwrap().unwrap().issue_id;
         alex(&sim).delete_issue(&key).await.unwrap();
+        if deletion_event {
+            let body = serde_json::json!({
+                "timestamp": 1_767_276_000_000_i64,
+                "webhookEvent": "jira:issue_deleted",
+                "issue": {"id": id, "key": key, "fields": {"labels": []}},
+            });
+            let outcome = sync
+                .handle_webhook(&verified(body.to_string().as_bytes(), "deleted-1"))
+                .await;
+            assert_eq!(outcome.reason, "issue_deleted", "{outcome:?}");
+        }
         let sweep = sync.reconcile(true).await.unwrap();
         assert_eq!(sweep.deleted, std::slice::from_ref(&key));
         assert!(
             sync.store().link(&f.id).await.unwrap().is_none(),
             "unlinked"
         );
-        match policy {
-            DeletedIssue::Park => {
-                let again = sync.push(&f).await.unwrap();
+        if policy == DeletedIssue::Recreate && deletion_event {
+            sync.settle(Duration::from_secs(5), |_| {}).await.unwrap();
+        } else {
+            let again = sync.push(&f).await.unwrap();
+            assert!(
+                matches!(&again, PushOutcome::Parked { reason } if reason.contains(&key)),
+                "{again:?}"
+            );
+            let parked = sync.store().pending().await.unwrap();
+            assert_eq!(parked.len(), 1);
+            assert!(parked[0].parked);
+            if policy == DeletedIssue::Recreate {
                 assert!(
-                    matches!(&again, PushOutcome::Parked { reason } if reason.contains(&key)),
-                    "{again:?}"
+                    parked[0]
+                        .last_error
+                        .as_deref()
+                        .is_some_and(|e| e.contains("hidden")),
+                    "a 404 alone may be issue security: {:?}",
+                    parked[0].last_error
                 );
-                let parked = sync.store().pending().await.unwrap();
-                assert_eq!(parked.len(), 1);
-                assert!(parked[0].parked);
-                // A person retries it: a new issue.
-                sync.store().unpark_all(0).await.unwrap();
-                sync.settle(Duration::from_secs(5), |_| {}).await.unwrap();
+                assert_eq!(
+                    sim.issues().iter().filter(|i| !i.deleted).count(),
+                    0,
+                    "no second issue on a 404 alone"
+                );
             }
-            _ => {
-                sync.settle(Duration::from_secs(5), |_| {}).await.unwrap();
-            }
+            // A person retries it: a new issue.
+            sync.store().unpark_all(0).await.unwrap();
+            sync.settle(Duration::from_secs(5), |_| {}).await.unwrap();
         }
         let link = sync.store().link(&f.id).await.unwrap().expect("relinked");
         assert_ne!(link.issue_key, key);
@@ -538,4 +571,72 @@ async fn duplicates_heal_keeping_the_oldest() {
     assert!(!closed.deleted);
     let again = sync.reconcile(false).await.unwrap();
     assert!(again.healed.is_empty(), "healing is done once");
+}
+
+/// Search lagging longer than the window makes duplicates (the window is
+/// the assumption); two replicas that sweep at once then heal them to
+/// exactly one live issue per finding, linked, whatever order their
+/// relinks and closes land in (links are compare-and-set: a relink read
+/// before the other's is refused and done again on the next sweep).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_healing_at_once_leave_one_live_issue_per_finding() {
+    let lag = Duration::from_millis(1_500);
+    let sim = sim(SimConfig::new(Flavor::Cloud).search_lag(lag)).await;
+    let findings: Vec<Finding> = (0..6)
+        .map(|i| finding(i, Severity::High, FindingState::Open))
+        .collect();
+    let host = Arc::new(MemoryFindings::with(findings.iter().cloned()));
+    let store: Arc<dyn SyncStore> = Arc::new(MemoryStore::new());
+    let a = engine_on(&sim, Arc::clone(&store), &host, "a", settings(300, 100));
+    let b = engine_on(&sim, Arc::clone(&store), &host, "b", settings(300, 100));
+    // Every create commits and loses its answer; the window (100 ms) is
+    // far shorter than the lag, so the next claimant's search misses them.
+    sim.set_faults(jira_sim::FaultConfig::new(3).commit_then_drop_rate(1.0))
+        .unwrap();
+    for f in &findings {
+        a.push(f).await.unwrap();
+    }
+    sim.set_faults(jira_sim::FaultConfig::default()).unwrap();
+    let settled = b.settle(Duration::from_secs(20), |_| {}).await.unwrap();
+    assert!(!settled.timed_out, "{settled:?}");
+    let made = sim.issues().len();
+    assert!(
+        made > findings.len(),
+        "lag beyond the window made duplicates ({made} issues)"
+    );
+
+    tokio::time::sleep(lag + Duration::from_millis(200)).await;
+    for _ in 0..3 {
+        let (ra, rb) = tokio::join!(a.reconcile(false), b.reconcile(false));
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        if ra.healed.is_empty()
+            && rb.healed.is_empty()
+            && ra.heal_failed.is_empty()
+            && rb.heal_failed.is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(lag).await;
+    }
+    let settled = a.settle(Duration::from_secs(20), |_| {}).await.unwrap();
+    assert!(!settled.timed_out, "{settled:?}");
+    let per = issues_per_finding(&sim);
+    for f in &findings {
+        let live: Vec<_> = per[f.id.as_str()]
+            .iter()
+            .filter(|i| {
+                !i.labels
+                    .iter()
+                    .any(|l| l == penaxtra_jira_sync::DUPLICATE_LABEL)
+            })
+            .collect();
+        assert_eq!(live.len(), 1, "{}: {live:?}", f.id);
+        let link = store.link(&f.id).await.unwrap().unwrap();
+        assert_eq!(
+            link.issue_key.as_str(),
+            live[0].key,
+            "{} links its live issue",
+            f.id
+        );
+    }
 }
