@@ -371,11 +371,7 @@ impl Pusher<'_> {
                 .confirm_by_id(&ids, std::slice::from_ref(&finding.id))
                 .await?;
             if let Some(issue) = found.get(&finding.id) {
-                self.record_link(finding, &issue.key, &issue.id, Some(issue), fence)
-                    .await?;
-                return Ok(PushOutcome::Recovered {
-                    issue_key: IssueKey::new(&issue.key)?,
-                });
+                return self.recovered(finding, issue, fence).await;
             }
         }
         if claimed.doubt.is_some() || self.core.settings.always_check_jira {
@@ -383,11 +379,7 @@ impl Pusher<'_> {
                 .find_existing(std::slice::from_ref(&finding.id))
                 .await?;
             if let Some(issue) = found.get(&finding.id) {
-                self.record_link(finding, &issue.key, &issue.id, Some(issue), fence)
-                    .await?;
-                return Ok(PushOutcome::Recovered {
-                    issue_key: IssueKey::new(&issue.key)?,
-                });
+                return self.recovered(finding, issue, fence).await;
             }
             if let Some(doubt) = claimed.doubt {
                 if let Some(wait) = self.search_not_yet_trusted(doubt, claimed.claimed_at) {
@@ -428,6 +420,20 @@ impl Pusher<'_> {
             .await?;
         Ok(PushOutcome::Created {
             issue_key: IssueKey::new(created.key)?,
+        })
+    }
+
+    /// Links a finding to the issue an earlier attempt made.
+    async fn recovered(
+        &self,
+        finding: &Finding,
+        issue: &Issue,
+        fence: Fence,
+    ) -> Result<PushOutcome, SyncError> {
+        self.record_link(finding, &issue.key, &issue.id, Some(issue), fence)
+            .await?;
+        Ok(PushOutcome::Recovered {
+            issue_key: IssueKey::new(&issue.key)?,
         })
     }
 
