@@ -17,16 +17,17 @@
 //! The store set the expiry no earlier than that send, so the local view
 //! never outlives the store's. The lease is the client's
 //! [`SendGate`]: immediately before every attempt of a create the guard
-//! renews if less than half the lease is left, refuses when a renewal said
+//! renews if less than three quarters of the lease are left, refuses when a renewal said
 //! the claim is gone or too little is left, and otherwise cuts the
 //! attempt's timeout to what is left — so every attempt is over, on this
 //! process's monotonic clock, before the store lets anyone take the claim.
 //!
 //! What remains (the failure model, stated in the README): a pause that
-//! falls between the guard's last check and the request's bytes leaving
-//! the socket (microseconds) is not covered; the claimant after it waits
-//! out the expiry, a request timeout and the search window before it trusts
-//! Jira's search, and healing closes whatever slips through.
+//! falls between the guard's last check and the request being written to
+//! the socket is not covered; the claimant after it waits out the expiry,
+//! a request timeout and the search window before it trusts Jira's search,
+//! and healing closes whatever slips through. Renewals go one claim at a
+//! time: a bulk chunk's 50 claims cost 50 store writes per renewal.
 
 use crate::engine::Core;
 use crate::push::duration_ms;
