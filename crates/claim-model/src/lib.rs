@@ -14,7 +14,7 @@
 //! | action | real code |
 //! |---|---|
 //! | `Claim` | `SyncStore::claim` (`store/mod.rs`; `store/memory.rs`, `store/sqlite/`, `store/postgres/`), called by `Pusher::try_push` (`push.rs`) and per chunk in `backfill.rs` |
-//! | `Renew` | the `LeaseKeeper` (`lease.rs`) calling `SyncStore::renew` |
+//! | `Renew` | the `ClaimLease` keeper (`lease.rs`) calling `SyncStore::renew` |
 //! | `Search` | `Pusher::find_existing` and `search_not_yet_trusted` (`push.rs`); on "wait", `SyncStore::release` with the doubt kept (`SyncError::AwaitingConsistency`) |
 //! | `Send` | the lease check and `create_issue…` in `create_claimed` (`push.rs`), the bulk create in `backfill.rs` |
 //! | `JiraCommit`, `Answer`, `Drop`, `Timeout` | Jira acting on the create; the answer, a lost answer, the request timeout (`may_have_been_sent` → release in doubt, `push.rs`) |

@@ -13,9 +13,12 @@
 //!   lease. Each claim carries a [`Fence`]; every write made on its strength
 //!   ([`SyncStore::insert_link`], [`SyncStore::release`]) is refused once a
 //!   newer claim exists. The next claimant of an expired or ambiguous claim
-//!   is told since when an earlier attempt may have reached Jira
-//!   ([`Claim::Acquired::doubt_since_ms`]), so it checks Jira, after Jira's
-//!   search consistency window, before creating.
+//!   is told since when, and how long ago on the store's clock, an earlier
+//!   attempt may have reached Jira, and which issues it is known to have
+//!   made ([`Doubt`]), so it checks Jira (by id, then after Jira's search
+//!   consistency window) before creating. Claims are measured on the
+//!   store's own clock ([`StoreClock`]), and a holder sends nothing once it
+//!   cannot be sure its claim still holds (`lease.rs`).
 //! - **Intent before effect**: a claim is the record of a create about to
 //!   be sent, and a state change is queued before its transitions are sent
 //!   and completed after. A recovery pass ([`SyncStore::recover_orphans`])
