@@ -221,28 +221,17 @@ impl Reconciler<'_> {
         let confirmed = store
             .delivery_seen(&crate::inbound::deletion_mark(&link.issue_id))
             .await?;
-        match (self.core.settings.on_deleted_issue, confirmed) {
-            (DeletedIssue::Recreate, true) => {}
-            (DeletedIssue::Recreate, false) => {
-                store
-                    .park(
-                        queued,
-                        &format!(
-                            "{message}, or hidden from the service account (Jira answers 404 for both, and sent no issue_deleted event for it); check the issue's security level, then retry this operation to create a new issue, or drop it"
-                        ),
-                    )
-                    .await?;
-            }
-            _ => {
-                store
-                    .park(
-                        queued,
-                        &format!(
-                            "{message}; retry this operation to create a new issue, or drop it to leave the finding without one"
-                        ),
-                    )
-                    .await?;
-            }
+        let parked = match (self.core.settings.on_deleted_issue, confirmed) {
+            (DeletedIssue::Recreate, true) => None,
+            (DeletedIssue::Recreate, false) => Some(format!(
+                "{message}, or hidden from the service account (Jira answers 404 for both, and sent no issue_deleted event for it); check the issue's security level, then retry this operation to create a new issue, or drop it"
+            )),
+            _ => Some(format!(
+                "{message}; retry this operation to create a new issue, or drop it to leave the finding without one"
+            )),
+        };
+        if let Some(reason) = parked {
+            store.park(queued, &reason).await?;
         }
         store.remove_link(&link.finding_id).await?;
         Ok(())
