@@ -132,7 +132,14 @@ impl ErrorBody {
         let mut parts: Vec<String> = self.messages.clone();
         parts.extend(self.field_errors.iter().map(|(k, v)| format!("{k}: {v}")));
         if let (true, Some(t)) = (parts.is_empty(), &self.text) {
-            let first: String = t.chars().filter(|c| !c.is_control()).take(200).collect();
+            // Control characters become spaces, not nothing: removing them
+            // would join the pieces of a secret that the scrubber, which
+            // ran on the text with them, could not recognise.
+            let first: String = t
+                .chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .take(200)
+                .collect();
             parts.push(format!("non-JSON body: {first}"));
         }
         parts.join("; ")
@@ -149,6 +156,14 @@ fn value_text(v: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_never_join_what_they_separate() {
+        let b = ErrorBody::parse(b"tok\x07en-sec\nret");
+        let s = b.summary();
+        assert!(!s.contains("token-secret"), "{s}");
+        assert!(s.contains("tok en-sec ret"), "{s}");
+    }
 
     #[test]
     fn every_shape() {
