@@ -254,6 +254,19 @@ impl Inbound {
             };
         }
 
+        // Time is bounded: an event from further ahead than any clock
+        // difference with Jira explains is refused before it is recorded,
+        // so it can neither apply nor make later real events look stale.
+        if let Some(at) = event.timestamp
+            && at > now.saturating_add(crate::push::duration_ms(MAX_EVENT_AHEAD))
+        {
+            tracing::warn!(
+                ahead_ms = at - now,
+                "webhook timestamp far in the future; refused"
+            );
+            return InboundOutcome::ignored(InboundReason::TimestampAhead).with_issue(event);
+        }
+
         // Duplicates: the delivery id, then issue + changelog id.
         let mut marks: Vec<String> = Vec::new();
         if let Some(id) = &webhook.delivery_id {
@@ -534,6 +547,11 @@ impl Inbound {
         out
     }
 }
+
+/// How far ahead of this process's clock a webhook's `timestamp` may be
+/// (10 minutes): more than Jira's and our clocks disagree by in practice.
+/// A later one is refused with [`InboundReason::TimestampAhead`].
+pub const MAX_EVENT_AHEAD: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// The delivery mark a verified `jira:issue_deleted` event leaves for the
 /// issue with id `issue_id`: a 404 alone cannot tell a deleted issue from

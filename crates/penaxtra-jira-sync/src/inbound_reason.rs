@@ -28,6 +28,11 @@ pub enum InboundReason {
     NoStateChange,
     /// `stale`: older (on Jira's clock) than what the link has seen.
     Stale,
+    /// `timestamp_ahead`: the event's timestamp is further ahead of now
+    /// than any real delivery's ([`crate::MAX_EVENT_AHEAD`]): refused, and it
+    /// moves nothing (a forged far-future event would otherwise make every
+    /// later real event look stale).
+    TimestampAhead,
     /// `echo`: our own change coming back.
     Echo,
     /// `unmapped_status`: the status means no finding state.
@@ -66,6 +71,7 @@ impl InboundReason {
             InboundReason::NotLinked => "not_linked",
             InboundReason::NoStateChange => "no_state_change",
             InboundReason::Stale => "stale",
+            InboundReason::TimestampAhead => "timestamp_ahead",
             InboundReason::Echo => "echo",
             InboundReason::UnmappedStatus => "unmapped_status",
             InboundReason::PolicyTerminalOnly => "policy_terminal_only",

@@ -103,7 +103,7 @@ pub use engine::{DeletedIssue, JiraSync, JiraSyncBuilder, SyncSettings};
 pub use error::SyncError;
 pub use heal::DUPLICATE_LABEL;
 pub use host::{Findings, HostError, MemoryFindings, StateCause};
-pub use inbound::{Disposition, Inbound, InboundOutcome};
+pub use inbound::{Disposition, Inbound, InboundOutcome, MAX_EVENT_AHEAD};
 pub use inbound_reason::InboundReason;
 pub use push::{Progress, PushKind, PushOutcome};
 pub use rate_budget::SharedRateBudget;

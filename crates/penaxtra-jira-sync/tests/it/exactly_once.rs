@@ -640,3 +640,64 @@ async fn two_replicas_healing_at_once_leave_one_live_issue_per_finding() {
         );
     }
 }
+
+/// A correctly signed event whose timestamp is a year ahead is refused
+/// and moves nothing: a later real event still applies. (Before, it was
+/// applied, and raised the link's last-seen time a year ahead, so every
+/// later real event and sweep was "stale".)
+#[tokio::test]
+async fn an_event_from_the_future_is_refused_and_a_real_one_still_applies() {
+    let f = finding(1, Severity::High, FindingState::Open);
+    let host = Arc::new(MemoryFindings::with([f.clone()]));
+    let store = Arc::new(MemoryStore::new());
+    let link = Link::new(f.id.clone(), key("SEC-1"), "10001", FindingState::Open, 0);
+    store.insert_link(&link, None).await.unwrap();
+    let inbound = Inbound::new(Arc::clone(&store) as _, Arc::clone(&host) as _, "SEC")
+        .policy(InboundPolicy::All);
+    let event = |at: i64, status: &str, category: &str, changelog: &str| {
+        serde_json::to_vec(&serde_json::json!({
+            "timestamp": at,
+            "webhookEvent": "jira:issue_updated",
+            "issue_event_type_name": "issue_generic",
+            "user": {"accountId": "557058:alex", "displayName": "Alex"},
+            "issue": {"id": "10001", "key": "SEC-1", "fields": {
+                "status": {"id": "9", "name": status, "statusCategory": {"id": 3, "key": category, "name": status}},
+                "labels": ["penaxtra"]}},
+            "changelog": {"id": changelog, "items": [
+                {"field": "status", "fieldtype": "jira", "fieldId": "status",
+                 "from": "1", "fromString": "Open", "to": "9", "toString": status}]}
+        }))
+        .unwrap()
+    };
+    let now = SystemClock::new().now_ms();
+    let year = 365 * 24 * 3_600_000_i64;
+    let forged = inbound
+        .handle_webhook(&verified(
+            &event(now + year, "Cancelled", "done", "1"),
+            "f-1",
+        ))
+        .await;
+    assert_eq!(forged.reason, "timestamp_ahead", "{forged:?}");
+    assert_eq!(
+        host.get(&f.id).unwrap().state,
+        FindingState::Open,
+        "nothing applied"
+    );
+    assert_eq!(
+        store.link(&f.id).await.unwrap().unwrap().last_event_ms,
+        None,
+        "last seen did not move"
+    );
+    let real = inbound
+        .handle_webhook(&verified(
+            &event(now, "In Progress", "indeterminate", "2"),
+            "r-1",
+        ))
+        .await;
+    assert_eq!(
+        (real.disposition, real.reason),
+        (Disposition::Applied, InboundReason::StateChanged),
+        "{real:?}"
+    );
+    assert_eq!(host.get(&f.id).unwrap().state, FindingState::Triaged);
+}
