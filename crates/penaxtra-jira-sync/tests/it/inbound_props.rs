@@ -138,6 +138,14 @@ fn is_field(item: &Value, field: &str) -> bool {
 
 /// What the state table says an event's issue is now, computed from the
 /// raw JSON: the changelog's new status, else the issue's status.
+/// The latest webhook timestamp the receiver accepts now (a margin for
+/// the time the check itself takes).
+fn not_ahead_of() -> i64 {
+    use penaxtra_jira_sync::Clock;
+    let ahead = i64::try_from(penaxtra_jira_sync::MAX_EVENT_AHEAD.as_millis()).unwrap();
+    penaxtra_jira_sync::SystemClock::new().now_ms() + ahead - 1_000
+}
+
 fn expected_state(v: &Value) -> Option<FindingState> {
     let items = v["changelog"]["items"].as_array()?;
     let status_item = items.iter().find(|i| is_field(i, "status"));
@@ -280,7 +288,10 @@ proptest! {
             // Issue keys ignore case, as in Jira: `sec-1` is the linked `SEC-1`.
             && v["issue"]["key"].as_str().is_some_and(|k| k.eq_ignore_ascii_case("SEC-1"))
             && names_state
-            && v["user"]["accountId"] != SERVICE;
+            && v["user"]["accountId"] != SERVICE
+            // Time is bounded: an event from further ahead than any clock
+            // difference explains is refused.
+            && v["timestamp"].as_i64().is_none_or(|t| t <= not_ahead_of());
         let wanted = expected_state(&v);
         if changes.is_empty() {
             prop_assert_ne!(outcome.disposition, Disposition::Applied);
