@@ -22,45 +22,41 @@ pub(crate) struct ClaimRow {
     pub(crate) issue_ids: Vec<String>,
 }
 
-/// The answer for a claimant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ClaimDecision {
-    /// Someone holds a live claim.
-    Busy,
-    /// Take it: the new row to write (owner, fence and expiry set by the
-    /// store) inherits this doubt.
-    Take {
-        doubt_since_ms: Option<i64>,
-        doubt_expired: bool,
-    },
+/// What a claimant that may take the claim inherits: the new row to write
+/// (owner, fence and expiry set by the store) keeps this doubt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Take {
+    pub(crate) doubt_since_ms: Option<i64>,
+    pub(crate) doubt_expired: bool,
 }
 
-/// Decides a claim at the store's `now_ms`.
-pub(crate) fn decide_claim(existing: Option<&ClaimRow>, now_ms: i64) -> ClaimDecision {
+/// Decides a claim at the store's `now_ms`: `None` when someone holds a
+/// live claim (the claimant is told busy).
+pub(crate) fn decide_claim(existing: Option<&ClaimRow>, now_ms: i64) -> Option<Take> {
     match existing {
-        None => ClaimDecision::Take {
+        None => Some(Take {
             doubt_since_ms: None,
             doubt_expired: false,
-        },
+        }),
         // A live claim is exclusive, even against its own owner: the tasks
         // of one engine share an owner name.
-        Some(row) if row.owner.is_some() && row.until_ms > now_ms => ClaimDecision::Busy,
+        Some(row) if row.owner.is_some() && row.until_ms > now_ms => None,
         // Expired while held: its holder may have sent a write until its
         // expiry, which may commit for a request timeout after.
         Some(row) if row.owner.is_some() => match row.doubt_since_ms {
-            Some(d) if d > row.until_ms => ClaimDecision::Take {
+            Some(d) if d > row.until_ms => Some(Take {
                 doubt_since_ms: Some(d),
                 doubt_expired: row.doubt_expired,
-            },
-            _ => ClaimDecision::Take {
+            }),
+            _ => Some(Take {
                 doubt_since_ms: Some(row.until_ms),
                 doubt_expired: true,
-            },
+            }),
         },
-        Some(row) => ClaimDecision::Take {
+        Some(row) => Some(Take {
             doubt_since_ms: row.doubt_since_ms,
             doubt_expired: row.doubt_expired,
-        },
+        }),
     }
 }
 
@@ -132,30 +128,30 @@ mod tests {
     #[test]
     fn a_live_claim_is_busy_and_an_expired_one_is_taken_with_doubt_from_its_expiry() {
         let live = row(Some("a"), 200, None, false);
-        assert_eq!(decide_claim(Some(&live), 199), ClaimDecision::Busy);
+        assert_eq!(decide_claim(Some(&live), 199), None);
         assert_eq!(
             decide_claim(Some(&live), 200),
-            ClaimDecision::Take {
+            Some(Take {
                 doubt_since_ms: Some(200),
                 doubt_expired: true
-            }
+            })
         );
         // A released doubt later than the expiry is kept as it was.
         let released_late = row(Some("a"), 200, Some(250), false);
         assert_eq!(
             decide_claim(Some(&released_late), 300),
-            ClaimDecision::Take {
+            Some(Take {
                 doubt_since_ms: Some(250),
                 doubt_expired: false
-            }
+            })
         );
         let released = row(None, 200, Some(150), true);
         assert_eq!(
             decide_claim(Some(&released), 160),
-            ClaimDecision::Take {
+            Some(Take {
                 doubt_since_ms: Some(150),
                 doubt_expired: true
-            }
+            })
         );
     }
 

@@ -1,4 +1,4 @@
-use super::claim_rule::{self, ClaimDecision, ClaimRow};
+use super::claim_rule::{self, ClaimRow};
 use super::{
     BudgetRate, Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, RateBudgetStore, Release,
     StoreError, SweepCursor, SyncStore,
@@ -102,14 +102,13 @@ impl SyncStore for MemoryStore {
                 reason: q.last_error.clone().unwrap_or_default(),
             });
         }
-        let (doubt_since_ms, doubt_expired) =
-            match claim_rule::decide_claim(inner.claims.get(finding).map(|c| &c.row), now_ms) {
-                ClaimDecision::Busy => return Ok(Claim::Busy),
-                ClaimDecision::Take {
-                    doubt_since_ms,
-                    doubt_expired,
-                } => (doubt_since_ms, doubt_expired),
-            };
+        let Some(claim_rule::Take {
+            doubt_since_ms,
+            doubt_expired,
+        }) = claim_rule::decide_claim(inner.claims.get(finding).map(|c| &c.row), now_ms)
+        else {
+            return Ok(Claim::Busy);
+        };
         let issue_ids = inner
             .claims
             .get(finding)

@@ -16,7 +16,7 @@ mod schema;
 
 pub use config::{DEFAULT_SCHEMA, PostgresConfig};
 
-use super::claim_rule::{self, ClaimDecision, ClaimRow};
+use super::claim_rule::{self, ClaimRow};
 use super::codec::{
     self, LINK_COLUMNS, LinkRow, OP_COLUMNS, OpRow, RECOVERED, finding_from_text,
     normalise_issue_key,
@@ -421,14 +421,13 @@ impl SyncStore for PostgresStore {
         // nothing; one that committed first is seen here.
         let existing = claim_row(&tx, id, CTX).await?;
         let now_ms = self.store_now(&tx, now_ms, CTX).await?;
-        let (doubt_since_ms, doubt_expired) =
-            match claim_rule::decide_claim(existing.as_ref().map(|(row, _)| row), now_ms) {
-                ClaimDecision::Busy => return Ok(Claim::Busy),
-                ClaimDecision::Take {
-                    doubt_since_ms,
-                    doubt_expired,
-                } => (doubt_since_ms, doubt_expired),
-            };
+        let Some(claim_rule::Take {
+            doubt_since_ms,
+            doubt_expired,
+        }) = claim_rule::decide_claim(existing.as_ref().map(|(row, _)| row), now_ms)
+        else {
+            return Ok(Claim::Busy);
+        };
         let issue_ids = existing.map(|(row, _)| row.issue_ids).unwrap_or_default();
         let until_ms = now_ms.saturating_add(lease_ms);
         let row = query_opt(

@@ -4,7 +4,7 @@
 mod readers;
 mod schema;
 
-use super::claim_rule::{self, ClaimDecision, ClaimRow};
+use super::claim_rule::{self, ClaimRow};
 use super::codec::{
     self, LINK_COLUMNS, LinkRow, OP_COLUMNS, OpRow, RECOVERED, finding_from_text,
     normalise_issue_key,
@@ -366,14 +366,9 @@ impl SyncStore for SqliteStore {
             // changes the row between this time and the decision.
             let now_ms = store_now(clock, now_ms);
             let existing = claim_row(&tx, finding.as_str(), CTX)?;
-            let (doubt_since_ms, doubt_expired) =
-                match claim_rule::decide_claim(existing.as_ref().map(|(row, _)| row), now_ms) {
-                    ClaimDecision::Busy => return Ok(Claim::Busy),
-                    ClaimDecision::Take {
-                        doubt_since_ms,
-                        doubt_expired,
-                    } => (doubt_since_ms, doubt_expired),
-                };
+            let Some(claim_rule::Take { doubt_since_ms, doubt_expired }) = claim_rule::decide_claim(existing.as_ref().map(|(row, _)| row), now_ms) else {
+            return Ok(Claim::Busy);
+        };
             let issue_ids = existing.map(|(row, _)| row.issue_ids).unwrap_or_default();
             let fence = Fence(next_counter(&tx, "fence", CTX)?);
             tx.execute(
