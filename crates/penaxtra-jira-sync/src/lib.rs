@@ -72,6 +72,7 @@ pub use penaxtra_mapping as mapping;
 mod backfill;
 mod clock;
 pub mod config;
+mod connection_id;
 mod decision;
 mod deliveries;
 mod engine;
@@ -98,6 +99,7 @@ mod workflow;
 
 pub use backfill::BackfillReport;
 pub use clock::{Clock, OffsetClock, SystemClock, TokioClock};
+pub use connection_id::{ConnectionId, ConnectionIdError, MAX_CONNECTION_ID_LEN};
 pub use deliveries::DEFAULT_DELIVERY_RETENTION;
 pub use engine::{DeletedIssue, JiraSync, JiraSyncBuilder, SyncSettings};
 pub use error::SyncError;

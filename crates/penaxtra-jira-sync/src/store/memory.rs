@@ -3,20 +3,40 @@ use super::{
     BudgetRate, Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, RateBudgetStore, Release,
     StoreError, SweepCursor, SyncStore,
 };
+use crate::ConnectionId;
 use async_trait::async_trait;
 use jira_model::IssueKey;
 use penaxtra_mapping::FindingId;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// An in-memory [`SyncStore`] for tests and single-process trials. Everything
 /// is lost with the process; use [`super::SqliteStore`] for real work.
 ///
 /// One process has one clock: claims are measured with the times the
 /// caller passes ([`super::StoreClock::Caller`]).
-#[derive(Debug, Default)]
+///
+/// [`MemoryStore::new`] serves [`ConnectionId::DEFAULT_TEXT`];
+/// [`MemoryStore::for_connection`] gives a handle on the same memory that
+/// serves another connection, with state of its own.
+#[derive(Debug)]
 pub struct MemoryStore {
-    inner: Mutex<Inner>,
+    inner: Arc<Mutex<Inner>>,
+    all: Arc<Mutex<HashMap<ConnectionId, Arc<Mutex<Inner>>>>>,
+    connection: ConnectionId,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        let connection = ConnectionId::default();
+        let inner = Arc::new(Mutex::new(Inner::default()));
+        let all = HashMap::from([(connection.clone(), Arc::clone(&inner))]);
+        Self {
+            inner,
+            all: Arc::new(Mutex::new(all)),
+            connection,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -74,6 +94,23 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// A handle on the same memory that serves `connection` and nothing
+    /// else (the same state as every other handle of that connection).
+    pub fn for_connection(&self, connection: ConnectionId) -> Self {
+        let inner = {
+            let mut all = self
+                .all
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            Arc::clone(all.entry(connection.clone()).or_default())
+        };
+        Self {
+            inner,
+            all: Arc::clone(&self.all),
+            connection,
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, Inner> {
         // A panic while holding the lock cannot leave the maps half-updated
         // (every method updates them in one step), so a poisoned lock is
@@ -86,6 +123,10 @@ impl MemoryStore {
 
 #[async_trait]
 impl SyncStore for MemoryStore {
+    fn connection(&self) -> &ConnectionId {
+        &self.connection
+    }
+
     async fn claim(
         &self,
         finding: &FindingId,

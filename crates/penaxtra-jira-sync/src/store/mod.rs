@@ -104,6 +104,7 @@ pub use types::{
     StoreError, SweepCursor, WorkCounts,
 };
 
+use crate::ConnectionId;
 use async_trait::async_trait;
 use jira_model::IssueKey;
 use penaxtra_mapping::FindingId;
@@ -116,6 +117,13 @@ use penaxtra_mapping::FindingId;
 /// disagree cannot take each other's live claims or trust a search early.
 #[async_trait]
 pub trait SyncStore: Send + Sync + std::fmt::Debug {
+    /// The connection this handle serves. Every method reads and writes
+    /// that connection's rows only: links, claims, the queue, delivery
+    /// marks, the sweep cursor and request budgets of other connections
+    /// sharing the backend are neither visible nor changed (operation ids
+    /// and fences of another connection match nothing).
+    fn connection(&self) -> &ConnectionId;
+
     /// Claims `finding` for `owner` for `lease_ms` from now (the store's
     /// now: `now_ms` on [`StoreClock::Caller`], its own clock otherwise).
     ///

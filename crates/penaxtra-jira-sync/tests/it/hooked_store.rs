@@ -22,6 +22,9 @@ pub struct HookedStore {
     /// (the process frozen between a bulk create's answer and its
     /// read-back).
     stall_after_note_created: Option<Duration>,
+    /// The connection it says it serves, whatever `inner` serves (a store
+    /// that breaks isolation).
+    claimed_connection: Option<penaxtra_jira_sync::ConnectionId>,
 }
 
 impl HookedStore {
@@ -31,7 +34,15 @@ impl HookedStore {
             hide_issue_lookups: false,
             stall_after_claim: Mutex::new(None),
             stall_after_note_created: None,
+            claimed_connection: None,
         }
+    }
+
+    /// Says it serves `connection` while reading and writing `inner`'s
+    /// rows (a store that breaks isolation).
+    pub fn claiming_connection(mut self, connection: penaxtra_jira_sync::ConnectionId) -> Self {
+        self.claimed_connection = Some(connection);
+        self
     }
 
     /// Every `note_created` stalls `stall` after the store recorded the ids.
@@ -55,6 +66,12 @@ impl HookedStore {
 
 #[async_trait::async_trait]
 impl SyncStore for HookedStore {
+    fn connection(&self) -> &penaxtra_jira_sync::ConnectionId {
+        self.claimed_connection
+            .as_ref()
+            .unwrap_or_else(|| self.inner.connection())
+    }
+
     async fn claim(&self, f: &FindingId, o: &str, n: i64, l: i64) -> Result<Claim, StoreError> {
         let answer = self.inner.claim(f, o, n, l).await;
         let stall = {

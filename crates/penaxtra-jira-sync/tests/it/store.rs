@@ -4,6 +4,7 @@
 //! migrations under concurrent opens.
 
 use crate::pg;
+use penaxtra_jira_sync::ConnectionId;
 use penaxtra_jira_sync::store::{
     Claim, Link, MemoryStore, PendingOp, PostgresConfig, PostgresStore, SqliteStore, StoreClock,
     SweepCursor, SyncStore, conformance,
@@ -21,6 +22,68 @@ fn fid(s: &str) -> FindingId {
 async fn memory_store_keeps_the_contract() {
     conformance::run(|| async { MemoryStore::new() }).await;
     conformance::run_rate_budget(|| async { MemoryStore::new() }).await;
+}
+
+fn conn(s: &str) -> ConnectionId {
+    ConnectionId::new(s).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_sharing_a_store_are_apart() {
+    // Memory: two handles of one memory.
+    let a = MemoryStore::new().for_connection(conn("tenant-a"));
+    let b = a.for_connection(conn("tenant-b"));
+    conformance::run_isolation(a, b).await;
+    let a = MemoryStore::new();
+    let b = a.for_connection(conn("tenant-b"));
+    conformance::run_rate_budget_isolation(a, b).await;
+    // SQLite: two handles of one file, and two opens of one file.
+    let (_dir, mut next) = sqlite_files();
+    let path = next();
+    let a = SqliteStore::open(&path)
+        .unwrap()
+        .with_clock(StoreClock::Caller);
+    let b = a.for_connection(conn("tenant-b"));
+    conformance::run_isolation(a, b).await;
+    let path = next();
+    let a = SqliteStore::open(&path)
+        .unwrap()
+        .with_clock(StoreClock::Caller)
+        .for_connection(conn("x"));
+    let b = SqliteStore::open(&path)
+        .unwrap()
+        .with_clock(StoreClock::Caller)
+        .for_connection(conn("X"));
+    conformance::run_isolation(a, b).await;
+    let a = SqliteStore::open(next()).unwrap();
+    let b = a.for_connection(conn("tenant-b"));
+    conformance::run_rate_budget_isolation(a, b).await;
+    // Postgres: two handles of one schema.
+    let Some(url) = pg::url("store::connections_sharing_a_store_are_apart") else {
+        return;
+    };
+    let schema = pg::unique_schema("iso");
+    let a = pg::store(&url, &schema)
+        .await
+        .with_clock(StoreClock::Caller);
+    let b = a.for_connection(conn("tenant-b"));
+    conformance::run_isolation(a.clone(), b.clone()).await;
+    let budget_schema = pg::unique_schema("isob");
+    let a = pg::store(&url, &budget_schema).await;
+    let b = a.for_connection(conn("tenant-b"));
+    conformance::run_rate_budget_isolation(a, b).await;
+    pg::drop_schemas(&url, &[schema, budget_schema]).await;
+}
+
+/// The isolation kit fails a store whose handles share one connection's
+/// rows while claiming to serve two.
+#[tokio::test]
+#[should_panic(expected = "store contract: isolation:")]
+async fn the_isolation_kit_fails_a_store_that_leaks_between_connections() {
+    let inner: Arc<dyn SyncStore> = Arc::new(MemoryStore::new());
+    let a = crate::hooked_store::HookedStore::new(Arc::clone(&inner));
+    let b = crate::hooked_store::HookedStore::new(inner).claiming_connection(conn("tenant-b"));
+    conformance::run_isolation(a, b).await;
 }
 
 /// A fresh SQLite file each time the kit asks.
@@ -168,7 +231,7 @@ async fn sqlite_migrates_a_version_2_file() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     let lower = store
         .link_by_issue(&crate::support::key("SEC-5"))
         .await
@@ -195,7 +258,7 @@ async fn sqlite_migrates_a_version_2_file() {
     let plan: String = rusqlite::Connection::open(&path)
         .unwrap()
         .query_row(
-            "EXPLAIN QUERY PLAN SELECT finding_id FROM links WHERE issue_key_norm = 'SEC-5'",
+            "EXPLAIN QUERY PLAN SELECT finding_id FROM links WHERE connection = 'default' AND issue_key_norm = 'SEC-5'",
             [],
             |r| r.get(3),
         )
@@ -232,7 +295,21 @@ async fn sqlite_migrates_a_version_2_file() {
         store.sweep_cursor().await.unwrap(),
         Some(SweepCursor::new(4242))
     );
-    drop(store);
+    // Every row came in under the default connection: another
+    // connection's handle on the file sees none of them.
+    let other = store.for_connection(ConnectionId::new("acme").unwrap());
+    assert!(other.links().await.unwrap().is_empty());
+    assert!(other.pending().await.unwrap().is_empty());
+    assert!(other.claims().await.unwrap().is_empty());
+    assert_eq!(other.sweep_cursor().await.unwrap(), None);
+    assert!(
+        other
+            .link_by_issue(&crate::support::key("SEC-5"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    drop((store, other));
     // Opening again changes nothing.
     let again = SqliteStore::open(&path).unwrap();
     assert_eq!(again.links().await.unwrap().len(), 2);
@@ -387,7 +464,7 @@ async fn postgres_replicas_opening_at_once_migrate_once() {
         .iter()
         .map(|r| r.get(0))
         .collect();
-    assert_eq!(versions, [1, 2], "each version applied once");
+    assert_eq!(versions, [1, 2, 3], "each version applied once");
     // Every handle works on the one schema: a claim by one is seen by all.
     let f = fid("fnd_1");
     assert!(matches!(

@@ -40,6 +40,10 @@
 //!   renewal and a takeover of one claim never both succeed.
 //!   [`run_races`] runs them over several handles of one store.
 //!
+//! [`run_isolation`] (and [`run_rate_budget_isolation`]) check that two
+//! handles of one backend serving two connections never see or change
+//! each other's rows.
+//!
 //! Every violation panics with `store contract: <part>: <what>`.
 //! Times passed to the store are small made-up epoch milliseconds, so the
 //! kit never waits and never reads the clock.
@@ -47,6 +51,7 @@
 mod budget;
 mod claims;
 mod deliveries;
+mod isolation;
 mod links;
 mod queue;
 mod races;
@@ -98,6 +103,35 @@ where
 {
     let handles: Vec<Arc<S>> = handles.into_iter().map(Arc::new).collect();
     races::run(&handles).await;
+}
+
+/// Checks that connections sharing a backend are apart: `a` and `b` are
+/// two handles of **one** fresh, empty backend serving two different
+/// connections (e.g. `SqliteStore::for_connection`). Nothing one does is
+/// visible to or changes the other: claims and fences, links and issue
+/// keys, the queue and its operation references, delivery marks, the
+/// sweep cursor. Both use the same finding ids, issue keys and delivery
+/// ids on purpose.
+///
+/// # Panics
+/// On the first violation, with `store contract: isolation: <what>`.
+pub async fn run_isolation<S>(a: S, b: S)
+where
+    S: SyncStore + 'static,
+{
+    isolation::run(&a, &b).await;
+}
+
+/// [`run_isolation`] for the request budgets: a budget of one name on two
+/// connections is two budgets (Jira's limits are per site).
+///
+/// # Panics
+/// On the first violation, with `store contract: isolation: <what>`.
+pub async fn run_rate_budget_isolation<S>(a: S, b: S)
+where
+    S: super::RateBudgetStore + 'static,
+{
+    isolation::budgets(&a, &b).await;
 }
 
 /// The answer of a store call the contract expects to succeed.

@@ -25,6 +25,7 @@ use super::{
     BudgetRate, Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, RateBudgetStore, Release,
     StoreClock, StoreError, SweepCursor, SyncStore, WorkCounts,
 };
+use crate::ConnectionId;
 use async_trait::async_trait;
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use jira_model::IssueKey;
@@ -70,6 +71,7 @@ pub struct PostgresStore {
     schema: String,
     target: String,
     clock: StoreClock,
+    connection: ConnectionId,
 }
 
 impl fmt::Debug for PostgresStore {
@@ -77,6 +79,7 @@ impl fmt::Debug for PostgresStore {
         f.debug_struct("PostgresStore")
             .field("target", &self.target)
             .field("schema", &self.schema)
+            .field("connection", &self.connection)
             .finish_non_exhaustive()
     }
 }
@@ -115,6 +118,7 @@ impl PostgresStore {
             schema: config.schema,
             target,
             clock: StoreClock::Own,
+            connection: ConnectionId::default(),
         };
         let mut client = store
             .client(&format!("connecting to {}", store.target))
@@ -130,6 +134,15 @@ impl PostgresStore {
     /// As [`PostgresStore::connect`].
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         Self::connect(PostgresConfig::new(url.to_string())).await
+    }
+
+    /// A handle on the same database (sharing its pool) that serves
+    /// `connection` and nothing else.
+    pub fn for_connection(&self, connection: ConnectionId) -> Self {
+        Self {
+            connection,
+            ..self.clone()
+        }
     }
 
     /// The schema holding the store's tables.
@@ -198,9 +211,17 @@ impl PostgresStore {
         query(&client, context, sql, params).await
     }
 
-    /// The key of a finding's advisory lock (per schema).
+    /// The key of a finding's advisory lock (per schema and connection).
     fn lock_key(&self, finding: &str) -> String {
-        format!("penaxtra-jira-sync:{}:finding:{finding}", self.schema)
+        format!(
+            "penaxtra-jira-sync:{}:{}:finding:{finding}",
+            self.schema, self.connection
+        )
+    }
+
+    /// The connection's text, as a statement parameter.
+    fn c(&self) -> &str {
+        self.connection.as_str()
     }
 }
 
@@ -290,14 +311,15 @@ fn to_op(r: &Row, context: &'static str) -> Result<QueuedOp, StoreError> {
 
 async fn link_of(
     client: &impl GenericClient,
+    c: &str,
     finding: &str,
     context: &'static str,
 ) -> Result<Option<Link>, StoreError> {
     query_opt(
         client,
         context,
-        &format!("SELECT {LINK_COLUMNS} FROM links WHERE finding_id = $1"),
-        &[&finding],
+        &format!("SELECT {LINK_COLUMNS} FROM links WHERE connection = $2 AND finding_id = $1"),
+        &[&finding, &c],
     )
     .await?
     .map(|r| to_link(&r, context))
@@ -308,6 +330,7 @@ async fn link_of(
 /// ends (`FOR UPDATE`).
 async fn claim_row(
     tx: &impl GenericClient,
+    c: &str,
     finding: &str,
     context: &'static str,
 ) -> Result<Option<(ClaimRow, Fence)>, StoreError> {
@@ -315,8 +338,8 @@ async fn claim_row(
         tx,
         context,
         "SELECT owner, until_ms, doubt_since_ms, doubt_expired, fence, issue_ids
-         FROM claims WHERE finding_id = $1 FOR UPDATE",
-        &[&finding],
+         FROM claims WHERE connection = $2 AND finding_id = $1 FOR UPDATE",
+        &[&finding, &c],
     )
     .await?
     else {
@@ -340,6 +363,7 @@ async fn claim_row(
 /// Whether `fence` holds the live claim of `finding`.
 async fn holds(
     client: &impl GenericClient,
+    c: &str,
     finding: &str,
     fence: Fence,
     context: &'static str,
@@ -347,8 +371,8 @@ async fn holds(
     Ok(query_opt(
         client,
         context,
-        "SELECT 1 FROM claims WHERE finding_id = $1 AND fence = $2 AND owner IS NOT NULL",
-        &[&finding, &fence.0],
+        "SELECT 1 FROM claims WHERE connection = $3 AND finding_id = $1 AND fence = $2 AND owner IS NOT NULL",
+        &[&finding, &fence.0, &c],
     )
     .await?
     .is_some())
@@ -357,6 +381,7 @@ async fn holds(
 /// Inserts a new queue row.
 async fn insert_op(
     client: &impl GenericClient,
+    c: &str,
     op: &PendingOp,
     due_ms: i64,
     last_error: Option<&str>,
@@ -365,14 +390,15 @@ async fn insert_op(
     let row = query_opt(
         client,
         context,
-        "INSERT INTO ops (op_key, kind, op, version, due_ms, last_error)
-         VALUES ($1, $2, $3, nextval('op_versions'), $4, $5) RETURNING id, version",
+        "INSERT INTO ops (op_key, kind, op, version, due_ms, last_error, connection)
+         VALUES ($1, $2, $3, nextval('op_versions'), $4, $5, $6) RETURNING id, version",
         &[
             &op.key(),
             &codec::op_kind(op),
             &codec::op_to_text(op)?,
             &due_ms,
             &last_error,
+            &c,
         ],
     )
     .await?
@@ -388,6 +414,10 @@ async fn insert_op(
 
 #[async_trait]
 impl SyncStore for PostgresStore {
+    fn connection(&self) -> &ConnectionId {
+        &self.connection
+    }
+
     async fn claim(
         &self,
         finding: &FindingId,
@@ -400,14 +430,14 @@ impl SyncStore for PostgresStore {
         let mut client = self.client(CTX).await?;
         let tx = client.transaction().await.map_err(pg(CTX))?;
         lock_finding(&tx, &self.lock_key(id), CTX).await?;
-        if let Some(link) = link_of(&tx, id, CTX).await? {
+        if let Some(link) = link_of(&tx, self.c(), id, CTX).await? {
             return Ok(Claim::Linked(link));
         }
         let parked = query_opt(
             &tx,
             CTX,
-            "SELECT last_error FROM ops WHERE op_key = $1 AND parked AND kind = 'recreate' LIMIT 1",
-            &[&format!("create:{id}")],
+            "SELECT last_error FROM ops WHERE connection = $2 AND op_key = $1 AND parked AND kind = 'recreate' LIMIT 1",
+            &[&format!("create:{id}"), &self.c()],
         )
         .await?;
         if let Some(row) = parked {
@@ -419,7 +449,7 @@ impl SyncStore for PostgresStore {
         // The row is locked until commit (`FOR UPDATE`): a concurrent
         // renew or release waits, then finds the new fence and changes
         // nothing; one that committed first is seen here.
-        let existing = claim_row(&tx, id, CTX).await?;
+        let existing = claim_row(&tx, self.c(), id, CTX).await?;
         let now_ms = self.store_now(&tx, now_ms, CTX).await?;
         let Some(claim_rule::Take {
             doubt_since_ms,
@@ -433,9 +463,9 @@ impl SyncStore for PostgresStore {
         let row = query_opt(
             &tx,
             CTX,
-            "INSERT INTO claims (finding_id, owner, until_ms, fence, doubt_since_ms, doubt_expired, issue_ids)
-             VALUES ($1, $2, $3, nextval('fences'), $4, $5, $6)
-             ON CONFLICT (finding_id) DO UPDATE SET owner = EXCLUDED.owner,
+            "INSERT INTO claims (finding_id, owner, until_ms, fence, doubt_since_ms, doubt_expired, issue_ids, connection)
+             VALUES ($1, $2, $3, nextval('fences'), $4, $5, $6, $7)
+             ON CONFLICT (connection, finding_id) DO UPDATE SET owner = EXCLUDED.owner,
                  until_ms = EXCLUDED.until_ms, fence = EXCLUDED.fence,
                  doubt_since_ms = EXCLUDED.doubt_since_ms,
                  doubt_expired = EXCLUDED.doubt_expired, issue_ids = EXCLUDED.issue_ids
@@ -447,6 +477,7 @@ impl SyncStore for PostgresStore {
                 &doubt_since_ms,
                 &doubt_expired,
                 &codec::ids_to_text(&issue_ids),
+                &self.c(),
             ],
         )
         .await?;
@@ -478,8 +509,8 @@ impl SyncStore for PostgresStore {
                 self.execute(
                     CTX,
                     "UPDATE claims SET until_ms = $3::bigint + $4::bigint
-                     WHERE finding_id = $1 AND fence = $2 AND owner IS NOT NULL",
-                    &[&finding.as_str(), &fence.0, &now_ms, &lease_ms],
+                     WHERE connection = $5 AND finding_id = $1 AND fence = $2 AND owner IS NOT NULL",
+                    &[&finding.as_str(), &fence.0, &now_ms, &lease_ms, &self.c()],
                 )
                 .await?
             }
@@ -488,9 +519,9 @@ impl SyncStore for PostgresStore {
                     CTX,
                     &format!(
                         "UPDATE claims SET until_ms = {DB_NOW_MS} + $3
-                         WHERE finding_id = $1 AND fence = $2 AND owner IS NOT NULL"
+                         WHERE connection = $4 AND finding_id = $1 AND fence = $2 AND owner IS NOT NULL"
                     ),
-                    &[&finding.as_str(), &fence.0, &lease_ms],
+                    &[&finding.as_str(), &fence.0, &lease_ms, &self.c()],
                 )
                 .await?
             }
@@ -508,7 +539,7 @@ impl SyncStore for PostgresStore {
         let id = finding.as_str();
         let mut client = self.client(CTX).await?;
         let tx = client.transaction().await.map_err(pg(CTX))?;
-        let Some((row, current)) = claim_row(&tx, id, CTX).await? else {
+        let Some((row, current)) = claim_row(&tx, self.c(), id, CTX).await? else {
             return Ok(false);
         };
         let store_now = self.store_now(&tx, 0, CTX).await?;
@@ -522,8 +553,9 @@ impl SyncStore for PostgresStore {
                 execute(
                     &tx,
                     CTX,
-                    "UPDATE claims SET doubt_since_ms = $2, doubt_expired = $3 WHERE finding_id = $1",
-                    &[&id, &since, &expired],
+                    "UPDATE claims SET doubt_since_ms = $2, doubt_expired = $3
+                     WHERE connection = $4 AND finding_id = $1",
+                    &[&id, &since, &expired, &self.c()],
                 )
                 .await?;
                 tx.commit().await.map_err(pg(CTX))?;
@@ -536,13 +568,19 @@ impl SyncStore for PostgresStore {
                     &tx,
                     CTX,
                     "UPDATE claims SET owner = NULL, doubt_since_ms = $2, doubt_expired = $3
-                     WHERE finding_id = $1",
-                    &[&id, &since, &expired],
+                     WHERE connection = $4 AND finding_id = $1",
+                    &[&id, &since, &expired, &self.c()],
                 )
                 .await?;
             }
             None => {
-                execute(&tx, CTX, "DELETE FROM claims WHERE finding_id = $1", &[&id]).await?;
+                execute(
+                    &tx,
+                    CTX,
+                    "DELETE FROM claims WHERE connection = $2 AND finding_id = $1",
+                    &[&id, &self.c()],
+                )
+                .await?;
             }
         }
         tx.commit().await.map_err(pg(CTX))?;
@@ -566,15 +604,15 @@ impl SyncStore for PostgresStore {
         let mut client = self.client(CTX).await?;
         let tx = client.transaction().await.map_err(pg(CTX))?;
         for id in sorted {
-            let Some((mut row, _)) = claim_row(&tx, id, CTX).await? else {
+            let Some((mut row, _)) = claim_row(&tx, self.c(), id, CTX).await? else {
                 continue;
             };
             claim_rule::add_ids(&mut row.issue_ids, issue_ids);
             execute(
                 &tx,
                 CTX,
-                "UPDATE claims SET issue_ids = $2 WHERE finding_id = $1",
-                &[&id, &codec::ids_to_text(&row.issue_ids)],
+                "UPDATE claims SET issue_ids = $2 WHERE connection = $3 AND finding_id = $1",
+                &[&id, &codec::ids_to_text(&row.issue_ids), &self.c()],
             )
             .await?;
         }
@@ -591,11 +629,13 @@ impl SyncStore for PostgresStore {
             .query(
                 CTX,
                 "SELECT c.finding_id FROM claims c
-                 WHERE (c.owner IS NULL OR c.until_ms <= $1)
-                   AND NOT EXISTS (SELECT 1 FROM links l WHERE l.finding_id = c.finding_id)
-                   AND NOT EXISTS (SELECT 1 FROM ops o WHERE o.op_key = 'create:' || c.finding_id)
+                 WHERE c.connection = $2 AND (c.owner IS NULL OR c.until_ms <= $1)
+                   AND NOT EXISTS (SELECT 1 FROM links l
+                       WHERE l.connection = c.connection AND l.finding_id = c.finding_id)
+                   AND NOT EXISTS (SELECT 1 FROM ops o
+                       WHERE o.connection = c.connection AND o.op_key = 'create:' || c.finding_id)
                  ORDER BY c.finding_id",
-                &[&expired_at],
+                &[&expired_at, &self.c()],
             )
             .await?
             .iter()
@@ -620,12 +660,12 @@ impl SyncStore for PostgresStore {
                 let n = execute(
                     &tx,
                     CTX,
-                    "INSERT INTO ops (op_key, kind, op, version, due_ms, last_error)
-                     SELECT $2, 'create', $3, nextval('op_versions'), $4, $5
-                     WHERE EXISTS (SELECT 1 FROM claims c WHERE c.finding_id = $1
+                    "INSERT INTO ops (op_key, kind, op, version, due_ms, last_error, connection)
+                     SELECT $2, 'create', $3, nextval('op_versions'), $4, $5, $7
+                     WHERE EXISTS (SELECT 1 FROM claims c WHERE c.connection = $7 AND c.finding_id = $1
                                    AND (c.owner IS NULL OR c.until_ms <= $6))
-                       AND NOT EXISTS (SELECT 1 FROM links WHERE finding_id = $1)
-                       AND NOT EXISTS (SELECT 1 FROM ops WHERE op_key = $2)",
+                       AND NOT EXISTS (SELECT 1 FROM links WHERE connection = $7 AND finding_id = $1)
+                       AND NOT EXISTS (SELECT 1 FROM ops WHERE connection = $7 AND op_key = $2)",
                     &[
                         id,
                         &op.key(),
@@ -633,6 +673,7 @@ impl SyncStore for PostgresStore {
                         &now_ms,
                         &RECOVERED,
                         &expired_at,
+                        &self.c(),
                     ],
                 )
                 .await?;
@@ -651,8 +692,8 @@ impl SyncStore for PostgresStore {
         let rows = self
             .query(
                 CTX,
-                "SELECT finding_id, owner, doubt_since_ms FROM claims ORDER BY finding_id",
-                &[],
+                "SELECT finding_id, owner, doubt_since_ms FROM claims WHERE connection = $1 ORDER BY finding_id",
+                &[&self.c()],
             )
             .await?;
         rows.iter()
@@ -673,7 +714,7 @@ impl SyncStore for PostgresStore {
         let mut client = self.client(CTX).await?;
         let tx = client.transaction().await.map_err(pg(CTX))?;
         lock_finding(&tx, &self.lock_key(&row.finding_id), CTX).await?;
-        if let Some(existing) = link_of(&tx, &row.finding_id, CTX).await? {
+        if let Some(existing) = link_of(&tx, self.c(), &row.finding_id, CTX).await? {
             if existing.issue_key != link.issue_key {
                 return Err(StoreError::Conflict {
                     finding: row.finding_id,
@@ -684,7 +725,7 @@ impl SyncStore for PostgresStore {
             return Ok(());
         }
         if let Some(fence) = fence
-            && !holds(&tx, &row.finding_id, fence, CTX).await?
+            && !holds(&tx, self.c(), &row.finding_id, fence, CTX).await?
         {
             return Err(StoreError::Fenced {
                 finding: row.finding_id,
@@ -695,8 +736,8 @@ impl SyncStore for PostgresStore {
             &tx,
             CTX,
             &format!(
-                "INSERT INTO links ({LINK_COLUMNS}, issue_key_norm)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11)"
+                "INSERT INTO links ({LINK_COLUMNS}, issue_key_norm, connection)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0, $11, $12)"
             ),
             &[
                 &row.finding_id,
@@ -710,14 +751,15 @@ impl SyncStore for PostgresStore {
                 &row.created_ms,
                 &row.updated_ms,
                 &row.issue_key_norm,
+                &self.c(),
             ],
         )
         .await?;
         execute(
             &tx,
             CTX,
-            "DELETE FROM claims WHERE finding_id = $1",
-            &[&row.finding_id],
+            "DELETE FROM claims WHERE connection = $2 AND finding_id = $1",
+            &[&row.finding_id, &self.c()],
         )
         .await?;
         tx.commit().await.map_err(pg(CTX))
@@ -735,7 +777,7 @@ impl SyncStore for PostgresStore {
                 "UPDATE links SET issue_key = $2, issue_id = $3, state_out = $4, state_in = $5,
                  expected_statuses = $6, last_event_ms = $7, updated_ms = $8, moving_until_ms = $9,
                  issue_key_norm = $10, version = version + 1
-                 WHERE finding_id = $1 AND version = $11",
+                 WHERE connection = $12 AND finding_id = $1 AND version = $11",
                 &[
                     &row.finding_id,
                     &row.issue_key,
@@ -748,21 +790,24 @@ impl SyncStore for PostgresStore {
                     &row.moving_until_ms,
                     &row.issue_key_norm,
                     &row.version,
+                    &self.c(),
                 ],
             )
             .await?;
         if n == 0 {
             let client = self.client(CTX).await?;
-            return Err(match link_of(&client, &row.finding_id, CTX).await? {
-                Some(_) => StoreError::Stale {
-                    what: "link",
-                    key: row.finding_id,
+            return Err(
+                match link_of(&client, self.c(), &row.finding_id, CTX).await? {
+                    Some(_) => StoreError::Stale {
+                        what: "link",
+                        key: row.finding_id,
+                    },
+                    None => StoreError::NotFound {
+                        what: "link",
+                        key: row.finding_id,
+                    },
                 },
-                None => StoreError::NotFound {
-                    what: "link",
-                    key: row.finding_id,
-                },
-            });
+            );
         }
         Ok(())
     }
@@ -770,8 +815,8 @@ impl SyncStore for PostgresStore {
     async fn remove_link(&self, finding: &FindingId) -> Result<(), StoreError> {
         self.execute(
             "removing a link",
-            "DELETE FROM links WHERE finding_id = $1",
-            &[&finding.as_str()],
+            "DELETE FROM links WHERE connection = $2 AND finding_id = $1",
+            &[&finding.as_str(), &self.c()],
         )
         .await
         .map(|_| ())
@@ -780,7 +825,7 @@ impl SyncStore for PostgresStore {
     async fn link(&self, finding: &FindingId) -> Result<Option<Link>, StoreError> {
         const CTX: &str = "reading a link";
         let client = self.client(CTX).await?;
-        link_of(&client, finding.as_str(), CTX).await
+        link_of(&client, self.c(), finding.as_str(), CTX).await
     }
 
     async fn link_by_issue(&self, issue_key: &IssueKey) -> Result<Option<Link>, StoreError> {
@@ -789,8 +834,10 @@ impl SyncStore for PostgresStore {
         query_opt(
             &client,
             CTX,
-            &format!("SELECT {LINK_COLUMNS} FROM links WHERE issue_key_norm = $1 LIMIT 1"),
-            &[&normalise_issue_key(issue_key.as_str())],
+            &format!(
+                "SELECT {LINK_COLUMNS} FROM links WHERE connection = $2 AND issue_key_norm = $1 LIMIT 1"
+            ),
+            &[&normalise_issue_key(issue_key.as_str()), &self.c()],
         )
         .await?
         .map(|r| to_link(&r, CTX))
@@ -801,8 +848,8 @@ impl SyncStore for PostgresStore {
         const CTX: &str = "reading links";
         self.query(
             CTX,
-            &format!("SELECT {LINK_COLUMNS} FROM links ORDER BY finding_id"),
-            &[],
+            &format!("SELECT {LINK_COLUMNS} FROM links WHERE connection = $1 ORDER BY finding_id"),
+            &[&self.c()],
         )
         .await?
         .iter()
@@ -827,9 +874,17 @@ impl SyncStore for PostgresStore {
             CTX,
             "UPDATE ops SET op = $2, kind = $3, due_ms = $4, last_error = $5,
                  version = nextval('op_versions')
-             WHERE id = (SELECT id FROM ops WHERE op_key = $1 AND NOT parked ORDER BY id LIMIT 1)
+             WHERE id = (SELECT id FROM ops WHERE connection = $6 AND op_key = $1 AND NOT parked
+                         ORDER BY id LIMIT 1)
              RETURNING id, version",
-            &[&op.key(), &json, &codec::op_kind(op), &due_ms, &last_error],
+            &[
+                &op.key(),
+                &json,
+                &codec::op_kind(op),
+                &due_ms,
+                &last_error,
+                &self.c(),
+            ],
         )
         .await?;
         let op_ref = match replaced {
@@ -837,7 +892,7 @@ impl SyncStore for PostgresStore {
                 id: OpId(row.try_get(0).map_err(pg(CTX))?),
                 version: row.try_get(1).map_err(pg(CTX))?,
             },
-            None => insert_op(&tx, op, due_ms, last_error, CTX).await?,
+            None => insert_op(&tx, self.c(), op, due_ms, last_error, CTX).await?,
         };
         tx.commit().await.map_err(pg(CTX))?;
         Ok(op_ref)
@@ -849,10 +904,10 @@ impl SyncStore for PostgresStore {
         self.query(
             CTX,
             &format!(
-                "SELECT {OP_COLUMNS} FROM ops WHERE NOT parked AND due_ms <= $1
+                "SELECT {OP_COLUMNS} FROM ops WHERE connection = $3 AND NOT parked AND due_ms <= $1
                  ORDER BY due_ms, id LIMIT $2"
             ),
-            &[&now_ms, &limit],
+            &[&now_ms, &limit, &self.c()],
         )
         .await?
         .iter()
@@ -873,14 +928,14 @@ impl SyncStore for PostgresStore {
                 CTX,
                 "WITH picked AS (
                      SELECT id, due_ms AS was_due FROM ops
-                     WHERE NOT parked AND due_ms <= $1
+                     WHERE connection = $4 AND NOT parked AND due_ms <= $1
                      ORDER BY due_ms, id LIMIT $2
                      FOR UPDATE SKIP LOCKED
                  )
                  UPDATE ops SET due_ms = $3 FROM picked WHERE ops.id = picked.id
                  RETURNING ops.id, ops.version, ops.op, ops.attempts, ops.due_ms,
                            ops.last_error, ops.parked, picked.was_due",
-                &[&now_ms, &limit, &lease_until_ms],
+                &[&now_ms, &limit, &lease_until_ms, &self.c()],
             )
             .await?;
         let mut taken = rows
@@ -898,8 +953,8 @@ impl SyncStore for PostgresStore {
         let n = self
             .execute(
                 "completing an operation",
-                "DELETE FROM ops WHERE id = $1 AND version = $2",
-                &[&op.id.0, &op.version],
+                "DELETE FROM ops WHERE id = $1 AND version = $2 AND connection = $3",
+                &[&op.id.0, &op.version, &self.c()],
             )
             .await?;
         Ok(n == 1)
@@ -909,8 +964,8 @@ impl SyncStore for PostgresStore {
         self.execute(
             "rescheduling an operation",
             "UPDATE ops SET attempts = attempts + 1, due_ms = $3, last_error = $4
-             WHERE id = $1 AND version = $2",
-            &[&op.id.0, &op.version, &next_ms, &error],
+             WHERE id = $1 AND version = $2 AND connection = $5",
+            &[&op.id.0, &op.version, &next_ms, &error, &self.c()],
         )
         .await
         .map(|_| ())
@@ -920,8 +975,8 @@ impl SyncStore for PostgresStore {
         let n = self
             .execute(
                 "extending an operation",
-                "UPDATE ops SET due_ms = $3 WHERE id = $1 AND version = $2",
-                &[&op.id.0, &op.version, &due_ms],
+                "UPDATE ops SET due_ms = $3 WHERE id = $1 AND version = $2 AND connection = $4",
+                &[&op.id.0, &op.version, &due_ms, &self.c()],
             )
             .await?;
         Ok(n == 1)
@@ -931,8 +986,8 @@ impl SyncStore for PostgresStore {
         self.execute(
             "parking an operation",
             "UPDATE ops SET attempts = attempts + 1, parked = TRUE, last_error = $3
-             WHERE id = $1 AND version = $2",
-            &[&op.id.0, &op.version, &error],
+             WHERE id = $1 AND version = $2 AND connection = $4",
+            &[&op.id.0, &op.version, &error, &self.c()],
         )
         .await
         .map(|_| ())
@@ -942,8 +997,8 @@ impl SyncStore for PostgresStore {
         let n = self
             .execute(
                 "unparking operations",
-                "UPDATE ops SET parked = FALSE, due_ms = $1 WHERE parked",
-                &[&now_ms],
+                "UPDATE ops SET parked = FALSE, due_ms = $1 WHERE connection = $2 AND parked",
+                &[&now_ms, &self.c()],
             )
             .await?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
@@ -953,8 +1008,8 @@ impl SyncStore for PostgresStore {
         const CTX: &str = "reading the queue";
         self.query(
             CTX,
-            &format!("SELECT {OP_COLUMNS} FROM ops ORDER BY id"),
-            &[],
+            &format!("SELECT {OP_COLUMNS} FROM ops WHERE connection = $1 ORDER BY id"),
+            &[&self.c()],
         )
         .await?
         .iter()
@@ -968,13 +1023,13 @@ impl SyncStore for PostgresStore {
             .query(
                 CTX,
                 "SELECT
-                    (SELECT COUNT(*) FROM ops WHERE NOT parked),
-                    (SELECT COUNT(*) FROM ops WHERE parked),
-                    (SELECT MIN(due_ms) FROM ops WHERE NOT parked),
-                    (SELECT COUNT(*) FROM claims c WHERE NOT EXISTS (
-                        SELECT 1 FROM ops o WHERE o.parked
+                    (SELECT COUNT(*) FROM ops WHERE connection = $1 AND NOT parked),
+                    (SELECT COUNT(*) FROM ops WHERE connection = $1 AND parked),
+                    (SELECT MIN(due_ms) FROM ops WHERE connection = $1 AND NOT parked),
+                    (SELECT COUNT(*) FROM claims c WHERE c.connection = $1 AND NOT EXISTS (
+                        SELECT 1 FROM ops o WHERE o.connection = $1 AND o.parked
                           AND o.op_key IN ('create:' || c.finding_id, 'state:' || c.finding_id)))",
-                &[],
+                &[&self.c()],
             )
             .await?;
         let row = rows
@@ -996,8 +1051,9 @@ impl SyncStore for PostgresStore {
         let n = self
             .execute(
                 "recording a delivery",
-                "INSERT INTO deliveries (id, seen_ms) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING",
-                &[&delivery_id, &now_ms],
+                "INSERT INTO deliveries (id, seen_ms, connection) VALUES ($1, $2, $3)
+                 ON CONFLICT (connection, id) DO NOTHING",
+                &[&delivery_id, &now_ms, &self.c()],
             )
             .await?;
         Ok(n == 1)
@@ -1009,8 +1065,8 @@ impl SyncStore for PostgresStore {
         let found = query_opt(
             &client,
             CTX,
-            "SELECT 1 FROM deliveries WHERE id = $1",
-            &[&delivery_id],
+            "SELECT 1 FROM deliveries WHERE connection = $2 AND id = $1",
+            &[&delivery_id, &self.c()],
         )
         .await?;
         Ok(found.is_some())
@@ -1019,8 +1075,8 @@ impl SyncStore for PostgresStore {
     async fn forget_delivery(&self, delivery_id: &str) -> Result<(), StoreError> {
         self.execute(
             "forgetting a delivery",
-            "DELETE FROM deliveries WHERE id = $1",
-            &[&delivery_id],
+            "DELETE FROM deliveries WHERE connection = $2 AND id = $1",
+            &[&delivery_id, &self.c()],
         )
         .await
         .map(|_| ())
@@ -1030,8 +1086,8 @@ impl SyncStore for PostgresStore {
         let n = self
             .execute(
                 "pruning deliveries",
-                "DELETE FROM deliveries WHERE seen_ms < $1",
-                &[&seen_before_ms],
+                "DELETE FROM deliveries WHERE connection = $2 AND seen_ms < $1",
+                &[&seen_before_ms, &self.c()],
             )
             .await?;
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
@@ -1043,8 +1099,8 @@ impl SyncStore for PostgresStore {
         let row = query_opt(
             &client,
             CTX,
-            "SELECT value FROM meta WHERE key = 'sweep_cursor'",
-            &[],
+            "SELECT value FROM cursors WHERE connection = $1",
+            &[&self.c()],
         )
         .await?;
         match row {
@@ -1060,9 +1116,9 @@ impl SyncStore for PostgresStore {
         let json = codec::cursor_to_text(cursor)?;
         self.execute(
             "saving the sweep cursor",
-            "INSERT INTO meta (key, value) VALUES ('sweep_cursor', $1)
-             ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
-            &[&json],
+            "INSERT INTO cursors (connection, value) VALUES ($2, $1)
+             ON CONFLICT (connection) DO UPDATE SET value = EXCLUDED.value",
+            &[&json, &self.c()],
         )
         .await
         .map(|_| ())
@@ -1082,11 +1138,11 @@ impl RateBudgetStore for PostgresStore {
         let rows = self
             .query(
                 CTX,
-                "INSERT INTO rate_budgets (name, tat_us) VALUES ($1, $2::BIGINT + $3::BIGINT)
-                 ON CONFLICT (name) DO UPDATE
+                "INSERT INTO rate_budgets (name, tat_us, connection) VALUES ($1, $2::BIGINT + $3::BIGINT, $4)
+                 ON CONFLICT (connection, name) DO UPDATE
                      SET tat_us = GREATEST(rate_budgets.tat_us, $2::BIGINT) + $3::BIGINT
                  RETURNING tat_us",
-                &[&name, &now_us, &interval],
+                &[&name, &now_us, &interval, &self.c()],
             )
             .await?;
         let tat_us: i64 = rows

@@ -66,6 +66,35 @@ ALTER TABLE links ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE claims ADD COLUMN doubt_expired BOOLEAN NOT NULL DEFAULT FALSE;
 ALTER TABLE claims ADD COLUMN issue_ids TEXT;
 "#,
+    // 3: many connections in one store. Every row belongs to a connection
+    // (the rows of a single-connection store to 'default'), and every key
+    // and index leads with it.
+    r#"
+ALTER TABLE links ADD COLUMN connection TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE links DROP CONSTRAINT links_pkey, ADD PRIMARY KEY (connection, finding_id);
+DROP INDEX links_issue_key_norm;
+CREATE INDEX links_issue_key_norm ON links (connection, issue_key_norm);
+CREATE INDEX links_issue_id ON links (connection, issue_id);
+ALTER TABLE claims ADD COLUMN connection TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE claims DROP CONSTRAINT claims_pkey, ADD PRIMARY KEY (connection, finding_id);
+ALTER TABLE ops ADD COLUMN connection TEXT NOT NULL DEFAULT 'default';
+DROP INDEX ops_due;
+DROP INDEX ops_key;
+CREATE INDEX ops_due ON ops (connection, due_ms, id) WHERE NOT parked;
+CREATE INDEX ops_key ON ops (connection, op_key);
+ALTER TABLE deliveries ADD COLUMN connection TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE deliveries DROP CONSTRAINT deliveries_pkey, ADD PRIMARY KEY (connection, id);
+DROP INDEX deliveries_seen;
+CREATE INDEX deliveries_seen ON deliveries (connection, seen_ms);
+CREATE TABLE cursors (
+    connection TEXT PRIMARY KEY,
+    value      TEXT NOT NULL
+);
+INSERT INTO cursors (connection, value) SELECT 'default', value FROM meta WHERE key = 'sweep_cursor';
+DELETE FROM meta WHERE key = 'sweep_cursor';
+ALTER TABLE rate_budgets ADD COLUMN connection TEXT NOT NULL DEFAULT 'default';
+ALTER TABLE rate_budgets DROP CONSTRAINT rate_budgets_pkey, ADD PRIMARY KEY (connection, name);
+"#,
 ];
 
 /// Brings `schema` to the newest version. `schema` has been checked to be

@@ -13,6 +13,7 @@ use super::{
     BudgetRate, Claim, Fence, Link, OpId, OpRef, PendingOp, QueuedOp, RateBudgetStore, Release,
     StoreClock, StoreError, SweepCursor, SyncStore, WorkCounts, host_now_ms,
 };
+use crate::ConnectionId;
 use async_trait::async_trait;
 use jira_model::IssueKey;
 use penaxtra_mapping::FindingId;
@@ -36,8 +37,14 @@ pub const SQLITE_READ_CONNECTIONS: usize = 4;
 /// the queue, claims) through [`SQLITE_READ_CONNECTIONS`] others, so a
 /// webhook's lookup does not wait behind a write. Issue keys are looked up
 /// through an index on their normalised form. The schema is versioned with
-/// `PRAGMA user_version` and migrated on open (version 4 as of this
-/// release; files of earlier versions are migrated in place).
+/// `PRAGMA user_version` and migrated on open (version 5 as of this
+/// release; files of earlier versions are migrated in place, their rows
+/// into [`ConnectionId::DEFAULT_TEXT`]).
+///
+/// Each handle serves one connection ([`SqliteStore::for_connection`]):
+/// every statement it runs is keyed by that connection, so handles of
+/// several connections share the file, its writer and its readers without
+/// seeing each other's rows.
 ///
 /// Claims are measured with the host's clock, read inside the store
 /// ([`StoreClock::Own`]): the processes sharing a file share a host, so
@@ -48,6 +55,7 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
     path: PathBuf,
     clock: StoreClock,
+    connection: ConnectionId,
 }
 
 impl SqliteStore {
@@ -97,7 +105,17 @@ impl SqliteStore {
             readers: Arc::new(Readers::new(readers)),
             path,
             clock: StoreClock::Own,
+            connection: ConnectionId::default(),
         })
+    }
+
+    /// A handle on the same file (sharing its connections) that serves
+    /// `connection` and nothing else.
+    pub fn for_connection(&self, connection: ConnectionId) -> Self {
+        Self {
+            connection,
+            ..self.clone()
+        }
     }
 
     /// The same store measuring claims with `clock` (default
@@ -224,12 +242,13 @@ fn store_now(clock: StoreClock, caller_ms: i64) -> i64 {
 /// A finding's claim row and its fence.
 fn claim_row(
     tx: &Connection,
+    c: &str,
     finding: &str,
     context: &'static str,
 ) -> Result<Option<(ClaimRow, Fence)>, StoreError> {
     tx.query_row(
-        "SELECT owner, until_ms, doubt_since_ms, doubt_expired, fence, issue_ids FROM claims WHERE finding_id = ?1",
-        [finding],
+        "SELECT owner, until_ms, doubt_since_ms, doubt_expired, fence, issue_ids FROM claims WHERE connection = ?2 AND finding_id = ?1",
+        [finding, c],
         |r| {
             let ids: Option<String> = r.get(5)?;
             Ok((
@@ -248,11 +267,11 @@ fn claim_row(
     .map_err(sql(context))
 }
 
-fn holds(tx: &Connection, finding: &str, fence: Fence) -> Result<bool, StoreError> {
+fn holds(tx: &Connection, c: &str, finding: &str, fence: Fence) -> Result<bool, StoreError> {
     let n: i64 = tx
         .query_row(
-            "SELECT COUNT(*) FROM claims WHERE finding_id = ?1 AND fence = ?2 AND owner IS NOT NULL",
-            params![finding, fence.0],
+            "SELECT COUNT(*) FROM claims WHERE connection = ?3 AND finding_id = ?1 AND fence = ?2 AND owner IS NOT NULL",
+            params![finding, fence.0, c],
             |r| r.get(0),
         )
         .map_err(sql("checking a claim"))?;
@@ -261,13 +280,16 @@ fn holds(tx: &Connection, finding: &str, fence: Fence) -> Result<bool, StoreErro
 
 fn query_link(
     conn: &Connection,
+    c: &str,
     where_clause: &str,
     key: &str,
 ) -> Result<Option<Link>, StoreError> {
     let row = conn
         .query_row(
-            &format!("SELECT {LINK_COLUMNS} FROM links WHERE {where_clause} = ?1 LIMIT 1"),
-            [key],
+            &format!(
+                "SELECT {LINK_COLUMNS} FROM links WHERE connection = ?2 AND {where_clause} = ?1 LIMIT 1"
+            ),
+            [key, c],
             read_link_row,
         )
         .optional()
@@ -291,20 +313,26 @@ fn query_ops(
     Ok(out)
 }
 
-fn due_ops(conn: &Connection, now_ms: i64, limit: i64) -> Result<Vec<QueuedOp>, StoreError> {
+fn due_ops(
+    conn: &Connection,
+    c: &str,
+    now_ms: i64,
+    limit: i64,
+) -> Result<Vec<QueuedOp>, StoreError> {
     query_ops(
         conn,
         &format!(
             "SELECT {OP_COLUMNS} FROM ops
-             WHERE parked = 0 AND due_ms <= ?1 ORDER BY due_ms, id LIMIT ?2"
+             WHERE connection = ?3 AND parked = 0 AND due_ms <= ?1 ORDER BY due_ms, id LIMIT ?2"
         ),
-        params![now_ms, limit],
+        params![now_ms, limit, c],
     )
 }
 
 /// Inserts a new queue row.
 fn insert_op(
     tx: &Connection,
+    c: &str,
     op: &PendingOp,
     due_ms: i64,
     last_error: Option<&str>,
@@ -312,14 +340,15 @@ fn insert_op(
 ) -> Result<OpRef, StoreError> {
     let version = next_counter(tx, "op_version", context)?;
     tx.execute(
-        "INSERT INTO ops (op_key, kind, op, due_ms, last_error, version) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO ops (op_key, kind, op, due_ms, last_error, version, connection) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         params![
             op.key(),
             codec::op_kind(op),
             codec::op_to_text(op)?,
             due_ms,
             last_error,
-            version
+            version,
+            c
         ],
     )
     .map_err(sql(context))?;
@@ -331,6 +360,10 @@ fn insert_op(
 
 #[async_trait]
 impl SyncStore for SqliteStore {
+    fn connection(&self) -> &ConnectionId {
+        &self.connection
+    }
+
     async fn claim(
         &self,
         finding: &FindingId,
@@ -341,18 +374,19 @@ impl SyncStore for SqliteStore {
         let finding = finding.clone();
         let owner = owner.to_string();
         let clock = self.clock;
+        let c = self.connection.clone();
         self.write("claiming a finding", move |conn| {
             const CTX: &str = "claiming a finding";
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql(CTX))?;
-            if let Some(link) = query_link(&tx, "finding_id", finding.as_str())? {
+            if let Some(link) = query_link(&tx, c.as_str(), "finding_id", finding.as_str())? {
                 return Ok(Claim::Linked(link));
             }
             let parked: Option<Option<String>> = tx
                 .query_row(
-                    "SELECT last_error FROM ops WHERE op_key = ?1 AND parked = 1 AND kind = 'recreate' LIMIT 1",
-                    [format!("create:{}", finding.as_str())],
+                    "SELECT last_error FROM ops WHERE connection = ?2 AND op_key = ?1 AND parked = 1 AND kind = 'recreate' LIMIT 1",
+                    [format!("create:{}", finding.as_str()), c.to_string()],
                     |r| r.get(0),
                 )
                 .optional()
@@ -365,16 +399,16 @@ impl SyncStore for SqliteStore {
             // Read under the write lock (BEGIN IMMEDIATE): no other process
             // changes the row between this time and the decision.
             let now_ms = store_now(clock, now_ms);
-            let existing = claim_row(&tx, finding.as_str(), CTX)?;
+            let existing = claim_row(&tx, c.as_str(), finding.as_str(), CTX)?;
             let Some(claim_rule::Take { doubt_since_ms, doubt_expired }) = claim_rule::decide_claim(existing.as_ref().map(|(row, _)| row), now_ms) else {
             return Ok(Claim::Busy);
         };
             let issue_ids = existing.map(|(row, _)| row.issue_ids).unwrap_or_default();
             let fence = Fence(next_counter(&tx, "fence", CTX)?);
             tx.execute(
-                "INSERT INTO claims (finding_id, owner, until_ms, uncertain, fence, doubt_since_ms, doubt_expired, issue_ids)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                 ON CONFLICT(finding_id) DO UPDATE SET owner = ?2, until_ms = ?3, uncertain = ?4,
+                "INSERT INTO claims (finding_id, owner, until_ms, uncertain, fence, doubt_since_ms, doubt_expired, issue_ids, connection)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                 ON CONFLICT(connection, finding_id) DO UPDATE SET owner = ?2, until_ms = ?3, uncertain = ?4,
                  fence = ?5, doubt_since_ms = ?6, doubt_expired = ?7, issue_ids = ?8",
                 params![
                     finding.as_str(),
@@ -385,6 +419,7 @@ impl SyncStore for SqliteStore {
                     doubt_since_ms,
                     i64::from(doubt_expired),
                     codec::ids_to_text(&issue_ids),
+                    c.as_str(),
                 ],
             )
             .map_err(sql(CTX))?;
@@ -406,6 +441,7 @@ impl SyncStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let finding = finding.clone();
         let clock = self.clock;
+        let c = self.connection.clone();
         self.write("renewing a claim", move |conn| {
             const CTX: &str = "renewing a claim";
             let tx = conn
@@ -414,8 +450,8 @@ impl SyncStore for SqliteStore {
             let until = store_now(clock, now_ms).saturating_add(lease_ms);
             let n = tx
                 .execute(
-                    "UPDATE claims SET until_ms = ?3 WHERE finding_id = ?1 AND fence = ?2 AND owner IS NOT NULL",
-                    params![finding.as_str(), fence.0, until],
+                    "UPDATE claims SET until_ms = ?3 WHERE connection = ?4 AND finding_id = ?1 AND fence = ?2 AND owner IS NOT NULL",
+                    params![finding.as_str(), fence.0, until, c.as_str()],
                 )
                 .map_err(sql(CTX))?;
             tx.commit().map_err(sql(CTX))?;
@@ -432,6 +468,7 @@ impl SyncStore for SqliteStore {
     ) -> Result<bool, StoreError> {
         let finding = finding.clone();
         let clock = self.clock;
+        let c = self.connection.clone();
         self.write("releasing a claim", move |conn| {
             const CTX: &str = "releasing a claim";
             let tx = conn
@@ -442,7 +479,7 @@ impl SyncStore for SqliteStore {
                 store_now(clock, 0),
                 clock == StoreClock::Caller,
             );
-            let Some((row, current)) = claim_row(&tx, finding.as_str(), CTX)? else {
+            let Some((row, current)) = claim_row(&tx, c.as_str(), finding.as_str(), CTX)? else {
                 return Ok(false);
             };
             let holds = current == fence && row.owner.is_some();
@@ -453,8 +490,8 @@ impl SyncStore for SqliteStore {
                 // claimant will be told.
                 let (since, expired) = claim_rule::raised(&row, at);
                 tx.execute(
-                    "UPDATE claims SET uncertain = 1, doubt_since_ms = ?2, doubt_expired = ?3 WHERE finding_id = ?1",
-                    params![finding.as_str(), since, i64::from(expired)],
+                    "UPDATE claims SET uncertain = 1, doubt_since_ms = ?2, doubt_expired = ?3 WHERE connection = ?4 AND finding_id = ?1",
+                    params![finding.as_str(), since, i64::from(expired), c.as_str()],
                 )
                 .map_err(sql(CTX))?;
                 tx.commit().map_err(sql(CTX))?;
@@ -465,14 +502,17 @@ impl SyncStore for SqliteStore {
             match leave {
                 Some((since, expired)) => {
                     tx.execute(
-                        "UPDATE claims SET owner = NULL, uncertain = 1, doubt_since_ms = ?2, doubt_expired = ?3 WHERE finding_id = ?1",
-                        params![finding.as_str(), since, i64::from(expired)],
+                        "UPDATE claims SET owner = NULL, uncertain = 1, doubt_since_ms = ?2, doubt_expired = ?3 WHERE connection = ?4 AND finding_id = ?1",
+                        params![finding.as_str(), since, i64::from(expired), c.as_str()],
                     )
                     .map_err(sql(CTX))?;
                 }
                 None => {
-                    tx.execute("DELETE FROM claims WHERE finding_id = ?1", [finding.as_str()])
-                        .map_err(sql(CTX))?;
+                    tx.execute(
+                        "DELETE FROM claims WHERE connection = ?2 AND finding_id = ?1",
+                        [finding.as_str(), c.as_str()],
+                    )
+                    .map_err(sql(CTX))?;
                 }
             }
             tx.commit().map_err(sql(CTX))?;
@@ -491,19 +531,20 @@ impl SyncStore for SqliteStore {
         }
         let findings = findings.to_vec();
         let issue_ids = issue_ids.to_vec();
+        let c = self.connection.clone();
         self.write("recording created issues", move |conn| {
             const CTX: &str = "recording created issues";
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql(CTX))?;
             for f in &findings {
-                let Some((mut row, _)) = claim_row(&tx, f.as_str(), CTX)? else {
+                let Some((mut row, _)) = claim_row(&tx, c.as_str(), f.as_str(), CTX)? else {
                     continue;
                 };
                 claim_rule::add_ids(&mut row.issue_ids, &issue_ids);
                 tx.execute(
-                    "UPDATE claims SET issue_ids = ?2 WHERE finding_id = ?1",
-                    params![f.as_str(), codec::ids_to_text(&row.issue_ids)],
+                    "UPDATE claims SET issue_ids = ?2 WHERE connection = ?3 AND finding_id = ?1",
+                    params![f.as_str(), codec::ids_to_text(&row.issue_ids), c.as_str()],
                 )
                 .map_err(sql(CTX))?;
             }
@@ -514,6 +555,7 @@ impl SyncStore for SqliteStore {
 
     async fn recover_orphans(&self, now_ms: i64) -> Result<Vec<FindingId>, StoreError> {
         let clock = self.clock;
+        let c = self.connection.clone();
         self.write("recovering orphaned claims", move |conn| {
             const CTX: &str = "recovering orphaned claims";
             let tx = conn
@@ -524,14 +566,16 @@ impl SyncStore for SqliteStore {
                 let mut stmt = tx
                     .prepare(
                         "SELECT c.finding_id FROM claims c
-                         WHERE (c.owner IS NULL OR c.until_ms <= ?1)
-                           AND NOT EXISTS (SELECT 1 FROM links l WHERE l.finding_id = c.finding_id)
-                           AND NOT EXISTS (SELECT 1 FROM ops o WHERE o.op_key = 'create:' || c.finding_id)
+                         WHERE c.connection = ?2 AND (c.owner IS NULL OR c.until_ms <= ?1)
+                           AND NOT EXISTS (SELECT 1 FROM links l
+                               WHERE l.connection = c.connection AND l.finding_id = c.finding_id)
+                           AND NOT EXISTS (SELECT 1 FROM ops o
+                               WHERE o.connection = c.connection AND o.op_key = 'create:' || c.finding_id)
                          ORDER BY c.finding_id",
                     )
                     .map_err(sql(CTX))?;
                 let rows = stmt
-                    .query_map([expired_at], |r| r.get::<_, String>(0))
+                    .query_map(params![expired_at, c.as_str()], |r| r.get::<_, String>(0))
                     .map_err(sql(CTX))?;
                 rows.collect::<Result<_, _>>().map_err(sql(CTX))?
             };
@@ -541,7 +585,7 @@ impl SyncStore for SqliteStore {
                 let op = PendingOp::Create {
                     finding: finding.clone(),
                 };
-                insert_op(&tx, &op, now_ms, Some(RECOVERED), CTX)?;
+                insert_op(&tx, c.as_str(), &op, now_ms, Some(RECOVERED), CTX)?;
                 out.push(finding);
             }
             tx.commit().map_err(sql(CTX))?;
@@ -551,12 +595,15 @@ impl SyncStore for SqliteStore {
     }
 
     async fn claims(&self) -> Result<Vec<(FindingId, Option<String>, Option<i64>)>, StoreError> {
+        let c = self.connection.clone();
         self.read("reading claims", move |conn| {
             let mut stmt = conn
-                .prepare("SELECT finding_id, owner, doubt_since_ms FROM claims ORDER BY finding_id")
+                .prepare(
+                    "SELECT finding_id, owner, doubt_since_ms FROM claims WHERE connection = ?1 ORDER BY finding_id",
+                )
                 .map_err(sql("reading claims"))?;
             let rows = stmt
-                .query_map([], |r| {
+                .query_map([c.as_str()], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
                         r.get::<_, Option<String>>(1)?,
@@ -577,12 +624,13 @@ impl SyncStore for SqliteStore {
     async fn insert_link(&self, link: &Link, fence: Option<Fence>) -> Result<(), StoreError> {
         let row = LinkRow::from_link(link);
         let attempted = link.issue_key.clone();
+        let c = self.connection.clone();
         self.write("recording a link", move |conn| {
             const CTX: &str = "recording a link";
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql(CTX))?;
-            if let Some(existing) = query_link(&tx, "finding_id", &row.finding_id)? {
+            if let Some(existing) = query_link(&tx, c.as_str(), "finding_id", &row.finding_id)? {
                 if existing.issue_key != attempted {
                     return Err(StoreError::Conflict {
                         finding: row.finding_id,
@@ -593,7 +641,7 @@ impl SyncStore for SqliteStore {
                 return Ok(());
             }
             if let Some(fence) = fence
-                && !holds(&tx, &row.finding_id, fence)?
+                && !holds(&tx, c.as_str(), &row.finding_id, fence)?
             {
                 return Err(StoreError::Fenced {
                     finding: row.finding_id,
@@ -602,7 +650,7 @@ impl SyncStore for SqliteStore {
             }
             tx.execute(
                 &format!(
-                    "INSERT INTO links ({LINK_COLUMNS}, issue_key_norm) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11)"
+                    "INSERT INTO links ({LINK_COLUMNS}, issue_key_norm, connection) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 0, ?11, ?12)"
                 ),
                 params![
                     row.finding_id,
@@ -615,12 +663,16 @@ impl SyncStore for SqliteStore {
                     row.moving_until_ms,
                     row.created_ms,
                     row.updated_ms,
-                    row.issue_key_norm
+                    row.issue_key_norm,
+                    c.as_str()
                 ],
             )
             .map_err(sql(CTX))?;
-            tx.execute("DELETE FROM claims WHERE finding_id = ?1", [&row.finding_id])
-                .map_err(sql(CTX))?;
+            tx.execute(
+                "DELETE FROM claims WHERE connection = ?2 AND finding_id = ?1",
+                [row.finding_id.as_str(), c.as_str()],
+            )
+            .map_err(sql(CTX))?;
             tx.commit().map_err(sql(CTX))
         })
         .await
@@ -628,13 +680,14 @@ impl SyncStore for SqliteStore {
 
     async fn update_link(&self, link: &Link) -> Result<(), StoreError> {
         let row = LinkRow::from_link(link);
+        let c = self.connection.clone();
         self.write("updating a link", move |conn| {
             // Compare-and-set in one statement (one writer at a time).
             let n = conn
                 .execute(
                     "UPDATE links SET issue_key = ?2, issue_id = ?3, state_out = ?4, state_in = ?5, expected_statuses = ?6,
                      last_event_ms = ?7, updated_ms = ?8, moving_until_ms = ?9, issue_key_norm = ?10,
-                     version = version + 1 WHERE finding_id = ?1 AND version = ?11",
+                     version = version + 1 WHERE connection = ?12 AND finding_id = ?1 AND version = ?11",
                     params![
                         row.finding_id,
                         row.issue_key,
@@ -646,12 +699,14 @@ impl SyncStore for SqliteStore {
                         row.updated_ms,
                         row.moving_until_ms,
                         row.issue_key_norm,
-                        row.version
+                        row.version,
+                        c.as_str()
                     ],
                 )
                 .map_err(sql("updating a link"))?;
             if n == 0 {
-                let exists = query_link(conn, "finding_id", &row.finding_id)?.is_some();
+                let exists =
+                    query_link(conn, c.as_str(), "finding_id", &row.finding_id)?.is_some();
                 return Err(if exists {
                     StoreError::Stale {
                         what: "link",
@@ -671,10 +726,11 @@ impl SyncStore for SqliteStore {
 
     async fn remove_link(&self, finding: &FindingId) -> Result<(), StoreError> {
         let finding = finding.clone();
+        let c = self.connection.clone();
         self.write("removing a link", move |conn| {
             conn.execute(
-                "DELETE FROM links WHERE finding_id = ?1",
-                [finding.as_str()],
+                "DELETE FROM links WHERE connection = ?2 AND finding_id = ?1",
+                [finding.as_str(), c.as_str()],
             )
             .map_err(sql("removing a link"))?;
             Ok(())
@@ -684,29 +740,32 @@ impl SyncStore for SqliteStore {
 
     async fn link(&self, finding: &FindingId) -> Result<Option<Link>, StoreError> {
         let finding = finding.clone();
+        let c = self.connection.clone();
         self.read("reading a link", move |conn| {
-            query_link(conn, "finding_id", finding.as_str())
+            query_link(conn, c.as_str(), "finding_id", finding.as_str())
         })
         .await
     }
 
     async fn link_by_issue(&self, issue_key: &IssueKey) -> Result<Option<Link>, StoreError> {
         let key = normalise_issue_key(issue_key.as_str());
+        let c = self.connection.clone();
         self.read("reading a link", move |conn| {
-            query_link(conn, "issue_key_norm", &key)
+            query_link(conn, c.as_str(), "issue_key_norm", &key)
         })
         .await
     }
 
     async fn links(&self) -> Result<Vec<Link>, StoreError> {
+        let c = self.connection.clone();
         self.read("reading links", move |conn| {
             let mut stmt = conn
                 .prepare(&format!(
-                    "SELECT {LINK_COLUMNS} FROM links ORDER BY finding_id"
+                    "SELECT {LINK_COLUMNS} FROM links WHERE connection = ?1 ORDER BY finding_id"
                 ))
                 .map_err(sql("reading links"))?;
             let rows = stmt
-                .query_map([], read_link_row)
+                .query_map([c.as_str()], read_link_row)
                 .map_err(sql("reading links"))?;
             let mut out = Vec::new();
             for row in rows {
@@ -726,6 +785,7 @@ impl SyncStore for SqliteStore {
         let op = op.clone();
         let json = codec::op_to_text(&op)?;
         let last_error = last_error.map(str::to_string);
+        let c = self.connection.clone();
         self.write("queueing an operation", move |conn| {
             const CTX: &str = "queueing an operation";
             let tx = conn
@@ -733,8 +793,8 @@ impl SyncStore for SqliteStore {
                 .map_err(sql(CTX))?;
             let existing: Option<i64> = tx
                 .query_row(
-                    "SELECT id FROM ops WHERE op_key = ?1 AND parked = 0 ORDER BY id LIMIT 1",
-                    [op.key()],
+                    "SELECT id FROM ops WHERE connection = ?2 AND op_key = ?1 AND parked = 0 ORDER BY id LIMIT 1",
+                    [op.key(), c.to_string()],
                     |r| r.get(0),
                 )
                 .optional()
@@ -742,6 +802,7 @@ impl SyncStore for SqliteStore {
             let op_ref = match existing {
                 Some(id) => {
                     let version = next_counter(&tx, "op_version", CTX)?;
+                    // `id` was read for this connection in this transaction.
                     tx.execute(
                         "UPDATE ops SET op = ?2, kind = ?3, due_ms = ?4, last_error = ?5, version = ?6 WHERE id = ?1",
                         params![id, json, codec::op_kind(&op), due_ms, last_error, version],
@@ -752,7 +813,7 @@ impl SyncStore for SqliteStore {
                         version,
                     }
                 }
-                None => insert_op(&tx, &op, due_ms, last_error.as_deref(), CTX)?,
+                None => insert_op(&tx, c.as_str(), &op, due_ms, last_error.as_deref(), CTX)?,
             };
             tx.commit().map_err(sql(CTX))?;
             Ok(op_ref)
@@ -762,8 +823,9 @@ impl SyncStore for SqliteStore {
 
     async fn due(&self, now_ms: i64, limit: usize) -> Result<Vec<QueuedOp>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let c = self.connection.clone();
         self.read("reading the queue", move |conn| {
-            due_ops(conn, now_ms, limit)
+            due_ops(conn, c.as_str(), now_ms, limit)
         })
         .await
     }
@@ -775,16 +837,17 @@ impl SyncStore for SqliteStore {
         lease_until_ms: i64,
     ) -> Result<Vec<QueuedOp>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let c = self.connection.clone();
         self.write("taking due operations", move |conn| {
             const CTX: &str = "taking due operations";
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(sql(CTX))?;
-            let mut taken = due_ops(&tx, now_ms, limit)?;
+            let mut taken = due_ops(&tx, c.as_str(), now_ms, limit)?;
             for q in &mut taken {
                 tx.execute(
-                    "UPDATE ops SET due_ms = ?2 WHERE id = ?1",
-                    params![q.id.0, lease_until_ms],
+                    "UPDATE ops SET due_ms = ?2 WHERE id = ?1 AND connection = ?3",
+                    params![q.id.0, lease_until_ms, c.as_str()],
                 )
                 .map_err(sql(CTX))?;
                 q.due_ms = lease_until_ms;
@@ -796,11 +859,12 @@ impl SyncStore for SqliteStore {
     }
 
     async fn complete(&self, op: OpRef) -> Result<bool, StoreError> {
+        let c = self.connection.clone();
         self.write("completing an operation", move |conn| {
             let n = conn
                 .execute(
-                    "DELETE FROM ops WHERE id = ?1 AND version = ?2",
-                    params![op.id.0, op.version],
+                    "DELETE FROM ops WHERE id = ?1 AND version = ?2 AND connection = ?3",
+                    params![op.id.0, op.version, c.as_str()],
                 )
                 .map_err(sql("completing an operation"))?;
             Ok(n == 1)
@@ -810,10 +874,11 @@ impl SyncStore for SqliteStore {
 
     async fn reschedule(&self, op: OpRef, next_ms: i64, error: &str) -> Result<(), StoreError> {
         let error = error.to_string();
+        let c = self.connection.clone();
         self.write("rescheduling an operation", move |conn| {
             conn.execute(
-                "UPDATE ops SET attempts = attempts + 1, due_ms = ?3, last_error = ?4 WHERE id = ?1 AND version = ?2",
-                params![op.id.0, op.version, next_ms, error],
+                "UPDATE ops SET attempts = attempts + 1, due_ms = ?3, last_error = ?4 WHERE id = ?1 AND version = ?2 AND connection = ?5",
+                params![op.id.0, op.version, next_ms, error, c.as_str()],
             )
             .map_err(sql("rescheduling an operation"))?;
             Ok(())
@@ -822,11 +887,12 @@ impl SyncStore for SqliteStore {
     }
 
     async fn extend(&self, op: OpRef, due_ms: i64) -> Result<bool, StoreError> {
+        let c = self.connection.clone();
         self.write("extending an operation", move |conn| {
             let n = conn
                 .execute(
-                    "UPDATE ops SET due_ms = ?3 WHERE id = ?1 AND version = ?2",
-                    params![op.id.0, op.version, due_ms],
+                    "UPDATE ops SET due_ms = ?3 WHERE id = ?1 AND version = ?2 AND connection = ?4",
+                    params![op.id.0, op.version, due_ms, c.as_str()],
                 )
                 .map_err(sql("extending an operation"))?;
             Ok(n == 1)
@@ -836,10 +902,11 @@ impl SyncStore for SqliteStore {
 
     async fn park(&self, op: OpRef, error: &str) -> Result<(), StoreError> {
         let error = error.to_string();
+        let c = self.connection.clone();
         self.write("parking an operation", move |conn| {
             conn.execute(
-                "UPDATE ops SET attempts = attempts + 1, parked = 1, last_error = ?3 WHERE id = ?1 AND version = ?2",
-                params![op.id.0, op.version, error],
+                "UPDATE ops SET attempts = attempts + 1, parked = 1, last_error = ?3 WHERE id = ?1 AND version = ?2 AND connection = ?4",
+                params![op.id.0, op.version, error, c.as_str()],
             )
             .map_err(sql("parking an operation"))?;
             Ok(())
@@ -848,10 +915,11 @@ impl SyncStore for SqliteStore {
     }
 
     async fn unpark_all(&self, now_ms: i64) -> Result<usize, StoreError> {
+        let c = self.connection.clone();
         self.write("unparking operations", move |conn| {
             conn.execute(
-                "UPDATE ops SET parked = 0, due_ms = ?1 WHERE parked = 1",
-                [now_ms],
+                "UPDATE ops SET parked = 0, due_ms = ?1 WHERE connection = ?2 AND parked = 1",
+                params![now_ms, c.as_str()],
             )
             .map_err(sql("unparking operations"))
         })
@@ -859,28 +927,30 @@ impl SyncStore for SqliteStore {
     }
 
     async fn pending(&self) -> Result<Vec<QueuedOp>, StoreError> {
+        let c = self.connection.clone();
         self.read("reading the queue", move |conn| {
             query_ops(
                 conn,
-                &format!("SELECT {OP_COLUMNS} FROM ops ORDER BY id"),
-                [],
+                &format!("SELECT {OP_COLUMNS} FROM ops WHERE connection = ?1 ORDER BY id"),
+                [c.as_str()],
             )
         })
         .await
     }
 
     async fn work_counts(&self) -> Result<WorkCounts, StoreError> {
+        let c = self.connection.clone();
         self.read("counting the work left", move |conn| {
             let (queued, parked, next_due_ms, claims) = conn
                 .query_row(
                     "SELECT
-                        (SELECT COUNT(*) FROM ops WHERE parked = 0),
-                        (SELECT COUNT(*) FROM ops WHERE parked = 1),
-                        (SELECT MIN(due_ms) FROM ops WHERE parked = 0),
-                        (SELECT COUNT(*) FROM claims c WHERE NOT EXISTS (
-                            SELECT 1 FROM ops o WHERE o.parked = 1
+                        (SELECT COUNT(*) FROM ops WHERE connection = ?1 AND parked = 0),
+                        (SELECT COUNT(*) FROM ops WHERE connection = ?1 AND parked = 1),
+                        (SELECT MIN(due_ms) FROM ops WHERE connection = ?1 AND parked = 0),
+                        (SELECT COUNT(*) FROM claims c WHERE c.connection = ?1 AND NOT EXISTS (
+                            SELECT 1 FROM ops o WHERE o.connection = ?1 AND o.parked = 1
                               AND o.op_key IN ('create:' || c.finding_id, 'state:' || c.finding_id)))",
-                    [],
+                    [c.as_str()],
                     |r| {
                         Ok((
                             r.get::<_, i64>(0)?,
@@ -903,11 +973,12 @@ impl SyncStore for SqliteStore {
 
     async fn first_delivery(&self, delivery_id: &str, now_ms: i64) -> Result<bool, StoreError> {
         let id = delivery_id.to_string();
+        let c = self.connection.clone();
         self.write("recording a delivery", move |conn| {
             let n = conn
                 .execute(
-                    "INSERT OR IGNORE INTO deliveries (id, seen_ms) VALUES (?1, ?2)",
-                    params![id, now_ms],
+                    "INSERT OR IGNORE INTO deliveries (id, seen_ms, connection) VALUES (?1, ?2, ?3)",
+                    params![id, now_ms, c.as_str()],
                 )
                 .map_err(sql("recording a delivery"))?;
             Ok(n == 1)
@@ -917,10 +988,11 @@ impl SyncStore for SqliteStore {
 
     async fn delivery_seen(&self, delivery_id: &str) -> Result<bool, StoreError> {
         let id = delivery_id.to_string();
+        let c = self.connection.clone();
         self.read("reading a delivery", move |conn| {
             conn.query_row(
-                "SELECT EXISTS (SELECT 1 FROM deliveries WHERE id = ?1)",
-                [id],
+                "SELECT EXISTS (SELECT 1 FROM deliveries WHERE connection = ?2 AND id = ?1)",
+                [id.as_str(), c.as_str()],
                 |r| r.get::<_, bool>(0),
             )
             .map_err(sql("reading a delivery"))
@@ -930,19 +1002,24 @@ impl SyncStore for SqliteStore {
 
     async fn forget_delivery(&self, delivery_id: &str) -> Result<(), StoreError> {
         let id = delivery_id.to_string();
+        let c = self.connection.clone();
         self.write("forgetting a delivery", move |conn| {
-            conn.execute("DELETE FROM deliveries WHERE id = ?1", [id])
-                .map_err(sql("forgetting a delivery"))?;
+            conn.execute(
+                "DELETE FROM deliveries WHERE connection = ?2 AND id = ?1",
+                [id.as_str(), c.as_str()],
+            )
+            .map_err(sql("forgetting a delivery"))?;
             Ok(())
         })
         .await
     }
 
     async fn prune_deliveries(&self, seen_before_ms: i64) -> Result<usize, StoreError> {
+        let c = self.connection.clone();
         self.write("pruning deliveries", move |conn| {
             conn.execute(
-                "DELETE FROM deliveries WHERE seen_ms < ?1",
-                [seen_before_ms],
+                "DELETE FROM deliveries WHERE connection = ?2 AND seen_ms < ?1",
+                params![seen_before_ms, c.as_str()],
             )
             .map_err(sql("pruning deliveries"))
         })
@@ -950,11 +1027,12 @@ impl SyncStore for SqliteStore {
     }
 
     async fn sweep_cursor(&self) -> Result<Option<SweepCursor>, StoreError> {
+        let c = self.connection.clone();
         self.read("reading the sweep cursor", move |conn| {
             let v: Option<String> = conn
                 .query_row(
-                    "SELECT value FROM meta WHERE key = 'sweep_cursor'",
-                    [],
+                    "SELECT value FROM cursors WHERE connection = ?1",
+                    [c.as_str()],
                     |r| r.get(0),
                 )
                 .optional()
@@ -966,10 +1044,11 @@ impl SyncStore for SqliteStore {
 
     async fn set_sweep_cursor(&self, cursor: &SweepCursor) -> Result<(), StoreError> {
         let json = codec::cursor_to_text(cursor)?;
+        let c = self.connection.clone();
         self.write("saving the sweep cursor", move |conn| {
             conn.execute(
-                "INSERT INTO meta (key, value) VALUES ('sweep_cursor', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1",
-                [json],
+                "INSERT INTO cursors (connection, value) VALUES (?2, ?1) ON CONFLICT(connection) DO UPDATE SET value = ?1",
+                [json.as_str(), c.as_str()],
             )
             .map_err(sql("saving the sweep cursor"))?;
             Ok(())
@@ -987,13 +1066,14 @@ impl RateBudgetStore for SqliteStore {
         rate: BudgetRate,
     ) -> Result<i64, StoreError> {
         let name = name.to_string();
+        let c = self.connection.clone();
         self.write("reserving a request", move |conn| {
             let tat_us: i64 = conn
                 .query_row(
-                    "INSERT INTO rate_budgets (name, tat_us) VALUES (?1, ?2 + ?3)
-                     ON CONFLICT(name) DO UPDATE SET tat_us = max(tat_us, ?2) + ?3
+                    "INSERT INTO rate_budgets (name, tat_us, connection) VALUES (?1, ?2 + ?3, ?4)
+                     ON CONFLICT(connection, name) DO UPDATE SET tat_us = max(tat_us, ?2) + ?3
                      RETURNING tat_us",
-                    params![name, now_us, rate.interval_us()],
+                    params![name, now_us, rate.interval_us(), c.as_str()],
                     |r| r.get(0),
                 )
                 .map_err(sql("reserving a request"))?;

@@ -83,6 +83,92 @@ ALTER TABLE links ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE claims ADD COLUMN doubt_expired INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE claims ADD COLUMN issue_ids TEXT;
 "#,
+    // 5: many connections in one store. Every row belongs to a connection
+    // (the rows of a single-connection store to 'default'), and every key
+    // and index leads with it. SQLite cannot change a primary key in
+    // place: the keyed tables are rebuilt.
+    r#"
+CREATE TABLE links_v5 (
+    connection        TEXT NOT NULL,
+    finding_id        TEXT NOT NULL,
+    issue_key         TEXT NOT NULL,
+    issue_id          TEXT NOT NULL,
+    state_out         TEXT,
+    state_in          TEXT,
+    expected_statuses TEXT,
+    last_event_ms     INTEGER,
+    created_ms        INTEGER NOT NULL,
+    updated_ms        INTEGER NOT NULL,
+    moving_until_ms   INTEGER,
+    issue_key_norm    TEXT,
+    version           INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (connection, finding_id)
+);
+INSERT INTO links_v5 (connection, finding_id, issue_key, issue_id, state_out, state_in,
+    expected_statuses, last_event_ms, created_ms, updated_ms, moving_until_ms, issue_key_norm, version)
+SELECT 'default', finding_id, issue_key, issue_id, state_out, state_in,
+    expected_statuses, last_event_ms, created_ms, updated_ms, moving_until_ms, issue_key_norm, version
+FROM links;
+DROP TABLE links;
+ALTER TABLE links_v5 RENAME TO links;
+CREATE INDEX links_issue_key_norm ON links(connection, issue_key_norm);
+CREATE INDEX links_issue_id ON links(connection, issue_id);
+
+CREATE TABLE claims_v5 (
+    connection     TEXT NOT NULL,
+    finding_id     TEXT NOT NULL,
+    owner          TEXT,
+    until_ms       INTEGER NOT NULL,
+    uncertain      INTEGER NOT NULL,
+    fence          INTEGER NOT NULL DEFAULT 0,
+    doubt_since_ms INTEGER,
+    doubt_expired  INTEGER NOT NULL DEFAULT 0,
+    issue_ids      TEXT,
+    PRIMARY KEY (connection, finding_id)
+);
+INSERT INTO claims_v5 (connection, finding_id, owner, until_ms, uncertain, fence,
+    doubt_since_ms, doubt_expired, issue_ids)
+SELECT 'default', finding_id, owner, until_ms, uncertain, fence,
+    doubt_since_ms, doubt_expired, issue_ids
+FROM claims;
+DROP TABLE claims;
+ALTER TABLE claims_v5 RENAME TO claims;
+
+ALTER TABLE ops ADD COLUMN connection TEXT NOT NULL DEFAULT 'default';
+DROP INDEX ops_due;
+DROP INDEX ops_key;
+CREATE INDEX ops_due ON ops(connection, parked, due_ms);
+CREATE INDEX ops_key ON ops(connection, op_key);
+CREATE INDEX ops_due_all ON ops(parked, due_ms);
+
+CREATE TABLE deliveries_v5 (
+    connection TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    seen_ms    INTEGER NOT NULL,
+    PRIMARY KEY (connection, id)
+);
+INSERT INTO deliveries_v5 (connection, id, seen_ms) SELECT 'default', id, seen_ms FROM deliveries;
+DROP TABLE deliveries;
+ALTER TABLE deliveries_v5 RENAME TO deliveries;
+CREATE INDEX deliveries_seen ON deliveries(connection, seen_ms);
+
+CREATE TABLE cursors (
+    connection TEXT PRIMARY KEY,
+    value      TEXT NOT NULL
+);
+INSERT INTO cursors (connection, value) SELECT 'default', value FROM meta WHERE key = 'sweep_cursor';
+DELETE FROM meta WHERE key = 'sweep_cursor';
+
+CREATE TABLE rate_budgets_v5 (
+    connection TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    tat_us     INTEGER NOT NULL,
+    PRIMARY KEY (connection, name)
+);
+INSERT INTO rate_budgets_v5 (connection, name, tat_us) SELECT 'default', name, tat_us FROM rate_budgets;
+DROP TABLE rate_budgets;
+ALTER TABLE rate_budgets_v5 RENAME TO rate_budgets;
+"#,
 ];
 
 /// Why a file could not be migrated.
