@@ -73,6 +73,7 @@ mod backfill;
 mod clock;
 pub mod config;
 mod connection_id;
+pub mod connections;
 mod decision;
 mod deliveries;
 mod engine;

@@ -76,6 +76,42 @@ impl WorkerHandle {
     }
 }
 
+impl WorkerHandle {
+    /// Runs `round()` until stopped, sleeping after each round for the
+    /// time it answers (no sleep for zero).
+    pub(crate) fn spawn_loop<F, Fut>(round: F) -> Self
+    where
+        F: Fn() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Duration> + Send + 'static,
+    {
+        let (tx, mut rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(async move {
+            loop {
+                let pause = round().await;
+                if pause.is_zero() {
+                    // Let a stop request and other tasks in between busy
+                    // rounds.
+                    match rx.try_recv() {
+                        Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {
+                            tokio::task::yield_now().await;
+                            continue;
+                        }
+                        _ => break,
+                    }
+                }
+                tokio::select! {
+                    _ = &mut rx => break,
+                    _ = tokio::time::sleep(pause) => {}
+                }
+            }
+        });
+        Self {
+            stop: Some(tx),
+            task,
+        }
+    }
+}
+
 impl Drop for WorkerHandle {
     fn drop(&mut self) {
         if let Some(tx) = self.stop.take() {
@@ -100,30 +136,49 @@ impl JiraSync {
     /// [`SyncError::Store`] when the store fails; operations not yet handled
     /// stay queued.
     pub async fn run_due(&self) -> Result<WorkerReport, SyncError> {
+        let report = self
+            .run_due_up_to(self.core().settings.worker_batch, true)
+            .await?;
+        let left = self.work_left().await?;
+        crate::metrics::queue(left.queued, left.parked);
+        Ok(report)
+    }
+
+    /// One round of at most `limit` operations, after the recovery pass
+    /// when `recover`. The connection pool's turn (`connections.rs`) and
+    /// [`JiraSync::run_due`] share it.
+    pub(crate) async fn run_due_up_to(
+        &self,
+        limit: usize,
+        recover: bool,
+    ) -> Result<WorkerReport, SyncError> {
         let mut report = WorkerReport::default();
         let store = &self.core().store;
-        let recovered = store.recover_orphans(self.core().now_ms()).await?;
-        if !recovered.is_empty() {
-            tracing::info!(
-                count = recovered.len(),
-                "recovered creates whose process is gone"
-            );
+        if recover {
+            let recovered = store.recover_orphans(self.core().now_ms()).await?;
+            if !recovered.is_empty() {
+                tracing::info!(
+                    connection = %store.connection(),
+                    count = recovered.len(),
+                    "recovered creates whose process is gone"
+                );
+            }
+            report.recovered = recovered.len();
+            self.deliveries()
+                .maybe_prune(store.as_ref(), self.core().now_ms())
+                .await;
         }
-        report.recovered = recovered.len();
-        self.deliveries()
-            .maybe_prune(store.as_ref(), self.core().now_ms())
-            .await;
         let lease = duration_ms(self.core().settings.claim_lease);
         // What is due when the round starts: an operation rescheduled during
         // the round waits for the next one.
         let round_start = self.core().now_ms();
         let mut taken_so_far = 0;
-        while taken_so_far < self.core().settings.worker_batch {
+        while taken_so_far < limit {
             // Taken a few at a time, each under one lease, so that other
             // workers (replicas) take the rest meanwhile.
-            let limit = TAKE_AT_ONCE.min(self.core().settings.worker_batch - taken_so_far);
+            let take = TAKE_AT_ONCE.min(limit - taken_so_far);
             let taken = store
-                .take_due(round_start, limit, self.core().now_ms() + lease)
+                .take_due(round_start, take, self.core().now_ms() + lease)
                 .await?;
             if taken.is_empty() {
                 break;
@@ -145,8 +200,6 @@ impl JiraSync {
             }
         }
         crate::metrics::worker(&report);
-        let left = self.work_left().await?;
-        crate::metrics::queue(left.queued, left.parked);
         Ok(report)
     }
 

@@ -14,6 +14,8 @@
 
 mod allowlist;
 mod config;
+#[cfg(feature = "axum")]
+mod connections_route;
 mod decision;
 mod error;
 mod extract;
@@ -28,6 +30,8 @@ mod signature;
 
 pub use allowlist::IpAllowlist;
 pub use config::{WebhookGateConfig, WebhookGateConfigBuilder};
+#[cfg(feature = "axum")]
+pub use connections_route::{ConnectionsRoute, MAX_ROUTE_BODY_BYTES};
 pub use decision::{GateDecision, RejectReason, Rejection, VerifiedWebhook};
 pub use error::{GateConfigError, SecretKind};
 pub use extract::{SECRET_QUERY_PARAMETER, extract_url_secret};

@@ -132,37 +132,55 @@ async fn receive(
     body: Bytes,
 ) -> StatusCode {
     let parts = HttpWebhookRequest::new(peer.ip(), &uri, &headers, &body, &shared.mount);
-    let delivery = headers
-        .get("x-atlassian-webhook-identifier")
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.chars().take(128).collect::<String>());
+    let delivery = delivery_of(&headers);
     let log = match shared.gate.check(&parts.request()) {
-        Err(rejection) => WebhookLog {
-            delivery,
-            issue: None,
-            finding: None,
-            from: None,
-            to: None,
-            outcome: "rejected",
-            reason: rejection.code(),
-            status: rejection.status(),
-        },
+        Err(rejection) => rejected_log(delivery, &rejection),
         Ok(verified) => {
             let o = shared.inbound.handle_webhook(&verified).await;
-            WebhookLog {
-                delivery: verified.delivery_id.clone(),
-                issue: o.issue.as_ref().map(|k| k.to_string()),
-                finding: o.finding.as_ref().map(|f| f.to_string()),
-                from: o.from.map(|s| s.as_str()),
-                to: o.to.map(|s| s.as_str()),
-                outcome: o.disposition.as_str(),
-                reason: o.reason.code(),
-                status: o.http_status(),
-            }
+            outcome_log(&verified, &o)
         }
     };
     if let Some(observer) = &shared.observer {
         observer(&log);
     }
     StatusCode::from_u16(log.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// The delivery id Jira sent, cut to 128 characters.
+pub(super) fn delivery_of(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-atlassian-webhook-identifier")
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(128).collect::<String>())
+}
+
+/// The log of a request the gate refused.
+pub(super) fn rejected_log(delivery: Option<String>, rejection: &super::Rejection) -> WebhookLog {
+    WebhookLog {
+        delivery,
+        issue: None,
+        finding: None,
+        from: None,
+        to: None,
+        outcome: "rejected",
+        reason: rejection.code(),
+        status: rejection.status(),
+    }
+}
+
+/// The log of a request the gate let in and inbound processed.
+pub(super) fn outcome_log(
+    verified: &super::VerifiedWebhook,
+    o: &crate::InboundOutcome,
+) -> WebhookLog {
+    WebhookLog {
+        delivery: verified.delivery_id.clone(),
+        issue: o.issue.as_ref().map(|k| k.to_string()),
+        finding: o.finding.as_ref().map(|f| f.to_string()),
+        from: o.from.map(|s| s.as_str()),
+        to: o.to.map(|s| s.as_str()),
+        outcome: o.disposition.as_str(),
+        reason: o.reason.code(),
+        status: o.http_status(),
+    }
 }

@@ -22,6 +22,7 @@ mod security;
 mod shared_host;
 mod store;
 mod support;
+mod tenants;
 mod webhook_e2e;
 mod webhook_gate;
 mod webhook_gate_props;

@@ -1,0 +1,406 @@
+//! Many tenants in one service: two customers' Jiras with the same project
+//! key and the same issue keys behind one SQLite store, one registry, one
+//! worker pool and one webhook route. Webhooks, sweeps, the pool and
+//! pausing for one never touch the other; a wrong connection in the URL is
+//! answered like a wrong secret.
+
+use crate::support::{alex, client, fast_settings, finding, sim};
+use jira_model::{Flavor, TransitionRequest};
+use jira_sim::{JiraSim, SimConfig};
+use penaxtra_jira_sync::connections::{ConnectionError, Connections};
+use penaxtra_jira_sync::store::{PendingOp, SqliteStore};
+use penaxtra_jira_sync::webhook::{
+    ConnectionsRoute, IpAllowlist, WebhookGate, WebhookGateConfig, WebhookLog,
+};
+use penaxtra_jira_sync::{ConnectionId, JiraSync, MemoryFindings};
+use penaxtra_mapping::{Finding, FindingState, InboundPolicy, Severity};
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+struct Tenant {
+    id: ConnectionId,
+    sim: JiraSim,
+    host: Arc<MemoryFindings>,
+    sync: JiraSync,
+    url_secret: String,
+    hmac_secret: String,
+}
+
+struct Service {
+    connections: Connections,
+    addr: SocketAddr,
+    logs: Arc<Mutex<Vec<(ConnectionId, WebhookLog)>>>,
+    a: Tenant,
+    b: Tenant,
+    _dir: tempfile::TempDir,
+}
+
+fn gate(url_secret: &str, hmac_secret: &str) -> WebhookGate {
+    WebhookGate::new(
+        WebhookGateConfig::builder(
+            IpAllowlist::from_cidrs(["127.0.0.0/8"]).unwrap(),
+            SecretString::from(url_secret),
+        )
+        .hmac_secret(SecretString::from(hmac_secret))
+        .build()
+        .unwrap(),
+    )
+    .unwrap()
+}
+
+async fn tenant(store: &SqliteStore, name: &str, findings: Vec<Finding>) -> Tenant {
+    let id = ConnectionId::new(name).unwrap();
+    let sim = sim(SimConfig::new(Flavor::Cloud)).await;
+    let host = Arc::new(MemoryFindings::with(findings));
+    let sync = JiraSync::builder(
+        client(&sim),
+        Arc::new(store.for_connection(id.clone())),
+        Arc::clone(&host) as _,
+    )
+    .settings(fast_settings())
+    .inbound(InboundPolicy::All)
+    .owner(format!("service-{name}"))
+    .build()
+    .unwrap();
+    Tenant {
+        id,
+        sim,
+        host,
+        sync,
+        url_secret: format!("{name}-url-secret-0f3a9c1e"),
+        hmac_secret: format!("{name}-hmac-secret-7d2b4e80"),
+    }
+}
+
+/// Two tenants on one store file, both registered and both receiving
+/// webhooks through one route.
+async fn service(a_findings: Vec<Finding>, b_findings: Vec<Finding>) -> Service {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("service.sqlite")).unwrap();
+    let a = tenant(&store, "acme", a_findings).await;
+    let b = tenant(&store, "globex", b_findings).await;
+    let connections = Connections::new();
+    for t in [&a, &b] {
+        connections
+            .insert(
+                t.id.clone(),
+                t.sync.clone(),
+                Some(gate(&t.url_secret, &t.hmac_secret)),
+            )
+            .unwrap();
+    }
+    let logs: Arc<Mutex<Vec<(ConnectionId, WebhookLog)>>> = Arc::default();
+    let sink = Arc::clone(&logs);
+    let app: axum::Router = ConnectionsRoute::new(connections.clone())
+        .on_request(move |id, log| sink.lock().unwrap().push((id.clone(), log.clone())))
+        .router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    for t in [&a, &b] {
+        t.sim
+            .register_webhook(
+                format!("http://{addr}/webhooks/jira/{}/{}", t.id, t.url_secret),
+                Some(t.hmac_secret.clone()),
+            )
+            .unwrap();
+    }
+    Service {
+        connections,
+        addr,
+        logs,
+        a,
+        b,
+        _dir: dir,
+    }
+}
+
+/// A person moves `key` to `status` in this tenant's Jira.
+async fn person_moves(t: &Tenant, key: &str, status: &str) {
+    let alex = alex(&t.sim);
+    let to = alex
+        .transitions(key)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|tr| tr.to.name == status)
+        .unwrap_or_else(|| panic!("no transition to {status}"));
+    let mut request = TransitionRequest::new(to.id.clone());
+    if to.has_field("resolution") {
+        request = request.with_resolution("Done");
+    }
+    alex.transition(key, &request).await.unwrap();
+}
+
+async fn wait_for_state(t: &Tenant, f: &Finding, state: FindingState) {
+    for _ in 0..300 {
+        if t.host.get(&f.id).map(|f| f.state) == Some(state) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!(
+        "{}'s finding {} never became {state:?}: {:?}",
+        t.id,
+        f.id,
+        t.host.get(&f.id)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tenants_with_the_same_keys_never_touch_each_other() {
+    let f = finding(1, Severity::Critical, FindingState::Open);
+    let s = service(vec![f.clone()], vec![f.clone()]).await;
+    // The same finding id in both tenants gets SEC-1 in both Jiras.
+    let ka = crate::support::push_key(&s.a.sync, &f).await;
+    let kb = crate::support::push_key(&s.b.sync, &f).await;
+    assert_eq!((ka.as_str(), kb.as_str()), ("SEC-1", "SEC-1"));
+    assert_eq!(s.a.sim.issues().len(), 1);
+    assert_eq!(s.b.sim.issues().len(), 1);
+
+    // A person in acme's Jira starts work on SEC-1: acme's finding moves,
+    // globex's finding linked to its own SEC-1 does not.
+    person_moves(&s.a, "SEC-1", "In Progress").await;
+    wait_for_state(&s.a, &f, FindingState::Triaged).await;
+    s.b.sim.flush_webhooks().await;
+    assert_eq!(
+        s.b.host.get(&f.id).unwrap().state,
+        FindingState::Open,
+        "globex's finding moved on acme's webhook"
+    );
+    let link_b = s.b.sync.store().link(&f.id).await.unwrap().unwrap();
+    assert_eq!(link_b.state_in, None, "globex's link took acme's state");
+    // Then globex resolves its own SEC-1: only globex's finding moves.
+    person_moves(&s.b, "SEC-1", "Done").await;
+    wait_for_state(&s.b, &f, FindingState::Resolved).await;
+    assert_eq!(s.a.host.get(&f.id).unwrap().state, FindingState::Triaged);
+    let logs = s.logs.lock().unwrap().clone();
+    assert!(
+        logs.iter()
+            .any(|(id, l)| id == &s.a.id && l.outcome == "applied"),
+        "{logs:?}"
+    );
+    assert!(
+        logs.iter()
+            .any(|(id, l)| id == &s.b.id && l.outcome == "applied"),
+        "{logs:?}"
+    );
+
+    // A sweep of globex reads globex's Jira and changes nothing of acme's.
+    s.b.sync.reconcile(true).await.unwrap();
+    assert_eq!(s.a.host.get(&f.id).unwrap().state, FindingState::Triaged);
+    assert_eq!(
+        s.a.sync
+            .store()
+            .link(&f.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state_in,
+        Some(FindingState::Triaged)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_connection_in_the_url_is_answered_like_a_wrong_secret() {
+    let s = service(vec![], vec![]).await;
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let body = serde_json::to_vec(&serde_json::json!({
+        "timestamp": 1_760_000_000_000_i64,
+        "webhookEvent": "jira:issue_updated",
+        "issue": {"id": "10001", "key": "SEC-1", "fields": {}}
+    }))
+    .unwrap();
+    let post = |path: String| {
+        let http = http.clone();
+        let body = body.clone();
+        let addr = s.addr;
+        async move {
+            let r = http
+                .post(format!("http://{addr}{path}"))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            let headers: Vec<(String, String)> = r
+                .headers()
+                .iter()
+                .filter(|(n, _)| *n != "date")
+                .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or("").to_string()))
+                .collect();
+            (status, headers, r.bytes().await.unwrap())
+        }
+    };
+    let wrong_secret = post(format!("/webhooks/jira/{}/not-the-secret", s.a.id)).await;
+    let unknown = post(format!("/webhooks/jira/initech/{}", s.a.url_secret)).await;
+    let invalid_id = post(format!("/webhooks/jira/..%2F/{}", s.a.url_secret)).await;
+    // acme's secret under globex's connection: globex's gate refuses it.
+    let crossed = post(format!("/webhooks/jira/{}/{}", s.b.id, s.a.url_secret)).await;
+    let query = post(format!("/webhooks/jira/initech?secret={}", s.a.url_secret)).await;
+    assert_eq!(wrong_secret.0, 401);
+    for other in [&unknown, &invalid_id, &crossed, &query] {
+        assert_eq!(other, &wrong_secret, "answers differ");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pool_gives_a_small_tenant_its_turn_between_a_big_tenants_slices() {
+    let big: Vec<Finding> = (0..40)
+        .map(|i| finding(i, Severity::High, FindingState::Open))
+        .collect();
+    let small = vec![finding(500, Severity::Critical, FindingState::Open)];
+    let s = service(big.clone(), small.clone()).await;
+    // acme's backfill left 40 creates queued (Jira was down, say); globex
+    // has one new finding queued after them.
+    for f in &big {
+        s.a.sync
+            .store()
+            .enqueue(
+                &PendingOp::Create {
+                    finding: f.id.clone(),
+                },
+                0,
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    s.b.sync
+        .store()
+        .enqueue(
+            &PendingOp::Create {
+                finding: small[0].id.clone(),
+            },
+            0,
+            None,
+        )
+        .await
+        .unwrap();
+    // One pass: each active connection gets one turn of 4 operations.
+    let pass = s.connections.run_pass(4).await;
+    let done: Vec<(String, usize)> = pass
+        .iter()
+        .map(|(id, r)| (id.to_string(), r.as_ref().unwrap().done))
+        .collect();
+    assert_eq!(
+        done,
+        [("acme".to_string(), 4), ("globex".to_string(), 1)],
+        "one turn each"
+    );
+    assert_eq!(s.b.sim.issues().len(), 1, "globex's finding is in its Jira");
+    assert_eq!(s.a.sync.store().pending().await.unwrap().len(), 36);
+    // The pool in the background finishes acme's backlog.
+    let pool = s.connections.spawn_workers(2, Duration::from_millis(20));
+    for _ in 0..500 {
+        if s.a.sync.store().pending().await.unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    pool.stop().await;
+    assert!(s.a.sync.store().pending().await.unwrap().is_empty());
+    crate::support::assert_exactly_one_issue_each(&s.a.sim, &big);
+    crate::support::assert_exactly_one_issue_each(&s.b.sim, &small);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pausing_a_tenant_parks_its_work_and_resuming_runs_it() {
+    let fa = finding(1, Severity::High, FindingState::Open);
+    let fb = finding(2, Severity::High, FindingState::Open);
+    let s = service(vec![fa.clone()], vec![fb.clone()]).await;
+    for (t, f) in [(&s.a, &fa), (&s.b, &fb)] {
+        t.sync
+            .store()
+            .enqueue(
+                &PendingOp::Create {
+                    finding: f.id.clone(),
+                },
+                0,
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        s.connections
+            .pause(&s.a.id, "subscription lapsed")
+            .await
+            .unwrap(),
+        1
+    );
+    let parked = s.a.sync.store().pending().await.unwrap();
+    assert!(parked[0].parked);
+    assert_eq!(
+        parked[0].last_error.as_deref(),
+        Some("paused: subscription lapsed")
+    );
+    // The pool serves globex only.
+    let pass = s.connections.run_pass(16).await;
+    assert_eq!(pass.len(), 1);
+    assert_eq!(pass[0].0, s.b.id);
+    assert!(s.a.sim.issues().is_empty());
+    assert_eq!(s.b.sim.issues().len(), 1);
+    // A webhook that passes acme's gate is answered 503 (Jira retries).
+    let body = serde_json::to_vec(&serde_json::json!({
+        "timestamp": 1_760_000_000_000_i64,
+        "webhookEvent": "jira:issue_updated",
+        "issue": {"id": "10001", "key": "SEC-1", "fields": {}}
+    }))
+    .unwrap();
+    let signature = format!(
+        "sha256={}",
+        penaxtra_jira_sync::webhook::sign_body(&SecretString::from(s.a.hmac_secret.clone()), &body)
+    );
+    let status = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .unwrap()
+        .post(format!(
+            "http://{}/webhooks/jira/{}/{}",
+            s.addr, s.a.id, s.a.url_secret
+        ))
+        .header("X-Hub-Signature", signature)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 503);
+    // Resumed: the parked create runs.
+    assert_eq!(s.connections.resume(&s.a.id).await.unwrap(), 1);
+    for _ in 0..3 {
+        s.connections.run_pass(16).await;
+    }
+    assert!(s.a.sync.store().pending().await.unwrap().is_empty());
+    crate::support::assert_exactly_one_issue_each(&s.a.sim, &[fa]);
+    // Removed: forgotten by the registry, its rows kept.
+    s.connections.remove(&s.a.id, "disconnected").await.unwrap();
+    assert!(s.connections.get(&s.a.id).is_none());
+    assert_eq!(s.a.sync.store().links().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_engine_on_another_connections_store_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("s.sqlite")).unwrap();
+    let t = tenant(&store, "acme", vec![]).await;
+    let err = Connections::new()
+        .insert(ConnectionId::new("globex").unwrap(), t.sync.clone(), None)
+        .unwrap_err();
+    assert!(
+        matches!(err, ConnectionError::StoreMismatch { .. }),
+        "{err}"
+    );
+    assert_eq!(err.code(), "connection_store_mismatch");
+}
