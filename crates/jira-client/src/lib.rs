@@ -15,16 +15,18 @@
 //!
 //! ```
 //! use jira_client::{JiraClient, PatAuth, RateLimit, RetryPolicy};
-//! use jira_client::sealed::{SealedToken, SealingKeyPair};
+//! use jira_client::sealed::{SealedToken, SealingKeyPair, TokenBinding};
 //! use jira_model::Flavor;
 //! use secrecy::SecretString;
 //! use std::num::NonZeroU32;
 //! use std::time::Duration;
 //!
-//! // The configuration holds a sealed token; the secret key lives elsewhere.
+//! // The configuration holds a sealed token, bound to its connection and
+//! // Jira origin; the secret key lives elsewhere.
 //! let keys = SealingKeyPair::generate();
-//! let stored = SealedToken::seal(&keys.public_key(), &SecretString::from("my-pat"))?.to_string();
-//! let token = stored.parse::<SealedToken>()?.open(keys.secret_key())?;
+//! let binding = TokenBinding::for_base_url("default", "https://jira.corp.example/jira/")?;
+//! let stored = SealedToken::seal(&keys.public_key(), &binding, &SecretString::from("my-pat"))?.to_string();
+//! let token = stored.parse::<SealedToken>()?.open(keys.secret_key(), &binding)?;
 //!
 //! let client = JiraClient::builder("https://jira.corp.example/jira/", Flavor::DataCenter, PatAuth::new(token))
 //!     .timeout(Duration::from_secs(20))

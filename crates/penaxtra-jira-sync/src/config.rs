@@ -7,7 +7,8 @@
 //! base_url = "https://acme.atlassian.net"
 //! email = "penaxtra-bot@acme.example"      # Cloud only
 //! credentials = { source = "env", token_env = "JIRA_API_TOKEN" }
-//! # or: credentials = { source = "sealed", sealed_token = "pxsealed:v1:…", secret_key_env = "PENAXTRA_SEALING_KEY" }
+//! # or: credentials = { source = "sealed", sealed_token = "pxsealed:v2:…", secret_key_env = "PENAXTRA_SEALING_KEY" }
+//! #     (sealed for connection "default" and this base_url: see `DEFAULT_CONNECTION_ID`)
 //! rate_limit = { per_second = 10, burst = 20 }
 //!
 //! [template]                               # penaxtra_mapping::TemplateConfig
@@ -330,13 +331,28 @@ impl std::fmt::Debug for CredentialsConfig {
     }
 }
 
+/// The connection id of the one connection that `[jira]` describes: a
+/// sealed token for it is sealed with `seal_token --connection default`.
+pub const DEFAULT_CONNECTION_ID: &str = "default";
+
 impl CredentialsConfig {
-    /// Reads (and for a sealed token, opens) the token.
+    /// Reads (and for a sealed token, opens) the token of `connection`,
+    /// whose Jira is at `base_url`. A sealed token opens only for the
+    /// connection and the Jira origin (`scheme://host[:port]` of
+    /// `base_url`) it was sealed for, so a sealed token copied into another
+    /// connection's configuration, or left beside a changed URL, is refused
+    /// rather than sent elsewhere. v1 sealed tokens, bound to neither, are
+    /// refused with the command that reseals them.
+    ///
+    /// `secret_key_env` / `secret_key_file` may hold several secret keys
+    /// (`pxsealkey:v1:…`, separated by newlines, spaces or commas; `#`
+    /// starts a comment): during a key rotation, the old and the new.
     ///
     /// # Errors
     /// [`ConfigError`] naming the setting when the variable or file is
-    /// missing, or the sealed token cannot be opened with the key.
-    pub fn token(&self) -> Result<SecretString, ConfigError> {
+    /// missing, or the sealed token cannot be opened with the keys, or was
+    /// sealed for another connection or origin.
+    pub fn token_for(&self, connection: &str, base_url: &str) -> Result<SecretString, ConfigError> {
         match self {
             CredentialsConfig::Env { token_env } => {
                 read_env("jira.credentials.token_env", token_env)
@@ -364,22 +380,28 @@ impl CredentialsConfig {
                         ));
                     }
                 };
+                use jira_client::sealed::{
+                    ConnectionId, JiraOrigin, SealedToken, SealingKeyring, TokenBinding,
+                };
                 use secrecy::ExposeSecret;
-                let key: jira_client::sealed::SealingSecretKey =
-                    key_text.expose_secret().parse().map_err(|e| {
-                        ConfigError::invalid(
-                            "jira.credentials.secret_key",
-                            format!("not a sealing secret key: {e}"),
-                        )
-                    })?;
-                let sealed: jira_client::sealed::SealedToken =
-                    sealed_token.parse().map_err(|e| {
-                        ConfigError::invalid("jira.credentials.sealed_token", format!("{e}"))
-                    })?;
-                sealed.open(&key).map_err(|e| {
+                let keys: SealingKeyring = key_text.expose_secret().parse().map_err(|e| {
+                    ConfigError::invalid(
+                        "jira.credentials.secret_key",
+                        format!("not a list of sealing secret keys: {e}"),
+                    )
+                })?;
+                let connection = ConnectionId::new(connection)
+                    .map_err(|e| ConfigError::invalid("connection id", e.to_string()))?;
+                let origin = JiraOrigin::from_base_url(base_url)
+                    .map_err(|e| ConfigError::invalid("jira.base_url", e.to_string()))?;
+                let binding = TokenBinding::new(connection, origin);
+                let sealed: SealedToken = sealed_token.parse().map_err(|e| {
+                    ConfigError::invalid("jira.credentials.sealed_token", format!("{e}"))
+                })?;
+                sealed.open(&keys, &binding).map_err(|e| {
                     ConfigError::invalid(
                         "jira.credentials.sealed_token",
-                        format!("cannot be opened with the configured secret key: {e}"),
+                        format!("cannot be used: {e}"),
                     )
                 })
             }
@@ -490,7 +512,8 @@ impl JiraConfig {
         Ok(RateLimit::new(per_second, burst))
     }
 
-    /// The client builder this configuration describes (credentials opened,
+    /// The client builder this configuration describes (credentials opened
+    /// for connection [`DEFAULT_CONNECTION_ID`] at `base_url`'s origin,
     /// quota and timeout set), for a host that adds to it, e.g. a
     /// [`crate::SharedRateBudget`] with
     /// [`jira_client::ClientBuilder::shared_budget`].
@@ -499,7 +522,9 @@ impl JiraConfig {
     /// [`ConfigError`] naming the setting at fault (the base URL is checked
     /// by `build`).
     pub fn client_builder(&self) -> Result<jira_client::ClientBuilder, ConfigError> {
-        let token = self.credentials.token()?;
+        let token = self
+            .credentials
+            .token_for(DEFAULT_CONNECTION_ID, &self.base_url)?;
         let builder = match self.deployment {
             Flavor::Cloud => {
                 let email = self
@@ -746,7 +771,7 @@ mod tests {
                 token_env: token.to_string(),
             };
             let sealed = CredentialsConfig::Sealed {
-                sealed_token: "pxsealed:v1:AAAA".into(),
+                sealed_token: "pxsealed:v2:AAAAAAAAAAAA:AAAA".into(),
                 secret_key_env: Some(token.to_string()),
                 secret_key_file: None,
             };
@@ -754,7 +779,9 @@ mod tests {
                 (env, "jira.credentials.token_env"),
                 (sealed, "jira.credentials.secret_key_env"),
             ] {
-                let e = creds.token().unwrap_err();
+                let e = creds
+                    .token_for(DEFAULT_CONNECTION_ID, "https://acme.atlassian.net")
+                    .unwrap_err();
                 assert_eq!(e.setting(), setting);
                 let shown = [
                     e.to_string(),
@@ -797,21 +824,45 @@ mod tests {
         }
     }
 
+    const ACME: &str = "https://acme.atlassian.net";
+
+    fn seal_for(
+        pair: &jira_client::sealed::SealingKeyPair,
+        connection: &str,
+        base_url: &str,
+        token: &str,
+    ) -> jira_client::sealed::SealedToken {
+        let binding =
+            jira_client::sealed::TokenBinding::for_base_url(connection, base_url).unwrap();
+        jira_client::sealed::SealedToken::seal(
+            &pair.public_key(),
+            &binding,
+            &SecretString::from(token.to_string()),
+        )
+        .unwrap()
+    }
+
+    fn sealed_creds(sealed: &str, key_file: &std::path::Path) -> CredentialsConfig {
+        CredentialsConfig::Sealed {
+            sealed_token: sealed.to_string(),
+            secret_key_env: None,
+            secret_key_file: Some(key_file.to_path_buf()),
+        }
+    }
+
     #[test]
     fn a_sealed_token_opens_with_its_key_from_a_file() {
         let pair = jira_client::sealed::SealingKeyPair::generate();
-        let token = SecretString::from("real-api-token-value".to_string());
-        let sealed = jira_client::sealed::SealedToken::seal(&pair.public_key(), &token).unwrap();
+        let sealed = seal_for(&pair, DEFAULT_CONNECTION_ID, ACME, "real-api-token-value");
         let dir = tempfile::tempdir().unwrap();
         let key_file = dir.path().join("key");
         std::fs::write(&key_file, pair.secret_key().to_text().expose_secret()).unwrap();
-        let creds = CredentialsConfig::Sealed {
-            sealed_token: sealed.to_string(),
-            secret_key_env: None,
-            secret_key_file: Some(key_file.clone()),
-        };
+        let creds = sealed_creds(&sealed.to_string(), &key_file);
         assert_eq!(
-            creds.token().unwrap().expose_secret(),
+            creds
+                .token_for(DEFAULT_CONNECTION_ID, "https://ACME.atlassian.net:443/")
+                .unwrap()
+                .expose_secret(),
             "real-api-token-value"
         );
         let debug = format!("{creds:?}");
@@ -823,9 +874,149 @@ mod tests {
         // Another key cannot open it, and says which setting is wrong.
         let other = jira_client::sealed::SealingKeyPair::generate();
         std::fs::write(&key_file, other.secret_key().to_text().expose_secret()).unwrap();
-        let e = creds.token().unwrap_err();
+        let e = creds.token_for(DEFAULT_CONNECTION_ID, ACME).unwrap_err();
         assert_eq!(e.setting(), "jira.credentials.sealed_token");
+        assert!(e.to_string().contains(&pair.key_id().to_string()), "{e}");
         assert!(!e.to_string().contains("real-api-token-value"));
+    }
+
+    /// Tenant B's sealed token pasted into tenant A's configuration, or
+    /// beside another Jira URL, is refused: B's token never goes to A's
+    /// server.
+    #[test]
+    fn a_sealed_token_opens_only_for_its_connection_and_origin() {
+        let pair = jira_client::sealed::SealingKeyPair::generate();
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("key");
+        std::fs::write(&key_file, pair.secret_key().to_text().expose_secret()).unwrap();
+        let of_b = seal_for(&pair, "tenant-b", "https://b.atlassian.net", "b-token-7f3e");
+        let creds = sealed_creds(&of_b.to_string(), &key_file);
+        assert_eq!(
+            creds
+                .token_for("tenant-b", "https://b.atlassian.net/")
+                .unwrap()
+                .expose_secret(),
+            "b-token-7f3e"
+        );
+        for (connection, base_url, named) in [
+            ("tenant-a", "https://b.atlassian.net", "\"tenant-b\""),
+            (
+                DEFAULT_CONNECTION_ID,
+                "https://b.atlassian.net",
+                "\"tenant-b\"",
+            ),
+            (
+                "tenant-b",
+                "https://a.atlassian.net",
+                "https://b.atlassian.net",
+            ),
+            (
+                "tenant-b",
+                "http://b.atlassian.net",
+                "https://b.atlassian.net",
+            ),
+            (
+                "tenant-b",
+                "https://b.atlassian.net:8443",
+                "https://b.atlassian.net",
+            ),
+        ] {
+            let e = creds.token_for(connection, base_url).unwrap_err();
+            assert_eq!(e.setting(), "jira.credentials.sealed_token");
+            let message = e.to_string();
+            assert!(message.contains(named), "{message}");
+            assert!(message.contains("seal_token --connection"), "{message}");
+            assert!(!message.contains("b-token-7f3e"), "{message}");
+        }
+        // The engine's one connection is "default": B's token is refused there too.
+        let mut jira = parse(BASE).unwrap().jira;
+        jira.base_url = "https://b.atlassian.net".into();
+        jira.credentials = creds;
+        let e = jira.client().unwrap_err();
+        assert_eq!(e.setting(), "jira.credentials.sealed_token");
+        assert!(e.to_string().contains("tenant-b"), "{e}");
+        // A connection id or base URL that cannot be one is named.
+        let e = jira.credentials.token_for("a b", ACME).unwrap_err();
+        assert_eq!(e.setting(), "connection id");
+        let e = jira
+            .credentials
+            .token_for("tenant-b", "b.atlassian.net")
+            .unwrap_err();
+        assert_eq!(e.setting(), "jira.base_url");
+    }
+
+    /// A v1 sealed token (bound to nothing) is refused with the command
+    /// that reseals it; the configuration never opens it unbound.
+    #[test]
+    fn a_v1_sealed_token_is_refused_with_how_to_reseal() {
+        // Sealed by the previous release for this key.
+        let key = "pxsealkey:v1:KP_1dIkeyo0wZDjSOjmK9K3BaKtcpFKQIcH-SMSAH5s";
+        let v1 = "pxsealed:v1:BmtQ4YWlXZadhAC8uCCvkpwZfJIsNC6_2XXvsL8_ZGo30-byR37vMCSoYebhak1je3zGKGCdK3o_8_Btp6ge";
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("key");
+        std::fs::write(&key_file, key).unwrap();
+        let e = sealed_creds(v1, &key_file)
+            .token_for(DEFAULT_CONNECTION_ID, ACME)
+            .unwrap_err();
+        assert_eq!(e.setting(), "jira.credentials.sealed_token");
+        assert!(
+            e.to_string()
+                .contains("seal_token --connection <id> --base-url <jira url>"),
+            "{e}"
+        );
+        assert!(!e.to_string().contains("v1-legacy-token"));
+    }
+
+    /// During a rotation the key file holds the old and the new key: tokens
+    /// sealed for either open; once the old key is removed, its tokens are
+    /// refused naming its key id.
+    #[test]
+    fn a_key_list_opens_tokens_of_old_and_new_keys() {
+        let old = jira_client::sealed::SealingKeyPair::generate();
+        let new = jira_client::sealed::SealingKeyPair::generate();
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("keys");
+        std::fs::write(
+            &key_file,
+            format!(
+                "# new\n{}\n# old, until every token is resealed\n{}\n",
+                new.secret_key().to_text().expose_secret(),
+                old.secret_key().to_text().expose_secret()
+            ),
+        )
+        .unwrap();
+        let by_old = seal_for(&old, DEFAULT_CONNECTION_ID, ACME, "old-token");
+        let by_new = seal_for(&new, DEFAULT_CONNECTION_ID, ACME, "new-token");
+        for (sealed, token) in [(&by_old, "old-token"), (&by_new, "new-token")] {
+            let creds = sealed_creds(&sealed.to_string(), &key_file);
+            assert_eq!(
+                creds
+                    .token_for(DEFAULT_CONNECTION_ID, ACME)
+                    .unwrap()
+                    .expose_secret(),
+                token
+            );
+        }
+        std::fs::write(&key_file, new.secret_key().to_text().expose_secret()).unwrap();
+        let e = sealed_creds(&by_old.to_string(), &key_file)
+            .token_for(DEFAULT_CONNECTION_ID, ACME)
+            .unwrap_err();
+        assert_eq!(e.setting(), "jira.credentials.sealed_token");
+        assert!(e.to_string().contains(&old.key_id().to_string()), "{e}");
+        // A bad entry in the list is named by position.
+        std::fs::write(
+            &key_file,
+            format!(
+                "{},pxsealkey:v1:AAAA",
+                new.secret_key().to_text().expose_secret()
+            ),
+        )
+        .unwrap();
+        let e = sealed_creds(&by_new.to_string(), &key_file)
+            .token_for(DEFAULT_CONNECTION_ID, ACME)
+            .unwrap_err();
+        assert_eq!(e.setting(), "jira.credentials.secret_key");
+        assert!(e.to_string().contains("key 2"), "{e}");
     }
 
     #[test]

@@ -7,10 +7,11 @@
 
 use crate::log_capture::capture_logs;
 use crate::support::{finding, sim};
-use jira_client::sealed::{SealedToken, SealingKeyPair};
+use jira_client::sealed::{SealedToken, SealingKeyPair, TokenBinding};
 use jira_client::{ApiTokenAuth, JiraClient, PatAuth};
 use jira_model::Flavor;
 use jira_sim::{SimConfig, accounts};
+use penaxtra_jira_sync::config::DEFAULT_CONNECTION_ID;
 use penaxtra_jira_sync::config::{CredentialsConfig, SyncConfig};
 use penaxtra_jira_sync::store::MemoryStore;
 use penaxtra_jira_sync::webhook::{IpAllowlist, WebhookGateConfig};
@@ -217,9 +218,13 @@ struct Sealed {
     key_text: String,
 }
 
-fn sealed(token: &str) -> Sealed {
+/// `token` sealed for a new key pair, bound to connection `default` (the
+/// one `[jira]` describes) at `base_url`.
+fn sealed(token: &str, base_url: &str) -> Sealed {
     let keys = SealingKeyPair::generate();
-    let token = SealedToken::seal(&keys.public_key(), &SecretString::from(token)).unwrap();
+    let binding = TokenBinding::for_base_url(DEFAULT_CONNECTION_ID, base_url).unwrap();
+    let token =
+        SealedToken::seal(&keys.public_key(), &binding, &SecretString::from(token)).unwrap();
     let key_text = keys.secret_key().to_text().expose_secret().to_string();
     Sealed {
         keys,
@@ -259,17 +264,34 @@ project_key = "SEC"
 
 #[test]
 fn sealed_credentials_from_a_key_file_work_and_never_show() {
-    let good = sealed(accounts::SERVICE_API_TOKEN);
-    let other = sealed("some-other-token-0000");
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("sealing.key");
-    std::fs::write(&key_file, format!("{}\n", good.key_text)).unwrap();
     let wrong_key_file = dir.path().join("other.key");
-    std::fs::write(&wrong_key_file, &other.key_text).unwrap();
 
     let mut shown = Shown::default();
-    let (passed, logs) = logged(async {
+    let ((passed, good, other), logs) = logged(async {
         let sim = sim(SimConfig::new(Flavor::Cloud)).await;
+        // Sealed for this Jira (its port is known once it runs).
+        let good = sealed(accounts::SERVICE_API_TOKEN, &sim.base_url());
+        let other = sealed("some-other-token-0000", &sim.base_url());
+        // The right token, sealed for another tenant or another Jira.
+        let for_tenant_b = SealedToken::seal(
+            &good.keys.public_key(),
+            &TokenBinding::for_base_url("tenant-b", &sim.base_url()).unwrap(),
+            &SecretString::from("tenant-b-token-3a9d"),
+        )
+        .unwrap();
+        let for_elsewhere = sealed("elsewhere-token-c21b", "https://elsewhere.example");
+        std::fs::write(
+            &key_file,
+            format!(
+                "{}\n{}\n",
+                good.key_text,
+                for_elsewhere.keys.secret_key().to_text().expose_secret()
+            ),
+        )
+        .unwrap();
+        std::fs::write(&wrong_key_file, &other.key_text).unwrap();
         let creds = |token: &SealedToken, file: &std::path::Path| {
             format!(
                 r#"{{ source = "sealed", sealed_token = "{token}", secret_key_file = "{}" }}"#,
@@ -284,7 +306,11 @@ fn sealed_credentials_from_a_key_file_work_and_never_show() {
         .unwrap();
         shown.debug(&config);
         shown.debug(&config.jira.credentials);
-        let opened = config.jira.credentials.token().unwrap();
+        let opened = config
+            .jira
+            .credentials
+            .token_for(DEFAULT_CONNECTION_ID, &sim.base_url())
+            .unwrap();
         shown.debug(&opened);
         let client = config.jira.client().unwrap();
         shown.debug(&client);
@@ -320,6 +346,8 @@ fn sealed_credentials_from_a_key_file_work_and_never_show() {
             ),
             creds(&good.token, &bad_key_file),
             creds(&good.token, &dir.path().join("missing.key")),
+            creds(&for_tenant_b, &key_file),
+            creds(&for_elsewhere.token, &key_file),
         ] {
             let config: SyncConfig =
                 toml::from_str(&config_toml(&sim.base_url(), &credentials)).unwrap();
@@ -333,23 +361,37 @@ fn sealed_credentials_from_a_key_file_work_and_never_show() {
         shown.debug(&good.keys);
         shown.debug(good.keys.secret_key());
         shown.debug(&good.token);
+        let binding = TokenBinding::for_base_url(DEFAULT_CONNECTION_ID, &sim.base_url()).unwrap();
         for e in [
-            good.token.open(other.keys.secret_key()).unwrap_err(),
+            good.token
+                .open(other.keys.secret_key(), &binding)
+                .unwrap_err(),
+            for_tenant_b
+                .open(good.keys.secret_key(), &binding)
+                .unwrap_err(),
+            for_elsewhere
+                .token
+                .open(&for_elsewhere.keys, &binding)
+                .unwrap_err(),
             "pxsealkey:v1:AAAA"
                 .parse::<jira_client::sealed::SealingSecretKey>()
                 .unwrap_err(),
         ] {
             shown.both(&e);
         }
-        report.passed()
+        (report.passed(), good, other)
     });
     assert!(passed, "the sealed token opened with the key file works");
     shown.text(logs);
     let all = shown.joined();
     assert!(all.contains("jira.credentials.sealed_token"), "{all}");
+    assert!(all.contains("\"tenant-b\""), "{all}");
+    assert!(all.contains("https://elsewhere.example"), "{all}");
     let secrets = [
         accounts::SERVICE_API_TOKEN,
         "some-other-token-0000",
+        "tenant-b-token-3a9d",
+        "elsewhere-token-c21b",
         key_payload(&good.key_text),
         key_payload(&other.key_text),
         &good.key_text[13..40],
@@ -386,13 +428,21 @@ fn env_credentials_child() {
         );
         let config: SyncConfig = toml::from_str(&config_toml(&sim.base_url(), &sealed)).unwrap();
         shown.debug(&config.jira);
-        let err = config.jira.credentials.token().unwrap_err();
+        let err = config
+            .jira
+            .credentials
+            .token_for(DEFAULT_CONNECTION_ID, &sim.base_url())
+            .unwrap_err();
         shown.both(&err);
         shown.panic_of(err);
         let unset = CredentialsConfig::Env {
             token_env: "PXSEC_TEST_NOT_SET".into(),
         };
-        shown.both(&unset.token().unwrap_err());
+        shown.both(
+            &unset
+                .token_for(DEFAULT_CONNECTION_ID, &sim.base_url())
+                .unwrap_err(),
+        );
     });
     shown.text(logs);
     println!("{}", shown.joined());
@@ -402,7 +452,8 @@ fn env_credentials_child() {
 #[test]
 fn env_credentials_never_show_the_token() {
     let token = "ENV-api-token-9d2f4b7a10";
-    let other = sealed("ENV-sealed-token-77c0e1");
+    // Sealed for another Jira and opened with the wrong key: refused either way.
+    let other = sealed("ENV-sealed-token-77c0e1", "https://jira.example");
     let wrong = SealingKeyPair::generate();
     let wrong_text = wrong.secret_key().to_text().expose_secret().to_string();
     let out = std::process::Command::new(std::env::current_exe().unwrap())
