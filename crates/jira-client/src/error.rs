@@ -73,6 +73,11 @@ pub enum ErrorKind {
     /// attempt (for the sync engine: the claim the write was made under may
     /// be lost). Nothing reached Jira; the caller decides what comes next.
     Withheld,
+    /// The operator's [`UrlPolicy`](crate::UrlPolicy) refused the base URL
+    /// or an address its host resolved to (http, a Cloud host outside
+    /// Atlassian's domains, a loopback, private or link-local address).
+    /// Nothing was sent, and repeating it changes nothing.
+    UrlRefused,
 }
 
 impl ErrorKind {
@@ -103,6 +108,7 @@ impl ErrorKind {
             Self::BulkOutcomeUnknown => "bulk_outcome_unknown",
             Self::NotAttempted => "not_attempted",
             Self::Withheld => "withheld",
+            Self::UrlRefused => "url_refused",
         }
     }
 
@@ -134,6 +140,9 @@ impl ErrorKind {
             Self::Config => "Fix the client configuration",
             Self::Credentials => "Check the configured token",
             Self::BulkOutcomeUnknown => "Search Jira for the issue before creating it again",
+            Self::UrlRefused => {
+                "Use the https address Jira itself answers on; if it is on a private network, ask your operator to list its range in the URL policy"
+            }
             _ => return None,
         })
     }
@@ -437,6 +446,8 @@ mod tests {
             ErrorKind::Credentials,
             ErrorKind::BulkOutcomeUnknown,
             ErrorKind::NotAttempted,
+            ErrorKind::Withheld,
+            ErrorKind::UrlRefused,
         ];
         let codes: std::collections::BTreeSet<_> = all.iter().map(|k| k.code()).collect();
         assert_eq!(codes.len(), all.len());
@@ -446,6 +457,9 @@ mod tests {
             Some("Re-mint the token; verify the service-account e-mail")
         );
         assert!(ErrorKind::NotFound.fix().is_none());
+        assert_eq!(ErrorKind::UrlRefused.code(), "url_refused");
+        assert!(!ErrorKind::UrlRefused.transient());
+        assert!(ErrorKind::UrlRefused.fix().unwrap().contains("operator"));
     }
 
     #[test]
