@@ -331,7 +331,10 @@ impl Error {
         self.inner.status
     }
 
-    /// Jira's messages, when it sent any.
+    /// Jira's messages, when it sent any: the error answer's body, parsed.
+    /// The error's message quotes it only when it has Jira's shape
+    /// ([`ErrorBody::is_jira_shape`]); a host that shows the body to a
+    /// tenant should check that too.
     pub fn jira_messages(&self) -> Option<&ErrorBody> {
         self.inner.body.as_ref()
     }
@@ -369,10 +372,17 @@ impl fmt::Display for Error {
         if i.attempts > 1 {
             write!(f, " after {} attempts", i.attempts)?;
         }
+        // Only Jira's own error shape is quoted: whatever else answered at
+        // the base URL (a proxy, a login page, a server that is not Jira)
+        // is not shown to whoever reads the message.
         if let Some(body) = &i.body {
-            let summary = body.summary();
-            if !summary.is_empty() {
-                write!(f, "; Jira said: {summary}")?;
+            if body.is_jira_shape() {
+                let summary = body.summary();
+                if !summary.is_empty() {
+                    write!(f, "; Jira said: {summary}")?;
+                }
+            } else {
+                f.write_str("; the server's answer is not shown")?;
             }
         }
         if let Some(d) = i.retry_after {
