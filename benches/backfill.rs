@@ -502,12 +502,14 @@ fn client_builder(settings: &Settings, url: &str) -> jira_client::ClientBuilder 
                 accounts::SERVICE_EMAIL,
                 accounts::SERVICE_API_TOKEN.to_string().into(),
             ),
-        ),
+        )
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback()),
         _ => JiraClient::builder(
             url,
             Flavor::DataCenter,
             PatAuth::new(accounts::SERVICE_PAT.to_string().into()),
-        ),
+        )
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback()),
     };
     builder.rate_limit(settings.client_rate_limit())
 }

@@ -61,12 +61,14 @@ fn client(sim: &JiraSim, limit: RateLimit, budget: Option<Arc<dyn RequestBudget>
                 accounts::SERVICE_EMAIL,
                 accounts::SERVICE_API_TOKEN.to_string().into(),
             ),
-        ),
+        )
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback()),
         _ => JiraClient::builder(
             &sim.base_url(),
             Flavor::DataCenter,
             PatAuth::new(accounts::SERVICE_PAT.to_string().into()),
-        ),
+        )
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback()),
     }
     .rate_limit(limit)
     .retry_policy(RetryPolicy::new(

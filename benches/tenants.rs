@@ -37,7 +37,7 @@
 #[path = "support/env_var.rs"]
 mod env_var;
 use env_var::env_or;
-use jira_client::{ApiTokenAuth, JiraClient, RateLimit, RetryPolicy};
+use jira_client::{ApiTokenAuth, JiraClient, RateLimit, RetryPolicy, UrlPolicy};
 use jira_model::Flavor;
 use jira_sim::{JiraSim, SimConfig, SimRateLimit, accounts};
 use penaxtra_jira_sync::connections::Connections;
@@ -91,6 +91,8 @@ fn client(sim: &JiraSim, rate: u32, burst: u32) -> JiraClient {
             accounts::SERVICE_API_TOKEN.to_string().into(),
         ),
     )
+    // The simulator is on loopback: the operator's opt-in.
+    .url_policy(UrlPolicy::default().allow_loopback())
     .rate_limit(RateLimit::new(nz(rate), nz(burst)))
     .retry_policy(RetryPolicy::new(
         nz(8),

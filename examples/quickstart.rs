@@ -40,7 +40,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         accounts::SERVICE_EMAIL,
         accounts::SERVICE_API_TOKEN.to_string().into(),
     );
-    let client = JiraClient::builder(&sim.base_url(), Flavor::Cloud, bot).build()?;
+    let client = JiraClient::builder(&sim.base_url(), Flavor::Cloud, bot)
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback())
+        .build()?;
 
     // The webhook receiver's address and secrets: test connection ends
     // with a round trip through it (it shares the engine's store).
@@ -167,7 +169,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         accounts::HUMAN_EMAIL,
         accounts::HUMAN_API_TOKEN.to_string().into(),
     );
-    let alex = JiraClient::builder(&sim.base_url(), Flavor::Cloud, alex).build()?;
+    let alex = JiraClient::builder(&sim.base_url(), Flavor::Cloud, alex)
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback())
+        .build()?;
     let transitions = alex.transitions(&accepted_key).await?;
     let wont_do = transitions
         .iter()

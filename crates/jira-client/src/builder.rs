@@ -5,7 +5,8 @@
 use crate::base_url::BaseUrl;
 use crate::client::{Inner, JiraClient, Limiter, Pacing};
 use crate::time::{Clock, GovernorClock, Sleep, SystemClock, TokioSleep};
-use crate::{Auth, Error, RateLimit, RequestBudget, RetryPolicy};
+use crate::url_policy::PolicyResolver;
+use crate::{Auth, Error, RateLimit, RequestBudget, RetryPolicy, UrlPolicy};
 use jira_model::Flavor;
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -29,6 +30,10 @@ pub const DEFAULT_USER_AGENT: &str = concat!("penaxtra-jira-client/", env!("CARG
 /// | [`retry_policy`](Self::retry_policy) | [`RetryPolicy::default`] (5 attempts, 60 s of waiting) |
 /// | [`sleeper`](Self::sleeper) / [`clock`](Self::clock) | tokio / system |
 /// | [`user_agent`](Self::user_agent) | [`DEFAULT_USER_AGENT`] |
+/// | [`url_policy`](Self::url_policy) | [`UrlPolicy::default`] (strict: https to public addresses, Cloud under Atlassian's domains) |
+///
+/// The client never uses a proxy, not even one from `HTTPS_PROXY`: a proxy
+/// would resolve and connect on its behalf, out of the URL policy's reach.
 pub struct ClientBuilder {
     base_url: String,
     flavor: Flavor,
@@ -41,6 +46,7 @@ pub struct ClientBuilder {
     sleeper: Arc<dyn Sleep>,
     clock: Option<Arc<dyn Clock>>,
     user_agent: String,
+    url_policy: UrlPolicy,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -53,6 +59,7 @@ impl fmt::Debug for ClientBuilder {
             .field("rate_limit", &self.rate_limit)
             .field("budget", &self.budget)
             .field("retry", &self.retry)
+            .field("url_policy", &self.url_policy)
             .finish_non_exhaustive()
     }
 }
@@ -79,6 +86,7 @@ impl ClientBuilder {
             sleeper: Arc::new(TokioSleep),
             clock: None,
             user_agent: DEFAULT_USER_AGENT.to_string(),
+            url_policy: UrlPolicy::default(),
         }
     }
 
@@ -153,15 +161,29 @@ impl ClientBuilder {
         self
     }
 
+    /// Where the client may connect (default [`UrlPolicy::default`], the
+    /// strict policy). The operator sets it; a tenant's base URL cannot
+    /// relax it. Checked by [`ClientBuilder::build`] on the URL and again
+    /// on every address a host name resolves to.
+    pub fn url_policy(mut self, policy: UrlPolicy) -> Self {
+        self.url_policy = policy;
+        self
+    }
+
     /// Checks the configuration and builds the client. Sends nothing.
     ///
     /// # Errors
-    /// `config` when the base URL is invalid (not https outside loopback,
-    /// user info, query or fragment), a timeout is zero, the retry policy is
-    /// inconsistent, the user agent is not a valid header value, or the HTTP
-    /// stack cannot be set up.
+    /// `url_refused` when the [`UrlPolicy`] refuses the base URL (its
+    /// scheme, a Cloud host outside Atlassian's domains, a host written as
+    /// a refused address). `config` when the base URL is invalid (not http
+    /// or https, user info, query or fragment), a timeout is zero, the retry
+    /// policy is inconsistent, the user agent is not a valid header value,
+    /// or the HTTP stack cannot be set up.
     pub fn build(self) -> Result<JiraClient, Error> {
         let base = BaseUrl::parse(&self.base_url)?;
+        self.url_policy
+            .check_url(base.as_url(), self.flavor)
+            .map_err(|r| r.into_error())?;
         if self.timeout == Some(Duration::ZERO) || self.connect_timeout == Some(Duration::ZERO) {
             return Err(Error::config("a timeout of zero would fail every request"));
         }
@@ -171,6 +193,8 @@ impl ClientBuilder {
         let mut http = reqwest::Client::builder()
             .use_rustls_tls()
             .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(Arc::new(PolicyResolver::new(self.url_policy)))
             .user_agent(user_agent);
         if let Some(t) = self.timeout {
             http = http.timeout(t);

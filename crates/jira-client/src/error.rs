@@ -73,6 +73,11 @@ pub enum ErrorKind {
     /// attempt (for the sync engine: the claim the write was made under may
     /// be lost). Nothing reached Jira; the caller decides what comes next.
     Withheld,
+    /// The operator's [`UrlPolicy`](crate::UrlPolicy) refused the base URL
+    /// or an address its host resolved to (http, a Cloud host outside
+    /// Atlassian's domains, a loopback, private or link-local address).
+    /// Nothing was sent, and repeating it changes nothing.
+    UrlRefused,
 }
 
 impl ErrorKind {
@@ -103,6 +108,7 @@ impl ErrorKind {
             Self::BulkOutcomeUnknown => "bulk_outcome_unknown",
             Self::NotAttempted => "not_attempted",
             Self::Withheld => "withheld",
+            Self::UrlRefused => "url_refused",
         }
     }
 
@@ -134,6 +140,9 @@ impl ErrorKind {
             Self::Config => "Fix the client configuration",
             Self::Credentials => "Check the configured token",
             Self::BulkOutcomeUnknown => "Search Jira for the issue before creating it again",
+            Self::UrlRefused => {
+                "Use the https address Jira itself answers on; if it is on a private network, ask your operator to list its range in the URL policy"
+            }
             _ => return None,
         })
     }
@@ -322,7 +331,10 @@ impl Error {
         self.inner.status
     }
 
-    /// Jira's messages, when it sent any.
+    /// Jira's messages, when it sent any: the error answer's body, parsed.
+    /// The error's message quotes it only when it has Jira's shape
+    /// ([`ErrorBody::is_jira_shape`]); a host that shows the body to a
+    /// tenant should check that too.
     pub fn jira_messages(&self) -> Option<&ErrorBody> {
         self.inner.body.as_ref()
     }
@@ -360,10 +372,17 @@ impl fmt::Display for Error {
         if i.attempts > 1 {
             write!(f, " after {} attempts", i.attempts)?;
         }
+        // Only Jira's own error shape is quoted: whatever else answered at
+        // the base URL (a proxy, a login page, a server that is not Jira)
+        // is not shown to whoever reads the message.
         if let Some(body) = &i.body {
-            let summary = body.summary();
-            if !summary.is_empty() {
-                write!(f, "; Jira said: {summary}")?;
+            if body.is_jira_shape() {
+                let summary = body.summary();
+                if !summary.is_empty() {
+                    write!(f, "; Jira said: {summary}")?;
+                }
+            } else {
+                f.write_str("; the server's answer is not shown")?;
             }
         }
         if let Some(d) = i.retry_after {
@@ -437,6 +456,8 @@ mod tests {
             ErrorKind::Credentials,
             ErrorKind::BulkOutcomeUnknown,
             ErrorKind::NotAttempted,
+            ErrorKind::Withheld,
+            ErrorKind::UrlRefused,
         ];
         let codes: std::collections::BTreeSet<_> = all.iter().map(|k| k.code()).collect();
         assert_eq!(codes.len(), all.len());
@@ -446,6 +467,9 @@ mod tests {
             Some("Re-mint the token; verify the service-account e-mail")
         );
         assert!(ErrorKind::NotFound.fix().is_none());
+        assert_eq!(ErrorKind::UrlRefused.code(), "url_refused");
+        assert!(!ErrorKind::UrlRefused.transient());
+        assert!(ErrorKind::UrlRefused.fix().unwrap().contains("operator"));
     }
 
     #[test]

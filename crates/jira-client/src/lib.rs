@@ -5,6 +5,8 @@
 //! rest ([`sealed`]), stays under Jira's rate limits (a local quota shared by
 //! every clone, a [`RequestBudget`] shared with other processes when the host
 //! gives one, plus the slow-down Jira's rate-limit headers ask for),
+//! connects only where the operator's [`UrlPolicy`] allows (https to public
+//! addresses by default, checked on the URL and on every resolved address),
 //! retries what is safe to retry, and turns every failure into one typed
 //! [`Error`] with a stable [`Error::code`] and a fix. The typed endpoints
 //! take and return the payload types of `jira-model`.
@@ -14,7 +16,7 @@
 //! it knows Jira, not findings.
 //!
 //! ```
-//! use jira_client::{JiraClient, PatAuth, RateLimit, RetryPolicy};
+//! use jira_client::{JiraClient, PatAuth, RateLimit, RetryPolicy, UrlPolicy};
 //! use jira_client::sealed::{SealedToken, SealingKeyPair, TokenBinding};
 //! use jira_model::Flavor;
 //! use secrecy::SecretString;
@@ -36,11 +38,22 @@
 //! assert_eq!(client.base_url().as_str(), "https://jira.corp.example/jira");
 //! assert!(!format!("{client:?}").contains("my-pat"));
 //!
-//! // http is refused outside loopback.
+//! // The operator's URL policy (strict by default) refuses http, and
+//! // loopback, private and link-local addresses: a tenant's base URL
+//! // cannot reach the service's own network.
 //! let err = JiraClient::builder("http://jira.corp.example", Flavor::DataCenter, PatAuth::new("t".into()))
 //!     .build()
 //!     .unwrap_err();
-//! assert_eq!(err.code(), "config");
+//! assert_eq!(err.code(), "url_refused");
+//! let err = JiraClient::builder("https://10.0.0.7/jira", Flavor::DataCenter, PatAuth::new("t".into()))
+//!     .build()
+//!     .unwrap_err();
+//! assert_eq!(err.code(), "url_refused");
+//! // The operator lists the private range where its Jira lives.
+//! let policy = UrlPolicy::default().allow_cidr("10.0.0.0/8")?;
+//! JiraClient::builder("https://10.0.0.7/jira", Flavor::DataCenter, PatAuth::new("t".into()))
+//!     .url_policy(policy)
+//!     .build()?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -81,6 +94,7 @@ pub mod sealed;
 mod send_gate;
 mod time;
 mod transport;
+mod url_policy;
 
 pub use auth::{ApiTokenAuth, Auth, PatAuth};
 pub use budget::{BudgetError, RequestBudget};
@@ -92,3 +106,4 @@ pub use rate_limit::{NEAR_LIMIT_PAUSE, RateLimit, RateLimitStatus};
 pub use retry::RetryPolicy;
 pub use send_gate::{GateClosed, SendGate};
 pub use time::{Clock, Sleep, SystemClock, TokioSleep};
+pub use url_policy::{Cidr, CidrError, UrlPolicy};

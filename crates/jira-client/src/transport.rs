@@ -377,6 +377,15 @@ async fn read_body(op: &Operation, mut response: reqwest::Response) -> Result<Ve
 /// Maps a reqwest failure. The URL (and so any query) is removed from the
 /// source before it is kept.
 fn transport_error(op: &Operation, e: reqwest::Error, reading_body: bool) -> Error {
+    // The resolver refused every address of the host: nothing was sent,
+    // and a retry would be refused the same way.
+    if let Some(refusal) = crate::url_policy::Refusal::find(&e) {
+        return refusal
+            .clone()
+            .into_error()
+            .with_request(op.label())
+            .sent(false);
+    }
     let (kind, message, sent) = if e.is_timeout() {
         if e.is_connect() {
             (

@@ -27,6 +27,16 @@ pub struct ErrorBody {
     /// A body that was not JSON, kept as (bounded) text: HTML, XML, plain text.
     #[serde(default, skip)]
     pub text: Option<String>,
+    /// Whether the body had Jira's error shape (see
+    /// [`ErrorBody::is_jira_shape`]).
+    #[serde(skip, default = "jira_shape")]
+    jira_shape: bool,
+}
+
+/// A body read by serde is read as Jira's shape (a bulk answer's element
+/// errors).
+fn jira_shape() -> bool {
+    true
 }
 
 /// Longest non-JSON body kept, in bytes.
@@ -40,6 +50,7 @@ impl ErrorBody {
             field_errors,
             warnings: Vec::new(),
             text: None,
+            jira_shape: true,
         }
     }
 
@@ -64,7 +75,11 @@ impl ErrorBody {
             return Self::from_text(body, &scrub);
         };
         let text = |v: &serde_json::Value| scrub(&value_text(v));
-        let mut out = Self::default();
+        let mut out = Self {
+            jira_shape: matches!(map.get("errorMessages"), Some(serde_json::Value::Array(_)))
+                || matches!(map.get("errors"), Some(serde_json::Value::Object(_))),
+            ..Self::default()
+        };
         if let Some(serde_json::Value::Array(items)) = map.get("errorMessages") {
             out.messages.extend(items.iter().map(text));
         }
@@ -119,6 +134,17 @@ impl ErrorBody {
             .filter(|k| k.starts_with("customfield_"))
     }
 
+    /// Whether the body had Jira's error shape: a JSON object with an
+    /// `errorMessages` array or an `errors` object (or was built with
+    /// [`ErrorBody::new`], or read by serde). Anything else (HTML, plain
+    /// text, another JSON shape) may come from whatever answered at the
+    /// base URL: a proxy, a login page, or a server that is not Jira at
+    /// all, whose words a tenant must not read through this integration.
+    /// The messages are kept for classification either way.
+    pub fn is_jira_shape(&self) -> bool {
+        self.jira_shape
+    }
+
     /// Whether the body carries no information at all.
     pub fn is_empty(&self) -> bool {
         self.messages.is_empty()
@@ -163,6 +189,30 @@ mod tests {
         let s = b.summary();
         assert!(!s.contains("token-secret"), "{s}");
         assert!(s.contains("tok en-sec ret"), "{s}");
+    }
+
+    #[test]
+    fn only_jiras_own_shape_is_marked_as_such() {
+        for jira in [
+            br#"{"errorMessages":["x"],"errors":{}}"#.as_slice(),
+            br#"{"errorMessages":[]}"#,
+            br#"{"errors":{"summary":"required"}}"#,
+        ] {
+            assert!(ErrorBody::parse(jira).is_jira_shape());
+        }
+        for other in [
+            br#"{"message":"internal admin console","status":500}"#.as_slice(),
+            br#"{"errorMessages":"not a list"}"#,
+            br#"{"errors":["not an object"]}"#,
+            b"<html>sidecar</html>",
+            b"[1,2]",
+            b"",
+        ] {
+            assert!(!ErrorBody::parse(other).is_jira_shape());
+        }
+        assert!(ErrorBody::new(vec!["m".into()], BTreeMap::new()).is_jira_shape());
+        let b: ErrorBody = serde_json::from_str(r#"{"errors":{}}"#).unwrap();
+        assert!(b.is_jira_shape());
     }
 
     #[test]

@@ -23,6 +23,10 @@
 //!
 //! [settings]                               # engine tunables, all optional
 //! claim_lease = "30s"
+//!
+//! [network]                                # the operator's, not a tenant's
+//! allow_private_cidrs = ["10.20.0.0/16"]   # where a Data Center Jira lives
+//! allow_loopback = false                   # true only for the simulator and tests
 //! ```
 //!
 //! One file builds the whole engine ([`crate::JiraSync::from_config`]) and a
@@ -31,7 +35,7 @@
 //! [`MappingConfig`]; the README lists every key with its default.
 
 use crate::engine::{DeletedIssue, SyncSettings};
-use jira_client::{ApiTokenAuth, JiraClient, PatAuth, RateLimit};
+use jira_client::{ApiTokenAuth, JiraClient, PatAuth, RateLimit, UrlPolicy};
 use jira_model::Flavor;
 use penaxtra_mapping::{
     InboundPolicy, IssueTemplate, Mapping, MappingConfig, Rule, StateTable, TemplateConfig,
@@ -85,6 +89,9 @@ pub struct SyncConfig {
     /// The webhook gate (`[webhook]`), for a host that receives webhooks;
     /// see [`crate::webhook::WebhookGateConfig`] for its keys.
     pub webhook: Option<crate::webhook::WebhookGateConfig>,
+    /// Where the Jira client may connect (`[network]`); also given to
+    /// [`SyncConfig::jira`], whose client it governs.
+    pub network: NetworkConfig,
 }
 
 /// The file's shape; [`SyncConfig`] gathers the mapping keys into one value.
@@ -106,6 +113,8 @@ struct RawSyncConfig {
     service_account: Option<String>,
     #[serde(default)]
     webhook: Option<crate::webhook::WebhookGateConfig>,
+    #[serde(default)]
+    network: NetworkConfig,
 }
 
 impl<'de> Deserialize<'de> for SyncConfig {
@@ -117,7 +126,8 @@ impl<'de> Deserialize<'de> for SyncConfig {
         mapping.states = raw.states;
         mapping.inbound = raw.inbound;
         Ok(SyncConfig {
-            jira: raw.jira,
+            jira: raw.jira.with_network(raw.network.clone()),
+            network: raw.network,
             mapping,
             settings: raw.settings,
             service_account: raw.service_account.filter(|s| !s.trim().is_empty()),
@@ -271,6 +281,55 @@ pub struct JiraConfig {
     /// Per-request timeout in seconds (default 30).
     #[serde(default)]
     pub timeout_secs: Option<u64>,
+    /// The operator's `[network]` table, never read from `[jira]` (a key
+    /// there is refused as unknown): see [`JiraConfig::with_network`].
+    #[serde(skip)]
+    network: NetworkConfig,
+}
+
+/// The operator's network policy, the top-level `[network]` table: where
+/// the Jira client may connect, whatever base URL a tenant typed. Both keys
+/// are optional; the default is [`UrlPolicy::default`] (https to public
+/// addresses only; Cloud under Atlassian's domains).
+///
+/// ```toml
+/// [network]
+/// allow_private_cidrs = ["10.20.0.0/16", "fd00:1234::/32"]
+/// allow_loopback = false
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[non_exhaustive]
+pub struct NetworkConfig {
+    /// [`UrlPolicy::allow_loopback`]: loopback addresses, over http too
+    /// (default false). For the simulator and tests only: in a service
+    /// with tenants it lets a tenant reach the service's own sidecars.
+    #[serde(default)]
+    pub allow_loopback: bool,
+    /// [`UrlPolicy::allow_cidr`]: private ranges a Data Center Jira may
+    /// live in, e.g. `"10.0.0.0/8"` (default none).
+    #[serde(default)]
+    pub allow_private_cidrs: Vec<String>,
+}
+
+impl NetworkConfig {
+    /// The URL policy this table describes.
+    ///
+    /// # Errors
+    /// [`ConfigError`] for `network.allow_private_cidrs` when a range
+    /// cannot be read.
+    pub fn url_policy(&self) -> Result<UrlPolicy, ConfigError> {
+        let mut policy = UrlPolicy::default();
+        if self.allow_loopback {
+            policy = policy.allow_loopback();
+        }
+        for cidr in &self.allow_private_cidrs {
+            policy = policy.allow_cidr(cidr).map_err(|e| {
+                ConfigError::invalid("network.allow_private_cidrs", format!("{cidr:?}: {e}"))
+            })?;
+        }
+        Ok(policy)
+    }
 }
 
 /// A request quota.
@@ -483,6 +542,15 @@ impl std::fmt::Debug for EnvName<'_> {
 }
 
 impl JiraConfig {
+    /// The same configuration under the operator's `[network]` policy
+    /// (default: the strict [`UrlPolicy::default`]). [`SyncConfig`] applies
+    /// its own `[network]` table; a host that reads `[jira]` alone calls
+    /// this.
+    pub fn with_network(mut self, network: NetworkConfig) -> Self {
+        self.network = network;
+        self
+    }
+
     /// Builds the Jira client this configuration describes.
     ///
     /// # Errors
@@ -514,7 +582,8 @@ impl JiraConfig {
 
     /// The client builder this configuration describes (credentials opened
     /// for connection [`DEFAULT_CONNECTION_ID`] at `base_url`'s origin,
-    /// quota and timeout set), for a host that adds to it, e.g. a
+    /// quota, timeout and the `[network]` URL policy set), for a host that
+    /// adds to it, e.g. a
     /// [`crate::SharedRateBudget`] with
     /// [`jira_client::ClientBuilder::shared_budget`].
     ///
@@ -554,7 +623,10 @@ impl JiraConfig {
                 "must be at least 1",
             ));
         }
-        Ok(builder.rate_limit(self.rate_limit()?).timeout(timeout))
+        Ok(builder
+            .rate_limit(self.rate_limit()?)
+            .timeout(timeout)
+            .url_policy(self.network.url_policy()?))
     }
 }
 
@@ -694,6 +766,7 @@ mod tests {
         let c = SyncConfig::from_toml(include_str!("../../../examples/penaxtra-jira.sim.toml"))
             .unwrap();
         assert_eq!(c.jira.base_url, "http://127.0.0.1:8080");
+        assert!(c.network.allow_loopback, "the simulator is on loopback");
         c.checked_mapping().unwrap();
         c.settings.to_settings().unwrap();
         let gate = c.webhook.expect("the example configures the gate");
@@ -1031,5 +1104,45 @@ mod tests {
             c.jira.client().unwrap_err().setting(),
             "jira.rate_limit.per_second"
         );
+    }
+
+    #[test]
+    fn the_operators_network_table_governs_the_client() {
+        let dc = |network: &str| {
+            format!(
+                "[jira]\ndeployment = \"datacenter\"\nbase_url = \"https://10.20.1.2/jira\"\n\
+                 credentials = {{ source = \"env\", token_env = \"PATH\" }}\n{network}"
+            )
+        };
+        // Strict by default: a private address is refused, naming the fix.
+        let c = SyncConfig::from_toml(&dc("")).unwrap();
+        assert_eq!(c.network, NetworkConfig::default());
+        let e = c.jira.client().unwrap_err();
+        assert!(e.to_string().contains("url_refused"), "{e}");
+        assert!(e.to_string().contains("ask your operator"), "{e}");
+        // The operator lists the range.
+        let c = SyncConfig::from_toml(&dc(
+            "[network]\nallow_private_cidrs = [\"10.20.0.0/16\", \"fd00::/8\"]\n",
+        ))
+        .unwrap();
+        assert_eq!(c.network.allow_private_cidrs.len(), 2);
+        c.jira.client().unwrap();
+        // A range that cannot be read names its setting.
+        let c = SyncConfig::from_toml(&dc("[network]\nallow_private_cidrs = [\"10.20.0.1/16\"]\n"))
+            .unwrap();
+        let e = c.jira.client().unwrap_err();
+        assert_eq!(e.setting(), "network.allow_private_cidrs");
+        assert!(e.to_string().contains("10.20.0.0/16"), "{e}");
+        // Loopback only with the opt-in.
+        let lo =
+            |network: &str| dc(network).replace("https://10.20.1.2/jira", "http://127.0.0.1:8080");
+        let c = SyncConfig::from_toml(&lo("")).unwrap();
+        assert!(c.jira.client().is_err());
+        let c = SyncConfig::from_toml(&lo("[network]\nallow_loopback = true\n")).unwrap();
+        c.jira.client().unwrap();
+        // The `[jira]` table cannot carry it, nor can `[network]` grow keys.
+        let in_jira = dc("").replace("[jira]\n", "[jira]\nnetwork = { allow_loopback = true }\n");
+        assert!(SyncConfig::from_toml(&in_jira).is_err());
+        assert!(SyncConfig::from_toml(&dc("[network]\nallow_everything = true\n")).is_err());
     }
 }

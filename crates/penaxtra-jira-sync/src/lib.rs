@@ -37,13 +37,16 @@
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use penaxtra_jira_sync::{JiraSync, MemoryFindings, store::MemoryStore};
-//! use jira_client::{ApiTokenAuth, JiraClient};
+//! use jira_client::{ApiTokenAuth, JiraClient, UrlPolicy};
 //! use std::sync::Arc;
 //!
 //! // An embedded Jira simulator stands in for Jira Cloud.
 //! let sim = jira_sim::JiraSim::start(jira_sim::SimConfig::new(jira_model::Flavor::Cloud)).await?;
 //! let auth = ApiTokenAuth::new(jira_sim::accounts::SERVICE_EMAIL, jira_sim::accounts::SERVICE_API_TOKEN.to_string().into());
-//! let client = JiraClient::builder(&sim.base_url(), jira_model::Flavor::Cloud, auth).build()?;
+//! // The simulator listens on 127.0.0.1: the operator opts in to loopback.
+//! let client = JiraClient::builder(&sim.base_url(), jira_model::Flavor::Cloud, auth)
+//!     .url_policy(UrlPolicy::default().allow_loopback())
+//!     .build()?;
 //!
 //! let finding: penaxtra_mapping::Finding = serde_json::from_str(r#"{
 //!   "id":"fnd_2026_000123","title":"Indirect prompt injection via RAG corpus","severity":"high",

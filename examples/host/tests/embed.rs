@@ -5,7 +5,7 @@
 
 use jira_model::Flavor;
 use jira_sim::{JiraSim, SimConfig, accounts};
-use penaxtra_jira_sync::client::{ApiTokenAuth, JiraClient};
+use penaxtra_jira_sync::client::{ApiTokenAuth, JiraClient, UrlPolicy};
 use penaxtra_jira_sync::model::TransitionRequest;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -41,6 +41,9 @@ deployment = "cloud"
 base_url = "{}"
 email = "{}"
 credentials = {{ source = "env", token_env = "JIRA_API_TOKEN" }}
+
+[network]
+allow_loopback = true
 
 [webhook]
 allowlist = ["127.0.0.0/8"]
@@ -94,6 +97,7 @@ hmac_secrets = ["host-test-hmac-secret-0001"]
             accounts::HUMAN_API_TOKEN.to_string().into(),
         ),
     )
+    .url_policy(UrlPolicy::default().allow_loopback())
     .build()
     .unwrap();
     let wont_do = alex

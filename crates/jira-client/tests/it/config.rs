@@ -1,13 +1,19 @@
 //! Building a client: checked configuration, no silent fallbacks.
 
 use crate::support::{PAT, retries};
-use jira_client::{JiraClient, PatAuth, RetryPolicy};
+use jira_client::{JiraClient, PatAuth, RetryPolicy, UrlPolicy};
 use jira_model::Flavor;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
+fn build_with(url: &str, policy: UrlPolicy) -> Result<JiraClient, jira_client::Error> {
+    JiraClient::builder(url, Flavor::DataCenter, PatAuth::new(PAT.into()))
+        .url_policy(policy)
+        .build()
+}
+
 fn build(url: &str) -> Result<JiraClient, jira_client::Error> {
-    JiraClient::builder(url, Flavor::DataCenter, PatAuth::new(PAT.into())).build()
+    build_with(url, UrlPolicy::default().allow_loopback())
 }
 
 #[test]
@@ -17,9 +23,17 @@ fn https_is_required_outside_loopback() {
     assert!(build("http://127.3.4.5:8080/").is_ok());
     assert!(build("http://localhost:8080").is_ok());
     assert!(build("http://[::1]:8080").is_ok());
+    for refused in ["http://jira.corp.example", "http://192.168.1.10"] {
+        let e = build(refused).unwrap_err();
+        assert_eq!(e.code(), "url_refused", "{refused}");
+    }
+    // Without the operator's loopback opt-in, loopback is refused too.
+    for refused in ["http://127.0.0.1:8080", "http://localhost:8080"] {
+        let e = build_with(refused, UrlPolicy::default()).unwrap_err();
+        assert_eq!(e.code(), "url_refused", "{refused}");
+    }
     for bad in [
-        "http://jira.corp.example",
-        "http://192.168.1.10",
+        "ftp://jira.corp.example",
         "jira.corp.example",
         "https://bot:pw@jira.corp.example",
         "https://jira.corp.example/?os_authType=basic",
@@ -36,7 +50,7 @@ fn https_is_required_outside_loopback() {
 fn inconsistent_settings_are_refused() {
     let b = || {
         JiraClient::builder(
-            "https://jira.example",
+            "https://jira.atlassian.net",
             Flavor::Cloud,
             PatAuth::new(PAT.into()),
         )
@@ -74,7 +88,7 @@ fn inconsistent_settings_are_refused() {
     assert_eq!(c.flavor(), Flavor::Cloud);
     assert!(c.rate_limit_status().is_none());
     let debug = format!("{c:?}");
-    assert!(debug.contains("https://jira.example"));
+    assert!(debug.contains("https://jira.atlassian.net"));
     assert!(!debug.contains(PAT));
 }
 

@@ -437,6 +437,7 @@ async fn context_path_and_trailing_slashes() {
         Flavor::DataCenter,
         jira_client::PatAuth::new(crate::support::PAT.into()),
     )
+    .url_policy(jira_client::UrlPolicy::default().allow_loopback())
     .without_rate_limit()
     .build()
     .unwrap();

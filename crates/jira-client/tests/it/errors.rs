@@ -347,6 +347,7 @@ async fn errors_are_cheap_clones_with_sources() {
         Flavor::Cloud,
         jira_client::PatAuth::new("t0ken-value".into()),
     )
+    .url_policy(jira_client::UrlPolicy::default().allow_loopback())
     .retry_policy(RetryPolicy::no_retries())
     .build()
     .unwrap();

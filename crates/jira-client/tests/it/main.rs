@@ -17,3 +17,4 @@ mod search;
 mod secrets;
 mod send_gate;
 mod support;
+mod url_policy;

@@ -246,6 +246,7 @@ async fn edits_after_a_429(reason: &str) -> (Vec<Duration>, Vec<Duration>) {
             crate::support::TOKEN.to_string().into(),
         ),
     )
+    .url_policy(jira_client::UrlPolicy::default().allow_loopback())
     .sleeper(time.clone())
     .clock(time.clone())
     .without_rate_limit()

@@ -50,6 +50,7 @@ async fn once_then(
 fn paused_client(server: &MockServer, flavor: Flavor, sleep: &Arc<RecordingSleep>) -> JiraClient {
     let auth = PatAuth::new(PAT.into());
     JiraClient::builder(&server.uri(), flavor, auth)
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback())
         .without_timeouts()
         .without_rate_limit()
         .sleeper(sleep.clone())
@@ -155,6 +156,7 @@ async fn backoff_without_retry_after_is_capped_full_jitter() {
         Duration::from_secs(2),
     );
     let c = JiraClient::builder(&server.uri(), Flavor::DataCenter, PatAuth::new(PAT.into()))
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback())
         .without_timeouts()
         .without_rate_limit()
         .sleeper(sleep.clone())
@@ -388,6 +390,7 @@ async fn reset_connection_create_not_retried_get_retried() {
     let (uri, count) = resetting_server().await;
     let time = ManualTime::new();
     let c = JiraClient::builder(&uri, Flavor::DataCenter, PatAuth::new(PAT.into()))
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback())
         .sleeper(time.clone())
         .clock(time.clone())
         .without_rate_limit()
@@ -416,6 +419,7 @@ async fn refused_connection_is_retried_even_for_create() {
         Flavor::DataCenter,
         PatAuth::new(PAT.into()),
     )
+    .url_policy(jira_client::UrlPolicy::default().allow_loopback())
     .sleeper(time.clone())
     .clock(time.clone())
     .without_rate_limit()

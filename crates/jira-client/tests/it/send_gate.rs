@@ -47,6 +47,7 @@ fn request() -> CreateIssueRequest {
 
 fn client(server: &MockServer, flavor: Flavor) -> JiraClient {
     JiraClient::builder(&server.uri(), flavor, PatAuth::new(PAT.into()))
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback())
         .without_rate_limit()
         .timeout(Duration::from_secs(30))
         .build()

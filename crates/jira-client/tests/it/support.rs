@@ -110,9 +110,11 @@ pub fn builder(server: &MockServer, flavor: Flavor, time: &Arc<ManualTime>) -> C
             &server.uri(),
             flavor,
             ApiTokenAuth::new(EMAIL, SecretString::from(TOKEN)),
-        ),
+        )
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback()),
         Flavor::DataCenter => {
             JiraClient::builder(&server.uri(), flavor, PatAuth::new(SecretString::from(PAT)))
+                .url_policy(jira_client::UrlPolicy::default().allow_loopback())
         }
     };
     b.sleeper(time.clone())

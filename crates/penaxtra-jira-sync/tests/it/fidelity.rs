@@ -19,6 +19,7 @@ use std::time::{Duration, SystemTime};
 /// A client for `sim` with these credentials and the tests' quick retries.
 fn client_with(sim: &JiraSim, auth: impl Auth + 'static) -> JiraClient {
     JiraClient::builder(&sim.base_url(), sim.flavor(), auth)
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback())
         .timeout(Duration::from_millis(1_500))
         .without_rate_limit()
         .retry_policy(RetryPolicy::new(
@@ -244,6 +245,7 @@ async fn writes_to_one_issue_wait_out_the_per_issue_limit() {
             accounts::SERVICE_API_TOKEN.to_string().into(),
         ),
     )
+    .url_policy(jira_client::UrlPolicy::default().allow_loopback())
     .sleeper(time.clone())
     .clock(time.clone())
     .without_rate_limit()

@@ -105,12 +105,14 @@ fn client_with(sim: &jira_sim::JiraSim, cloud_token: &str, pat: &str) -> JiraCli
             &sim.base_url(),
             Flavor::Cloud,
             ApiTokenAuth::new(accounts::SERVICE_EMAIL, cloud_token.to_string().into()),
-        ),
+        )
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback()),
         _ => JiraClient::builder(
             &sim.base_url(),
             Flavor::DataCenter,
             PatAuth::new(pat.to_string().into()),
-        ),
+        )
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback()),
     };
     b.without_rate_limit().build().unwrap()
 }
@@ -254,6 +256,9 @@ base_url = "{base_url}"
 email = "{email}"
 credentials = {credentials}
 rate_limit = {{ per_second = 50, burst = 50 }}
+
+[network]
+allow_loopback = true
 
 [template]
 project_key = "SEC"
@@ -521,4 +526,73 @@ fn webhook_gate_configuration_never_shows_a_secret() {
     shown.both(&weak);
     shown.assert_free_of(&[url, hmac, "short-secret"]);
     assert!(shown.joined().contains("redacted"));
+}
+
+/// "Test connection" shows a tenant what Jira said, and nothing else: a
+/// server at the base URL that is not Jira (a sidecar, an admin console)
+/// cannot be read through the report.
+#[tokio::test]
+async fn test_connection_quotes_only_jiras_own_error_shape() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    async fn who_am_i_error(status: u16, body: &str, content_type: &str) -> String {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/rest/api/2/myself"))
+            .respond_with(ResponseTemplate::new(status).set_body_raw(body, content_type))
+            .mount(&server)
+            .await;
+        let client = JiraClient::builder(
+            &server.uri(),
+            Flavor::DataCenter,
+            PatAuth::new("pat".to_string().into()),
+        )
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback())
+        .retry_policy(jira_client::RetryPolicy::no_retries())
+        .without_rate_limit()
+        .build()
+        .unwrap();
+        let host = Arc::new(MemoryFindings::with([]));
+        let sync = JiraSync::builder(client, Arc::new(MemoryStore::new()), host)
+            .build()
+            .unwrap();
+        let report = sync.test_connection().await;
+        let step = &report.steps[0];
+        assert_eq!(step.name, "who_am_i");
+        step.error.as_ref().expect("the step fails").to_string()
+    }
+
+    for (status, body, content_type) in [
+        (
+            500,
+            "<html>admin console: db_password=sidecar-secret</html>",
+            "text/html",
+        ),
+        (
+            404,
+            r#"{"message":"sidecar-secret","config":{"db":"x"}}"#,
+            "application/json",
+        ),
+        (400, "sidecar-secret", "text/plain"),
+    ] {
+        let shown = who_am_i_error(status, body, content_type).await;
+        assert!(!shown.contains("sidecar-secret"), "{shown}");
+        assert!(
+            shown.contains("the server's answer is not shown"),
+            "{shown}"
+        );
+        assert!(shown.contains(&status.to_string()), "{shown}");
+    }
+    let shown = who_am_i_error(
+        400,
+        r#"{"errorMessages":["The project is archived"],"errors":{}}"#,
+        "application/json",
+    )
+    .await;
+    assert!(
+        shown.contains("Jira said: The project is archived"),
+        "{shown}"
+    );
+    assert!(!shown.contains("not shown"), "{shown}");
 }

@@ -87,12 +87,14 @@ fn builder_at(
             base_url,
             Flavor::Cloud,
             ApiTokenAuth::new(email, token.to_string().into()),
-        ),
+        )
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback()),
         _ => JiraClient::builder(
             base_url,
             Flavor::DataCenter,
             PatAuth::new(pat.to_string().into()),
-        ),
+        )
+        .url_policy(jira_client::UrlPolicy::default().allow_loopback()),
     };
     builder
         .timeout(Duration::from_millis(1_500))
