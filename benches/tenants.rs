@@ -17,13 +17,15 @@
 //! rate limit, `TENANTS_RATE` requests a second, bursts of
 //! `TENANTS_BURST`: default 20 and 10), and its own client per replica
 //! pacing at a third of that limit. Three replicas (three store handles, three
-//! registries holding every tenant, `TENANTS_WORKERS` pool workers each,
-//! default 4) drain the queue.
+//! registries holding every tenant, each with a pool running at most
+//! `TENANTS_TURNS` connections' turns at once, default 256) drain the
+//! queue.
 //!
-//! While they do, a probe queues one new finding on a random small tenant
-//! every `TENANTS_PROBE_MS` (default 200) and records how long until its
-//! issue exists in that tenant's Jira: the delay a tenant sees while the
-//! big one backfills. Printed: one `tenants:` line with the wall time to
+//! Once every small tenant is drained, while the big one still works
+//! through its backlog, a probe queues one new finding on a small tenant
+//! every `TENANTS_PROBE_MS` (default 200) for `TENANTS_PROBE_SECS`
+//! (default 10; 2) and records how long until it is linked to its issue:
+//! the delay a tenant sees while another backfills. Printed: one `tenants:` line with the wall time to
 //! drain every small tenant against the per-tenant floor (a tenant's
 //! requests at its own limit: tenants are served in parallel, so the
 //! floor of the whole run is the largest one, and the sum is printed
@@ -127,6 +129,20 @@ fn rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
+/// CPU time (user + system) this process has used, in seconds; 0 where
+/// there is no procfs.
+fn cpu_s() -> f64 {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    ticks as f64 / 100.0
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -143,8 +159,9 @@ async fn main() {
     let big_n: usize = env_or("TENANTS_BIG", if full { 5_000 } else { 100 });
     let rate: u32 = env_or("TENANTS_RATE", 20);
     let burst: u32 = env_or("TENANTS_BURST", 10);
-    let workers: usize = env_or("TENANTS_WORKERS", 4);
+    let workers: usize = env_or("TENANTS_TURNS", 256);
     let probe_every = Duration::from_millis(env_or("TENANTS_PROBE_MS", 200));
+    let probe_for = Duration::from_secs(env_or("TENANTS_PROBE_SECS", if full { 10 } else { 2 }));
 
     let dir = tempfile::tempdir().unwrap();
     let pg_url = std::env::var("PENAXTRA_TEST_PG").ok();
@@ -228,11 +245,36 @@ async fn main() {
     }
 
     let start = Instant::now();
+    let cpu_start = cpu_s();
     let pools: Vec<_> = replicas
         .iter()
         .map(|c| c.spawn_workers(workers, Duration::from_millis(50)))
         .collect();
 
+    // Wait until every small tenant is drained.
+    let small_ids: Vec<ConnectionId> = ids[1..].to_vec();
+    let small_done_at;
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut left = 0;
+        for id in &small_ids {
+            left += replicas[0]
+                .get(id)
+                .unwrap()
+                .store()
+                .work_counts()
+                .await
+                .unwrap()
+                .queued;
+        }
+        if left == 0 {
+            small_done_at = Some((start.elapsed(), cpu_s() - cpu_start));
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(1800) {
+            panic!("small tenants not drained after 30 minutes: {left} left");
+        }
+    }
     // The probe: a new finding on a random small tenant, timed to its issue.
     let probe_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let probe = {
@@ -255,7 +297,13 @@ async fn main() {
                 let sync = replicas0.get(&ids[t]).unwrap();
                 let queued = Instant::now();
                 sync.store()
-                    .enqueue(&PendingOp::Create { finding: f.id.clone() }, 0, None)
+                    .enqueue(
+                        &PendingOp::Create {
+                            finding: f.id.clone(),
+                        },
+                        0,
+                        None,
+                    )
                     .await
                     .unwrap();
                 let store = Arc::clone(sync.store());
@@ -272,30 +320,7 @@ async fn main() {
         })
     };
 
-    // Wait until every small tenant is drained.
-    let small_ids: Vec<ConnectionId> = ids[1..].to_vec();
-    let mut small_done_at = None;
-    loop {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let mut left = 0;
-        for id in &small_ids {
-            left += replicas[0]
-                .get(id)
-                .unwrap()
-                .store()
-                .work_counts()
-                .await
-                .unwrap()
-                .queued;
-        }
-        if left == 0 && small_done_at.is_none() {
-            small_done_at = Some(start.elapsed());
-            break;
-        }
-        if start.elapsed() > Duration::from_secs(1800) {
-            panic!("small tenants not drained after 30 minutes: {left} left");
-        }
-    }
+    tokio::time::sleep(probe_for).await;
     probe_stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut waits = Vec::new();
     for w in probe.await.unwrap() {
@@ -304,11 +329,12 @@ async fn main() {
     waits.sort();
     let big_store = replicas[0].get(&ids[0]).unwrap().store().clone();
     let big_left = big_store.work_counts().await.unwrap().queued;
+    let probe_end = start.elapsed();
     let big_share = 1.0 - big_left as f64 / big_n.max(1) as f64;
     for p in pools {
         p.stop().await;
     }
-    let small_wall = small_done_at.unwrap_or_default();
+    let (small_wall, small_cpu) = small_done_at.unwrap_or_default();
 
     // Floors: each create is one request at the tenant's own limit, the
     // burst free.
@@ -335,23 +361,27 @@ async fn main() {
         .sum::<usize>();
 
     println!(
-        "tenants: store={store_name} connections={} small={n}x{per} big={big_n} replicas={REPLICAS} workers/replica={workers} rate={rate}/s burst={burst}",
+        "tenants: store={store_name} connections={} small={n}x{per} big={big_n} replicas={REPLICAS} turns/replica={workers} rate={rate}/s burst={burst}",
         n + 1
     );
     println!(
-        "tenants: small tenants drained in {:.2} s; per-tenant floor {:.2} s (ratio {:.2}); sum of small floors {:.1} s",
+        "tenants: small tenants drained in {:.2} s; per-tenant floor {:.2} s (ratio {:.2}); sum of small floors {:.1} s; this process used {:.1} CPU-seconds meanwhile ({:.2} cores; the simulators, all three replicas and the load are in it, Postgres is not)",
         small_wall.as_secs_f64(),
         small_floor.as_secs_f64(),
         small_wall.as_secs_f64() / small_floor.as_secs_f64().max(0.001),
-        sum_floor.as_secs_f64()
+        sum_floor.as_secs_f64(),
+        small_cpu,
+        small_cpu / small_wall.as_secs_f64().max(0.001)
     );
     println!(
-        "tenants: probe (new finding on a small tenant -> linked issue) n={} p50={:.0} ms p99={:.0} ms max={:.0} ms; big tenant {:.0}% done by then",
+        "tenants: probe while the big tenant backfills (new finding on a small tenant -> linked issue) n={} p50={:.0} ms p99={:.0} ms max={:.0} ms; big tenant {:.0}% done after {:.1} s (its own floor {:.1} s)",
         waits.len(),
         percentile(&waits, 0.5).as_secs_f64() * 1000.0,
         percentile(&waits, 0.99).as_secs_f64() * 1000.0,
         waits.last().copied().unwrap_or_default().as_secs_f64() * 1000.0,
-        big_share * 100.0
+        big_share * 100.0,
+        probe_end.as_secs_f64(),
+        floor(big_n).as_secs_f64()
     );
     println!(
         "tenants: rss per simulator {:.0} kB, per connection (3 replicas' engines and clients) {:.0} kB; store rows per drained small tenant {rows}; duplicate issues {dup}",

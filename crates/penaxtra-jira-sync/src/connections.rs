@@ -18,12 +18,12 @@
 //! turn like the others and does not delay another tenant's single new
 //! finding by more than one slice per busy connection.
 
+use crate::ConnectionId;
 use crate::engine::JiraSync;
 use crate::error::SyncError;
 use crate::store::host_now_ms;
 use crate::webhook::WebhookGate;
 use crate::worker::WorkerReport;
-use crate::{ConnectionId, WorkerHandle};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -256,28 +256,36 @@ impl Connections {
         parked
     }
 
-    /// The next active connection after the pool's cursor, moving it.
-    fn next_turn(&self) -> Option<(ConnectionId, Arc<Tenant>)> {
+    /// The active connections in turn order: those after the pool's
+    /// cursor first, then from the start.
+    fn turn_order(&self) -> Vec<(ConnectionId, Arc<Tenant>)> {
         let tenants = self.read();
-        let mut cursor = self
+        let after = self
             .cursor
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let after = cursor.clone();
-        let mut candidates = match &after {
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        let active = |(id, t): (&ConnectionId, &Arc<Tenant>)| {
+            t.paused.is_none().then(|| (id.clone(), Arc::clone(t)))
+        };
+        match &after {
             Some(c) => tenants
                 .range::<ConnectionId, _>((
                     std::ops::Bound::Excluded(c),
                     std::ops::Bound::Unbounded,
                 ))
                 .chain(tenants.range::<ConnectionId, _>(..=c))
-                .collect::<Vec<_>>(),
-            None => tenants.iter().collect(),
+                .filter_map(active)
+                .collect(),
+            None => tenants.iter().filter_map(active).collect(),
         }
-        .into_iter();
-        let (id, t) = candidates.find(|(_, t)| t.paused.is_none())?;
-        *cursor = Some(id.clone());
-        Some((id.clone(), Arc::clone(t)))
+    }
+
+    fn move_cursor(&self, to: &ConnectionId) {
+        *self
+            .cursor
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(to.clone());
     }
 
     /// One turn: the next active connection runs at most `slice` of its
@@ -291,67 +299,124 @@ impl Connections {
         &self,
         slice: usize,
     ) -> Option<(ConnectionId, Result<WorkerReport, SyncError>)> {
-        let (id, tenant) = self.next_turn()?;
-        let now = host_now_ms();
-        let every = i64::try_from(tenant.sync.settings().claim_lease.as_millis() / 2)
-            .unwrap_or(i64::MAX)
-            .max(1);
-        let last = tenant.last_recovery_ms.load(Ordering::Relaxed);
-        let recover = now.saturating_sub(last) >= every
-            && tenant
-                .last_recovery_ms
-                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok();
-        let result = tenant.sync.run_due_up_to(slice.max(1), recover).await;
+        let (id, tenant) = self.turn_order().into_iter().next()?;
+        self.move_cursor(&id);
+        let result = turn(&tenant, slice).await;
         Some((id, result))
     }
 
-    /// One pass over every active connection, one turn each, in id order
-    /// from the pool's cursor. Answers each connection's report (or its
-    /// error). For tests and hosts that drive the pool themselves.
+    /// One pass over every active connection, one turn each, one after
+    /// the other, from the pool's cursor. Answers each connection's report
+    /// (or its error). For tests and hosts that drive the pool themselves.
     pub async fn run_pass(
         &self,
         slice: usize,
     ) -> Vec<(ConnectionId, Result<WorkerReport, SyncError>)> {
-        let active = self.read().values().filter(|t| t.paused.is_none()).count();
-        let mut out = Vec::with_capacity(active);
-        for _ in 0..active {
-            match self.run_turn(slice).await {
-                Some(turn) => out.push(turn),
-                None => break,
-            }
+        let order = self.turn_order();
+        let mut out = Vec::with_capacity(order.len());
+        for (id, tenant) in order {
+            self.move_cursor(&id);
+            out.push((id, turn(&tenant, slice).await));
         }
         out
     }
 
-    /// Starts `workers` background workers (at least one) that take turns
-    /// over every active connection, [`DEFAULT_TURN_SLICE`] operations a
-    /// turn. A worker that finds nothing to do in a whole pass sleeps
-    /// `idle` before the next. Stops when the handle is dropped or on
-    /// [`WorkerPoolHandle::stop`].
-    pub fn spawn_workers(&self, workers: usize, idle: Duration) -> WorkerPoolHandle {
-        let handles = (0..workers.max(1))
-            .map(|_| {
-                let this = self.clone();
-                WorkerHandle::spawn_loop(move || {
-                    let this = this.clone();
-                    async move {
-                        let mut busy = false;
-                        for (id, result) in this.run_pass(DEFAULT_TURN_SLICE).await {
-                            match result {
-                                Ok(r) => busy |= r.done + r.retried + r.parked + r.gone > 0,
-                                Err(e) => {
-                                    tracing::warn!(connection = %id, code = e.code(), "connection turn failed: {e}");
-                                }
-                            }
-                        }
-                        if busy { Duration::ZERO } else { idle }
-                    }
-                })
-            })
-            .collect();
-        WorkerPoolHandle { workers: handles }
+    /// Starts the pool in the background: turns of
+    /// [`DEFAULT_TURN_SLICE`] operations for every active connection, at
+    /// most one turn per connection at a time and at most `max_turns`
+    /// (at least one) at once, handed out round-robin. Connections wait on
+    /// their own Jira (each has its own rate limit), so turns of different
+    /// connections run side by side: a tenant's backlog occupies one turn,
+    /// never the pool. A connection whose last turn found nothing is
+    /// looked at again after `idle`; one that had work, at once. Stops
+    /// when the handle is dropped or on [`WorkerPoolHandle::stop`], after
+    /// the turns in flight end.
+    pub fn spawn_workers(&self, max_turns: usize, idle: Duration) -> WorkerPoolHandle {
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(schedule(self.clone(), max_turns.max(1), idle, stopped));
+        WorkerPoolHandle {
+            stop: Some(stop),
+            task: Some(task),
+        }
     }
+}
+
+/// Runs one turn of `tenant`.
+async fn turn(tenant: &Tenant, slice: usize) -> Result<WorkerReport, SyncError> {
+    let now = host_now_ms();
+    let every = i64::try_from(tenant.sync.settings().claim_lease.as_millis() / 2)
+        .unwrap_or(i64::MAX)
+        .max(1);
+    let last = tenant.last_recovery_ms.load(Ordering::Relaxed);
+    let recover = now.saturating_sub(last) >= every
+        && tenant
+            .last_recovery_ms
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok();
+    tenant.sync.run_due_up_to(slice.max(1), recover).await
+}
+
+/// The pool's scheduler: hands out turns until stopped, then waits for
+/// the turns in flight.
+async fn schedule(
+    connections: Connections,
+    max_turns: usize,
+    idle: Duration,
+    mut stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    use std::collections::{HashMap, HashSet};
+    use tokio::time::Instant;
+    // How often the scheduler looks for connections to serve when no turn
+    // ends meanwhile (cheap: it reads the registry, not the store).
+    let tick = idle.clamp(Duration::from_millis(5), Duration::from_millis(50));
+    let mut in_flight: HashSet<ConnectionId> = HashSet::new();
+    let mut next_look: HashMap<ConnectionId, Instant> = HashMap::new();
+    let mut turns = tokio::task::JoinSet::new();
+    loop {
+        let now = Instant::now();
+        for (id, tenant) in connections.turn_order() {
+            if turns.len() >= max_turns {
+                break;
+            }
+            if in_flight.contains(&id) || next_look.get(&id).is_some_and(|t| *t > now) {
+                continue;
+            }
+            connections.move_cursor(&id);
+            in_flight.insert(id.clone());
+            turns.spawn(async move {
+                let result = turn(&tenant, DEFAULT_TURN_SLICE).await;
+                (id, result)
+            });
+        }
+        tokio::select! {
+            _ = &mut stopped => break,
+            ended = turns.join_next(), if !turns.is_empty() => {
+                if let Some(Ok((id, result))) = ended {
+                    let busy = match result {
+                        Ok(r) => r.done + r.retried + r.parked + r.gone + r.recovered > 0,
+                        Err(e) => {
+                            tracing::warn!(connection = %id, code = e.code(), "connection turn failed: {e}");
+                            false
+                        }
+                    };
+                    let at = if busy { Instant::now() } else { Instant::now() + idle };
+                    next_look.insert(id.clone(), at);
+                    in_flight.remove(&id);
+                }
+            }
+            _ = tokio::time::sleep(tick) => {}
+        }
+        // Forget connections that left the registry.
+        if next_look.len() > connections.len() * 2 {
+            let known: HashSet<ConnectionId> = connections
+                .turn_order()
+                .into_iter()
+                .map(|(id, _)| id)
+                .collect();
+            next_look.retain(|id, _| known.contains(id));
+        }
+    }
+    while turns.join_next().await.is_some() {}
 }
 
 fn unknown(id: &ConnectionId) -> SyncError {
@@ -377,14 +442,26 @@ async fn park_queue(sync: &JiraSync, reason: &str) -> Result<usize, SyncError> {
 /// The pool started by [`Connections::spawn_workers`].
 #[derive(Debug)]
 pub struct WorkerPoolHandle {
-    workers: Vec<WorkerHandle>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl WorkerPoolHandle {
-    /// Stops every worker after its current turn.
-    pub async fn stop(self) {
-        for w in self.workers {
-            w.stop().await;
+    /// Stops handing out turns and waits for the turns in flight.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+impl Drop for WorkerPoolHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
         }
     }
 }

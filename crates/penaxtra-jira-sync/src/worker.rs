@@ -76,42 +76,6 @@ impl WorkerHandle {
     }
 }
 
-impl WorkerHandle {
-    /// Runs `round()` until stopped, sleeping after each round for the
-    /// time it answers (no sleep for zero).
-    pub(crate) fn spawn_loop<F, Fut>(round: F) -> Self
-    where
-        F: Fn() -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = Duration> + Send + 'static,
-    {
-        let (tx, mut rx) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(async move {
-            loop {
-                let pause = round().await;
-                if pause.is_zero() {
-                    // Let a stop request and other tasks in between busy
-                    // rounds.
-                    match rx.try_recv() {
-                        Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {
-                            tokio::task::yield_now().await;
-                            continue;
-                        }
-                        _ => break,
-                    }
-                }
-                tokio::select! {
-                    _ = &mut rx => break,
-                    _ = tokio::time::sleep(pause) => {}
-                }
-            }
-        });
-        Self {
-            stop: Some(tx),
-            task,
-        }
-    }
-}
-
 impl Drop for WorkerHandle {
     fn drop(&mut self) {
         if let Some(tx) = self.stop.take() {
