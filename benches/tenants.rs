@@ -227,8 +227,8 @@ async fn main() {
 
     // The backlog: every finding queued as a create.
     let queue = replicas[0].clone();
-    for t in 0..=n {
-        let sync = queue.get(&ids[t]).unwrap();
+    for (t, id) in ids.iter().enumerate() {
+        let sync = queue.get(id).unwrap();
         let count = if t == 0 { big_n } else { per };
         for i in 0..count {
             sync.store()
