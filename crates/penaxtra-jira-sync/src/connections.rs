@@ -19,8 +19,11 @@
 //! finding by more than one slice per busy connection.
 
 use crate::ConnectionId;
+use crate::config::{ConfigError, ServiceConfig};
 use crate::engine::JiraSync;
 use crate::error::SyncError;
+use crate::host::Findings;
+use crate::store::StoreBackend;
 use crate::store::host_now_ms;
 use crate::webhook::WebhookGate;
 use crate::worker::WorkerReport;
@@ -162,6 +165,40 @@ impl Connections {
         }
         tenants.insert(id, Arc::new(tenant));
         Ok(())
+    }
+
+    /// Builds the registry a [`ServiceConfig`] describes: for each
+    /// connection, an engine on its handle of `backend` with its own Jira
+    /// client (its token opened for that connection), the findings
+    /// `findings` answers for it, and a webhook gate when it has a
+    /// `[webhook]` section.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the connection (`connections[<id>].<setting>`)
+    /// and the setting at fault; nothing is registered then.
+    pub fn from_config(
+        service: &ServiceConfig,
+        backend: &dyn StoreBackend,
+        findings: &dyn Fn(&ConnectionId) -> Arc<dyn Findings>,
+    ) -> Result<Self, ConfigError> {
+        let connections = Self::new();
+        for c in &service.connections {
+            let named = |e: ConfigError| e.in_connection(&c.id);
+            let sync =
+                JiraSync::from_config(&c.config, backend.handle(c.id.clone()), findings(&c.id))
+                    .map_err(named)?;
+            let gate = match &c.config.webhook {
+                Some(g) => Some(
+                    WebhookGate::new(g.clone())
+                        .map_err(|e| named(ConfigError::invalid("webhook", e.to_string())))?,
+                ),
+                None => None,
+            };
+            connections
+                .insert(c.id.clone(), sync, gate)
+                .map_err(|e| named(ConfigError::invalid("store", e.to_string())))?;
+        }
+        Ok(connections)
     }
 
     /// The engine of a connection.

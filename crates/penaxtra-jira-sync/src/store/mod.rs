@@ -109,6 +109,35 @@ use async_trait::async_trait;
 use jira_model::IssueKey;
 use penaxtra_mapping::FindingId;
 
+/// A store that serves many connections: one handle per connection, each
+/// seeing only its own rows ([`SyncStore::connection`]). The shipped stores
+/// implement it with their `for_connection`; a service builds every
+/// connection's engine on the handle it answers
+/// ([`crate::connections::Connections::from_config`]).
+pub trait StoreBackend: Send + Sync {
+    /// The handle of `connection` on this backend.
+    fn handle(&self, connection: ConnectionId) -> std::sync::Arc<dyn SyncStore>;
+}
+
+impl StoreBackend for MemoryStore {
+    fn handle(&self, connection: ConnectionId) -> std::sync::Arc<dyn SyncStore> {
+        std::sync::Arc::new(self.for_connection(connection))
+    }
+}
+
+impl StoreBackend for SqliteStore {
+    fn handle(&self, connection: ConnectionId) -> std::sync::Arc<dyn SyncStore> {
+        std::sync::Arc::new(self.for_connection(connection))
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl StoreBackend for PostgresStore {
+    fn handle(&self, connection: ConnectionId) -> std::sync::Arc<dyn SyncStore> {
+        std::sync::Arc::new(self.for_connection(connection))
+    }
+}
+
 /// Durable state of the integration. See the [module docs](self).
 ///
 /// Times are Unix epoch milliseconds. The caller (the engine) passes its

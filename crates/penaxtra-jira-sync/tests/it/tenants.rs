@@ -404,3 +404,95 @@ async fn an_engine_on_another_connections_store_is_refused() {
     );
     assert_eq!(err.code(), "connection_store_mismatch");
 }
+
+/// A service's file lists its connections; one call builds every engine
+/// on its own handle of one store, with its own client (its token sealed
+/// for it) and gate. A token sealed for another connection is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_file_builds_every_connection_on_one_store() {
+    use jira_client::sealed::{SealedToken, SealingKeyPair, TokenBinding};
+    let acme = sim(SimConfig::new(Flavor::Cloud)).await;
+    let globex = sim(SimConfig::new(Flavor::DataCenter)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let keys = SealingKeyPair::generate();
+    let key_file = dir.path().join("sealing.key");
+    {
+        use secrecy::ExposeSecret;
+        std::fs::write(&key_file, keys.secret_key().to_text().expose_secret()).unwrap();
+    }
+    let seal = |connection: &str, base_url: &str, token: &str| {
+        let binding = TokenBinding::for_base_url(connection, base_url).unwrap();
+        SealedToken::seal(&keys.public_key(), &binding, &SecretString::from(token))
+            .unwrap()
+            .to_string()
+    };
+    let file = |globex_sealed_for: &str| {
+        format!(
+            r#"
+[network]
+allow_loopback = true
+
+[[connections]]
+id = "acme"
+inbound = "all"
+[connections.jira]
+deployment = "cloud"
+base_url = "{a}"
+email = "{email}"
+credentials = {{ source = "sealed", sealed_token = "{ta}", secret_key_file = "{key}" }}
+[connections.webhook]
+allowlist = ["127.0.0.0/8"]
+url_secrets = ["acme-url-secret-0f3a9c1e"]
+
+[[connections]]
+id = "globex"
+[connections.jira]
+deployment = "datacenter"
+base_url = "{g}"
+credentials = {{ source = "sealed", sealed_token = "{tg}", secret_key_file = "{key}" }}
+"#,
+            a = acme.base_url(),
+            g = globex.base_url(),
+            email = jira_sim::accounts::SERVICE_EMAIL,
+            ta = seal(
+                "acme",
+                &acme.base_url(),
+                jira_sim::accounts::SERVICE_API_TOKEN
+            ),
+            tg = seal(
+                globex_sealed_for,
+                &globex.base_url(),
+                jira_sim::accounts::SERVICE_PAT
+            ),
+            key = key_file.display(),
+        )
+    };
+    let backend = SqliteStore::open(dir.path().join("s.sqlite")).unwrap();
+    let f = finding(7, Severity::High, FindingState::Open);
+    let hosts: std::collections::BTreeMap<String, Arc<MemoryFindings>> = ["acme", "globex"]
+        .into_iter()
+        .map(|id| (id.to_string(), Arc::new(MemoryFindings::with([f.clone()]))))
+        .collect();
+    let findings = |id: &ConnectionId| Arc::clone(&hosts[id.as_str()]) as _;
+
+    let service = penaxtra_jira_sync::config::ServiceConfig::from_toml(&file("globex")).unwrap();
+    let connections = Connections::from_config(&service, &backend, &findings).unwrap();
+    let status = connections.status();
+    assert_eq!(status.len(), 2);
+    assert!(status[0].receives_webhooks && !status[1].receives_webhooks);
+    for (id, sim) in [("acme", &acme), ("globex", &globex)] {
+        let sync = connections.get(&ConnectionId::new(id).unwrap()).unwrap();
+        assert_eq!(sync.store().connection().as_str(), id);
+        crate::support::push_key(&sync, &f).await;
+        crate::support::assert_exactly_one_issue_each(sim, &[f.clone()]);
+    }
+
+    // globex's row holding acme's sealed token: refused, nothing built.
+    let crossed = penaxtra_jira_sync::config::ServiceConfig::from_toml(&file("acme")).unwrap();
+    let e = Connections::from_config(&crossed, &backend, &findings).unwrap_err();
+    assert_eq!(
+        e.setting(),
+        "connections[globex].jira.credentials.sealed_token",
+        "{e}"
+    );
+}

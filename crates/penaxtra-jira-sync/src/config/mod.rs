@@ -34,6 +34,10 @@
 //! The mapping sections (`rule`, `template`, `states`, `inbound`) are
 //! [`MappingConfig`]; the README lists every key with its default.
 
+mod service;
+
+pub use service::{ConnectionConfig, ServiceConfig};
+
 use crate::engine::{DeletedIssue, SyncSettings};
 use jira_client::{ApiTokenAuth, JiraClient, PatAuth, RateLimit, UrlPolicy};
 use jira_model::Flavor;
@@ -65,6 +69,20 @@ impl ConfigError {
     /// The setting at fault.
     pub fn setting(&self) -> &str {
         &self.setting
+    }
+
+    /// What is wrong with it.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The same error about a setting of connection `id`
+    /// (`connections[<id>].<setting>`).
+    pub fn in_connection(self, id: &crate::ConnectionId) -> Self {
+        Self {
+            setting: format!("connections[{id}].{}", self.setting),
+            message: self.message,
+        }
     }
 }
 
@@ -285,6 +303,15 @@ pub struct JiraConfig {
     /// there is refused as unknown): see [`JiraConfig::with_network`].
     #[serde(skip)]
     network: NetworkConfig,
+    /// The connection this Jira belongs to (its sealed token is opened for
+    /// it): [`DEFAULT_CONNECTION_ID`] unless [`JiraConfig::with_connection`]
+    /// says otherwise (a `[[connections]]` file sets each one's `id`).
+    #[serde(skip, default = "default_connection_id")]
+    connection: String,
+}
+
+fn default_connection_id() -> String {
+    DEFAULT_CONNECTION_ID.to_string()
 }
 
 /// The operator's network policy, the top-level `[network]` table: where
@@ -551,6 +578,14 @@ impl JiraConfig {
         self
     }
 
+    /// The same configuration for `connection` (default
+    /// [`DEFAULT_CONNECTION_ID`]): its sealed token is opened only if it was
+    /// sealed for this connection.
+    pub fn with_connection(mut self, connection: &crate::ConnectionId) -> Self {
+        self.connection = connection.as_str().to_string();
+        self
+    }
+
     /// Builds the Jira client this configuration describes.
     ///
     /// # Errors
@@ -581,7 +616,8 @@ impl JiraConfig {
     }
 
     /// The client builder this configuration describes (credentials opened
-    /// for connection [`DEFAULT_CONNECTION_ID`] at `base_url`'s origin,
+    /// for its connection, [`DEFAULT_CONNECTION_ID`] unless
+    /// [`JiraConfig::with_connection`] set another, at `base_url`'s origin,
     /// quota, timeout and the `[network]` URL policy set), for a host that
     /// adds to it, e.g. a
     /// [`crate::SharedRateBudget`] with
@@ -593,7 +629,7 @@ impl JiraConfig {
     pub fn client_builder(&self) -> Result<jira_client::ClientBuilder, ConfigError> {
         let token = self
             .credentials
-            .token_for(DEFAULT_CONNECTION_ID, &self.base_url)?;
+            .token_for(&self.connection, &self.base_url)?;
         let builder = match self.deployment {
             Flavor::Cloud => {
                 let email = self
@@ -630,6 +666,18 @@ impl JiraConfig {
     }
 }
 
+/// A TOML error with its line, never the document.
+fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
+    let place = e
+        .span()
+        .map(|span| {
+            let line = text[..span.start.min(text.len())].lines().count().max(1);
+            format!(" (line {line})")
+        })
+        .unwrap_or_default();
+    ConfigError::invalid("file", format!("{}{place}", e.message()))
+}
+
 impl SyncConfig {
     /// Reads a TOML configuration file's text.
     ///
@@ -637,16 +685,12 @@ impl SyncConfig {
     /// [`ConfigError`] naming the key and the line at fault (the document
     /// itself is never echoed: it may hold a sealed token).
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
-        toml::from_str(text).map_err(|e: toml::de::Error| {
-            let place = e
-                .span()
-                .map(|span| {
-                    let line = text[..span.start.min(text.len())].lines().count().max(1);
-                    format!(" (line {line})")
-                })
-                .unwrap_or_default();
-            ConfigError::invalid("file", format!("{}{place}", e.message()))
-        })
+        toml::from_str(text).map_err(|e: toml::de::Error| toml_error(text, &e))
+    }
+
+    /// The TOML document itself, with [`SyncConfig::from_toml`]'s errors.
+    pub(crate) fn from_toml_value(text: &str) -> Result<toml::Table, ConfigError> {
+        toml::from_str(text).map_err(|e: toml::de::Error| toml_error(text, &e))
     }
 
     /// Reads a TOML configuration file.
@@ -763,7 +807,7 @@ mod tests {
 
     #[test]
     fn the_example_configuration_builds() {
-        let c = SyncConfig::from_toml(include_str!("../../../examples/penaxtra-jira.sim.toml"))
+        let c = SyncConfig::from_toml(include_str!("../../../../examples/penaxtra-jira.sim.toml"))
             .unwrap();
         assert_eq!(c.jira.base_url, "http://127.0.0.1:8080");
         assert!(c.network.allow_loopback, "the simulator is on loopback");
