@@ -18,11 +18,12 @@
 //! cargo run --example connect -- --config penaxtra-jira.toml --store sync.sqlite
 //! ```
 
+#[path = "support/service.rs"]
+mod service;
 #[path = "support/store.rs"]
 mod store;
 
 use clap::Parser;
-use penaxtra_jira_sync::config::SyncConfig;
 use penaxtra_jira_sync::store::{MemoryStore, SyncStore};
 use penaxtra_jira_sync::{JiraSync, MemoryFindings};
 use std::path::PathBuf;
@@ -32,9 +33,14 @@ use std::sync::Arc;
 #[derive(Debug, Parser)]
 #[command(about = "Test the connection to a Jira: create a synthetic issue and close it at once")]
 struct Cli {
-    /// The configuration file (TOML).
+    /// The configuration file (TOML): one connection, or several
+    /// (`[[connections]]`: every one is tested, or the one `--connection`
+    /// names).
     #[arg(long)]
     config: PathBuf,
+    /// The connection of a file that lists several.
+    #[arg(long)]
+    connection: Option<String>,
     /// The store shared with the webhook receiver (a SQLite file or
     /// `postgres://…`), for the webhook round trip; default: in memory.
     #[arg(long)]
@@ -44,13 +50,30 @@ struct Cli {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let sync = match build(&cli).await {
+    let engines = match build(&cli).await {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
+    let several = engines.len() > 1;
+    let mut passed = true;
+    for (id, sync) in engines {
+        if several {
+            println!("== connection {id}");
+        }
+        passed &= test(&sync).await;
+    }
+    if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// Runs one connection's test and prints its steps; whether it passed.
+async fn test(sync: &JiraSync) -> bool {
     let report = sync.test_connection().await;
     for step in &report.steps {
         match &step.error {
@@ -77,22 +100,22 @@ async fn main() -> ExitCode {
     if let Some(key) = &report.synthetic_issue {
         println!("synthetic issue: {key}");
     }
-    if report.passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    }
+    report.passed()
 }
 
-async fn build(cli: &Cli) -> Result<JiraSync, Box<dyn std::error::Error>> {
-    let config = SyncConfig::from_toml_file(&cli.config)?;
-    let store: Arc<dyn SyncStore> = match &cli.store {
-        Some(arg) => store::open(arg).await?.sync,
-        None => Arc::new(MemoryStore::new()),
-    };
-    Ok(JiraSync::from_config(
-        &config,
-        store,
-        Arc::new(MemoryFindings::new()),
-    )?)
+/// Every connection to test, each an engine on its own store handle.
+async fn build(
+    cli: &Cli,
+) -> Result<Vec<(penaxtra_jira_sync::ConnectionId, JiraSync)>, Box<dyn std::error::Error>> {
+    let mut engines = Vec::new();
+    for c in service::pick(&cli.config, cli.connection.as_deref(), true)? {
+        let store: Arc<dyn SyncStore> = match &cli.store {
+            Some(arg) => store::open(arg, &c.id).await?.sync,
+            None => Arc::new(MemoryStore::new().for_connection(c.id.clone())),
+        };
+        let sync = JiraSync::from_config(&c.config, store, Arc::new(MemoryFindings::new()))
+            .map_err(|e| e.in_connection(&c.id))?;
+        engines.push((c.id, sync));
+    }
+    Ok(engines)
 }

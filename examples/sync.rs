@@ -37,11 +37,13 @@
 //! replica on a host whose clock is wrong. Claims are measured on the
 //! store's clock, so it makes no duplicate.
 
+#[path = "support/service.rs"]
+mod service;
 #[path = "support/store.rs"]
 mod store;
 
 use clap::Parser;
-use penaxtra_jira_sync::config::{SyncConfig, parse_duration};
+use penaxtra_jira_sync::config::parse_duration;
 use penaxtra_jira_sync::{
     Clock, JiraSync, MemoryFindings, OffsetClock, Progress, PushKind, SharedRateBudget, WorkLeft,
 };
@@ -55,9 +57,13 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(about = "Push findings to Jira with a durable, resumable store (SQLite or Postgres)")]
 struct Cli {
-    /// The configuration file (TOML).
+    /// The configuration file (TOML): one connection, or several
+    /// (`[[connections]]`, then `--connection` names the one to sync).
     #[arg(long)]
     config: PathBuf,
+    /// The connection of a file that lists several.
+    #[arg(long)]
+    connection: Option<String>,
     /// The store: a SQLite file (created when missing) or a Postgres
     /// connection string, postgres://user[:password]@host[:port]/db.
     #[arg(long)]
@@ -90,8 +96,12 @@ async fn run(cli: Cli) -> Result<ExitCode, Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot read {}: {e}", cli.file.display()))?;
     let findings: Vec<Finding> = serde_json::from_str(&text)
         .map_err(|e| format!("{}: not a JSON array of findings: {e}", cli.file.display()))?;
-    let config = SyncConfig::from_toml_file(&cli.config)?;
-    let opened = store::open(&cli.store).await?;
+    let picked = service::pick(&cli.config, cli.connection.as_deref(), false)?;
+    let Some(connection) = picked.into_iter().next() else {
+        return Err("no connection to sync".into());
+    };
+    let config = connection.config;
+    let opened = store::open(&cli.store, &connection.id).await?;
     let mut client = config.jira.client_builder()?;
     if let Some(offset) = clock_offset()? {
         eprintln!("this process's clock runs {offset} ms off the system's");

@@ -20,11 +20,12 @@
 
 #[path = "support/receiver.rs"]
 mod receiver;
+#[path = "support/service.rs"]
+mod service;
 #[path = "support/store.rs"]
 mod store;
 
 use clap::Parser;
-use penaxtra_jira_sync::config::SyncConfig;
 use penaxtra_jira_sync::store::{Link, MemoryStore, SyncStore};
 use penaxtra_jira_sync::webhook::WebhookGate;
 use penaxtra_jira_sync::{Inbound, MemoryFindings};
@@ -37,9 +38,14 @@ use std::sync::Arc;
 #[derive(Debug, Parser)]
 #[command(about = "Receive Jira webhooks, verify them and apply them to findings")]
 struct Cli {
-    /// The configuration file (TOML) with a `[webhook]` section.
+    /// The configuration file (TOML) with a `[webhook]` section: one
+    /// connection, or several (`[[connections]]`, then `--connection`
+    /// names the one to serve).
     #[arg(long)]
     config: PathBuf,
+    /// The connection of a file that lists several.
+    #[arg(long)]
+    connection: Option<String>,
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8081")]
     listen: SocketAddr,
@@ -71,7 +77,11 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
-    let config = SyncConfig::from_toml_file(&cli.config)?;
+    let picked = service::pick(&cli.config, cli.connection.as_deref(), false)?;
+    let Some(connection) = picked.into_iter().next() else {
+        return Err("no connection to serve".into());
+    };
+    let config = connection.config;
     let gate_config = config.webhook.clone().ok_or_else(|| {
         format!(
             "{}: a [webhook] section (allowlist, url_secrets, hmac_secrets) is required",
@@ -82,7 +92,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 
     let (store, links): (Arc<dyn SyncStore>, Vec<Link>) = match (&cli.store, &cli.links) {
         (Some(arg), None) => {
-            let store = store::open(arg).await?.sync;
+            let store = store::open(arg, &connection.id).await?.sync;
             let links = store.links().await?;
             (store, links)
         }
@@ -91,7 +101,7 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let lines: Vec<LinkLine> =
                 serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-            let store = MemoryStore::new();
+            let store = MemoryStore::new().for_connection(connection.id.clone());
             let mut links = Vec::new();
             for l in lines {
                 let link = Link::new(

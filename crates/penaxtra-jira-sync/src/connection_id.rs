@@ -19,7 +19,7 @@ pub const MAX_CONNECTION_ID_LEN: usize = 64;
 /// webhook URL paths and in store keys as it is). Case matters: `Acme` and
 /// `acme` are two connections.
 ///
-/// A store opened without naming one serves [`ConnectionId::DEFAULT`],
+/// A store opened without naming one serves [`ConnectionId::DEFAULT_TEXT`],
 /// which is also where a store of an earlier, single-connection release
 /// finds its rows after migration.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

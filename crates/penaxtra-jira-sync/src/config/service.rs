@@ -44,7 +44,8 @@ pub struct ConnectionConfig {
     pub config: SyncConfig,
 }
 
-/// Every connection a service serves (see the [module docs](self)).
+/// Every connection a service serves: `[[connections]]` under one
+/// `[network]`, or a single-connection file as `default`.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ServiceConfig {

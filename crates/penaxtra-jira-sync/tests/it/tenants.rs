@@ -484,7 +484,7 @@ credentials = {{ source = "sealed", sealed_token = "{tg}", secret_key_file = "{k
         let sync = connections.get(&ConnectionId::new(id).unwrap()).unwrap();
         assert_eq!(sync.store().connection().as_str(), id);
         crate::support::push_key(&sync, &f).await;
-        crate::support::assert_exactly_one_issue_each(sim, &[f.clone()]);
+        crate::support::assert_exactly_one_issue_each(sim, std::slice::from_ref(&f));
     }
 
     // globex's row holding acme's sealed token: refused, nothing built.
