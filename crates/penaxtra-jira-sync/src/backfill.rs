@@ -3,10 +3,11 @@
 //! so a fresh backfill costs one bulk create per 50 findings, plus one read
 //! that matches the created issues to their findings by label.
 
+use crate::clock::duration_ms;
 use crate::engine::JiraSync;
 use crate::error::SyncError;
 use crate::lease::ClaimLease;
-use crate::push::{Progress, PushKind, PushOutcome, duration_ms};
+use crate::push::{Progress, PushKind, PushOutcome};
 use crate::store::{Claim, Doubt, Fence, PendingOp, Release};
 use jira_model::{CreatedIssue, Issue, IssueKey};
 use penaxtra_mapping::{Finding, FindingId, dedup_label};
@@ -134,7 +135,7 @@ impl JiraSync {
         };
         let mut reached = |i: usize, outcome: PushOutcome, report: &mut BackfillReport| {
             let id = &findings[i].id;
-            crate::metrics::push(outcome.kind());
+            crate::metrics::push(outcome.kind().code());
             on_outcome(i, id, &outcome);
             report.record(id, &outcome);
         };

@@ -79,6 +79,12 @@ impl Clock for OffsetClock {
     }
 }
 
+/// A duration in whole milliseconds, saturating (the unit of every time
+/// the store keeps).
+pub(crate) fn duration_ms(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,108 +2,14 @@
 //! workflow, applies Jira's changes back and retries what could not be done.
 
 use crate::clock::Clock;
+use crate::engine_core::Core;
 use crate::host::Findings;
+use crate::settings::SyncSettings;
 use crate::store::SyncStore;
 use crate::workflow::WorkflowMap;
 use jira_client::JiraClient;
 use penaxtra_mapping::{InboundPolicy, IssueTemplate, Rule, StateTable};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
-
-/// Tunables of the engine, with sane defaults.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub struct SyncSettings {
-    /// How long a claim (or a state change in flight) is held without a
-    /// renewal (default 30 s). The holder renews it every third of this
-    /// while its Jira calls run, so a process that dies loses its claims
-    /// within one lease and another process takes the work over.
-    pub claim_lease: Duration,
-    /// Search Jira for an existing issue before every create, not only when
-    /// an earlier attempt may have reached Jira (default false: the ledger
-    /// in the store is the truth, and a fresh backfill then costs one bulk
-    /// request per 50 findings; turn it on after restoring the store from
-    /// an old backup).
-    pub always_check_jira: bool,
-    /// How long Jira's search may lag behind a create (default `None`: 60 s
-    /// for Cloud, whose `search/jql` is eventually consistent, and 2 s for
-    /// Data Center). After an attempt that may have created an issue, the
-    /// finding is not created again until a search made this long after
-    /// that attempt finds nothing.
-    pub search_consistency_window: Option<Duration>,
-    /// What happens to a finding whose linked issue was deleted in Jira
-    /// (default [`DeletedIssue::Park`]).
-    pub on_deleted_issue: DeletedIssue,
-    /// Findings per bulk create request (at most 50, Jira's limit).
-    pub chunk_size: usize,
-    /// Chunks pushed at once during a backfill (default 4). The client's
-    /// rate limiter keeps the total within Jira's quota.
-    pub concurrency: usize,
-    /// First retry delay of a queued operation (default 5 s), doubled each
-    /// attempt up to `retry_max`, with jitter.
-    pub retry_base: Duration,
-    /// Longest retry delay (default 15 min).
-    pub retry_max: Duration,
-    /// Most transitions taken to reach a target status (default 6).
-    pub max_transition_steps: usize,
-    /// Operations taken from the queue per worker round (default 200).
-    pub worker_batch: usize,
-    /// Overlap of reconciliation sweeps, against clock skew and search lag
-    /// (default 5 min; never less than the search consistency window: a
-    /// change made just before a sweep may reach search only after it).
-    pub sweep_overlap: Duration,
-    /// How long a webhook delivery id is remembered to drop Jira's
-    /// redeliveries (default [`crate::DEFAULT_DELIVERY_RETENTION`], a
-    /// week); older marks are pruned by the worker and the inbound
-    /// processor.
-    pub delivery_retention: Duration,
-    /// The URL Jira's webhook posts to (default `None`). When set,
-    /// [`JiraSync::test_connection`] adds a `webhook_round_trip` step: the
-    /// receiver, sharing this engine's store, must see the synthetic
-    /// issue's webhook within `webhook_round_trip_wait`.
-    pub webhook_receiver_url: Option<crate::ReceiverUrl>,
-    /// How long the connection test waits for that webhook (default 60 s).
-    pub webhook_round_trip_wait: Duration,
-}
-
-impl Default for SyncSettings {
-    fn default() -> Self {
-        Self {
-            claim_lease: Duration::from_secs(30),
-            always_check_jira: false,
-            search_consistency_window: None,
-            on_deleted_issue: DeletedIssue::Park,
-            chunk_size: jira_model::MAX_BULK_CREATE,
-            concurrency: 4,
-            retry_base: Duration::from_secs(5),
-            retry_max: Duration::from_secs(15 * 60),
-            max_transition_steps: 6,
-            worker_batch: 200,
-            sweep_overlap: Duration::from_secs(5 * 60),
-            delivery_retention: crate::DEFAULT_DELIVERY_RETENTION,
-            webhook_receiver_url: None,
-            webhook_round_trip_wait: Duration::from_secs(60),
-        }
-    }
-}
-
-/// What to do when the issue linked to a finding is deleted in Jira.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum DeletedIssue {
-    /// Unlink it and park a create for a person: someone in Jira deleted
-    /// it on purpose, perhaps. Retrying the parked operation creates a new
-    /// issue; dropping it leaves the finding without one.
-    #[default]
-    Park,
-    /// Unlink it and create a new issue when the finding still matches the
-    /// rule, once Jira's `jira:issue_deleted` webhook confirmed the deletion
-    /// (a 404 alone is also what an issue hidden by issue security answers);
-    /// without that event the create is parked for a person, as with
-    /// [`DeletedIssue::Park`].
-    Recreate,
-}
 
 /// The sync engine: the facade a host holds. Cheap to clone; clones share
 /// everything.
@@ -118,16 +24,6 @@ pub enum DeletedIssue {
 #[derive(Clone)]
 pub struct JiraSync {
     inner: Arc<Inner>,
-}
-
-/// What every handle reads: Jira, the store, the one clock, the settings
-/// and this engine's identity as the owner of its claims.
-pub(crate) struct Core {
-    pub(crate) client: JiraClient,
-    pub(crate) store: Arc<dyn SyncStore>,
-    pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) settings: SyncSettings,
-    pub(crate) owner: String,
 }
 
 struct Inner {
@@ -367,46 +263,6 @@ impl JiraSync {
         webhook: &crate::webhook::VerifiedWebhook,
     ) -> crate::InboundOutcome {
         self.cached_inbound().await.handle_webhook(webhook).await
-    }
-}
-
-impl Core {
-    pub(crate) fn now_ms(&self) -> i64 {
-        self.clock.now_ms()
-    }
-
-    /// How long Jira's search may lag behind a write.
-    pub(crate) fn consistency_window(&self) -> Duration {
-        self.settings
-            .search_consistency_window
-            .unwrap_or(match self.client.flavor() {
-                jira_model::Flavor::Cloud => Duration::from_secs(60),
-                _ => Duration::from_secs(2),
-            })
-    }
-
-    /// How long after a claim's expiry a create its holder sent may still
-    /// commit in Jira. The claim's gate ([`crate::lease`]) sends a create
-    /// only while the claim is surely held and cuts the attempt to what is
-    /// left, so the holder itself is done by the expiry; Jira, which does
-    /// not know the client gave up, is assumed to finish a request within
-    /// the client's request timeout (the lease when it has none).
-    pub(crate) fn write_grace(&self) -> Duration {
-        self.client
-            .request_timeout()
-            .unwrap_or(self.settings.claim_lease)
-    }
-
-    /// The retry delay after `attempts` failed attempts: exponential from
-    /// `retry_base`, capped at `retry_max`, at least `hint` (Jira's
-    /// `Retry-After`), with up to 20% jitter (from the clock) so replicas
-    /// spread out.
-    pub(crate) fn retry_delay(&self, attempts: u32, hint: Option<Duration>) -> Duration {
-        let s = &self.settings;
-        let exp = s.retry_base.saturating_mul(1u32 << attempts.min(20));
-        let base = exp.min(s.retry_max).max(hint.unwrap_or_default());
-        let jitter = 0.2 * self.clock.jitter().clamp(0.0, 1.0);
-        base + base.mul_f64(jitter)
     }
 }
 

@@ -143,17 +143,5 @@ impl Reconciler<'_> {
 
 /// Whether `a` was created before `b` (by Jira's `created`, then by id).
 fn older(a: &Issue, b: &Issue) -> bool {
-    creation_order(a) < creation_order(b)
-}
-
-/// The order issues were created in: Jira's `created`, then the id.
-pub(crate) fn creation_order(i: &Issue) -> (i64, i64) {
-    (
-        i.fields
-            .created
-            .as_deref()
-            .and_then(crate::jira_time::jira_time_ms)
-            .unwrap_or(i64::MAX),
-        i.id.parse::<i64>().unwrap_or(i64::MAX),
-    )
+    crate::jira_time::creation_order(a) < crate::jira_time::creation_order(b)
 }

@@ -223,7 +223,11 @@ impl Inbound {
             issue = webhook.event.issue.as_ref().map_or("-", |i| i.key.as_str()),
         );
         let outcome = self.handle_in_span(webhook).instrument(span).await;
-        crate::metrics::inbound("webhook", &outcome);
+        crate::metrics::inbound(
+            "webhook",
+            outcome.disposition.as_str(),
+            outcome.reason.code(),
+        );
         tracing::debug!(
             outcome = outcome.disposition.as_str(),
             reason = outcome.reason.code(),
@@ -241,7 +245,7 @@ impl Inbound {
         // A connection test's synthetic issue: record that it arrived, for
         // the test's round-trip step, and change nothing else.
         if let Some((id, key)) = self.connection_test_issue(event) {
-            let mark = crate::test_connection::round_trip_mark(id, &key);
+            let mark = crate::marks::round_trip_mark(id, &key);
             return match store.first_delivery(&mark, now).await {
                 Ok(_) => {
                     tracing::info!(issue = %key, "connection test webhook received");
@@ -258,7 +262,7 @@ impl Inbound {
         // difference with Jira explains is refused before it is recorded,
         // so it can neither apply nor make later real events look stale.
         if let Some(at) = event.timestamp
-            && at > now.saturating_add(crate::push::duration_ms(MAX_EVENT_AHEAD))
+            && at > now.saturating_add(crate::clock::duration_ms(MAX_EVENT_AHEAD))
         {
             tracing::warn!(
                 ahead_ms = at - now,
@@ -322,7 +326,7 @@ impl Inbound {
             .fields
             .labels
             .iter()
-            .any(|l| l == crate::test_connection::CONNECTION_TEST_LABEL);
+            .any(|l| l == crate::marks::CONNECTION_TEST_LABEL);
         if !tagged || !issue_in_project(&issue.key, &self.project_key) {
             return None;
         }

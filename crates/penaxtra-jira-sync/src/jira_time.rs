@@ -11,6 +11,18 @@ pub(crate) fn jira_time_ms(text: &str) -> Option<i64> {
         .map(|t| t.timestamp_millis())
 }
 
+/// The order issues were created in: Jira's `created`, then the id.
+pub(crate) fn creation_order(i: &jira_model::Issue) -> (i64, i64) {
+    (
+        i.fields
+            .created
+            .as_deref()
+            .and_then(jira_time_ms)
+            .unwrap_or(i64::MAX),
+        i.id.parse::<i64>().unwrap_or(i64::MAX),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

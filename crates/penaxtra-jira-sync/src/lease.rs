@@ -29,8 +29,8 @@
 //! and healing closes whatever slips through. Renewals go one claim at a
 //! time: a bulk chunk's 50 claims cost 50 store writes per renewal.
 
-use crate::engine::Core;
-use crate::push::duration_ms;
+use crate::clock::duration_ms;
+use crate::engine_core::Core;
 use crate::store::{Fence, OpRef, SyncStore};
 use async_trait::async_trait;
 use jira_client::{Clock, GateClosed, SendGate};

@@ -16,23 +16,23 @@
 //! | `penaxtra_jira_parked` | gauge | — (parked for a person) |
 //! | `penaxtra_jira_duplicates_healed_total` | counter | — |
 
-use crate::push::PushKind;
-use crate::worker::WorkerReport;
+// The bottom floor: callers pass codes and counts, so this file knows no
+// outcome type of the floors above.
 
-pub(crate) fn push(kind: PushKind) {
-    metrics::counter!("penaxtra_jira_push_total", "outcome" => kind.code()).increment(1);
+pub(crate) fn push(code: &'static str) {
+    metrics::counter!("penaxtra_jira_push_total", "outcome" => code).increment(1);
 }
 
 pub(crate) fn state_out(outcome: &'static str) {
     metrics::counter!("penaxtra_jira_state_out_total", "outcome" => outcome).increment(1);
 }
 
-pub(crate) fn inbound(source: &'static str, outcome: &crate::InboundOutcome) {
+pub(crate) fn inbound(source: &'static str, outcome: &'static str, reason: &'static str) {
     metrics::counter!(
         "penaxtra_jira_inbound_total",
         "source" => source,
-        "outcome" => outcome.disposition.as_str(),
-        "reason" => outcome.reason.code()
+        "outcome" => outcome,
+        "reason" => reason
     )
     .increment(1);
 }
@@ -41,14 +41,10 @@ pub(crate) fn webhook_rejected(code: &'static str) {
     metrics::counter!("penaxtra_jira_webhook_rejected_total", "reason" => code).increment(1);
 }
 
-pub(crate) fn worker(report: &WorkerReport) {
-    for (result, n) in [
-        ("done", report.done),
-        ("retried", report.retried),
-        ("parked", report.parked),
-        ("gone", report.gone),
-        ("recovered", report.recovered),
-    ] {
+/// Worker results: `(result, count)` pairs (`done`, `retried`, `parked`,
+/// `gone`, `recovered`).
+pub(crate) fn worker(results: [(&'static str, usize); 5]) {
+    for (result, n) in results {
         if n > 0 {
             metrics::counter!("penaxtra_jira_worker_total", "result" => result).increment(n as u64);
         }

@@ -10,9 +10,11 @@
 //! may have reached Jira (timeout, reset connection, 5xx) leaves the claim
 //! in doubt, so whoever tries next checks first.
 
+use crate::clock::duration_ms;
 use crate::decision::{Decision, decide};
-use crate::engine::Core;
+use crate::engine_core::Core;
 use crate::error::SyncError;
+use crate::jql::jql_string;
 use crate::lease::ClaimLease;
 use crate::store::{Claim, Doubt, Fence, Link, PendingOp, Release};
 use jira_model::{Issue, IssueKey};
@@ -196,7 +198,7 @@ impl Pusher<'_> {
         let span = tracing::info_span!("push", finding = %finding.id);
         let outcome = self.push_in_span(finding).instrument(span).await;
         if let Ok(o) = &outcome {
-            crate::metrics::push(o.kind());
+            crate::metrics::push(o.kind().code());
         }
         outcome
     }
@@ -577,7 +579,7 @@ impl Pusher<'_> {
         let mut issues = self
             .read_by_id(ids, &["labels", "status", "resolution", "created"])
             .await?;
-        issues.sort_by_key(crate::heal::creation_order);
+        issues.sort_by_key(crate::jira_time::creation_order);
         let mut found: HashMap<FindingId, Issue> = HashMap::new();
         for issue in issues {
             if let Some(&id) = issue.fields.labels.iter().find_map(|l| by_label.get(l)) {
@@ -585,38 +587,5 @@ impl Pusher<'_> {
             }
         }
         Ok(found)
-    }
-}
-
-/// A JQL string literal.
-pub(crate) fn jql_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' | '\t' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-pub(crate) fn duration_ms(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jql_strings_are_escaped() {
-        assert_eq!(jql_string("SEC"), "\"SEC\"");
-        assert_eq!(jql_string("a\"b\\c\nd"), "\"a\\\"b\\\\c d\"");
     }
 }

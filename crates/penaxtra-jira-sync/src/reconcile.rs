@@ -3,12 +3,14 @@
 //! notice linked issues deleted in Jira.
 
 use crate::Inbound;
-use crate::engine::{Core, DeletedIssue, JiraSync};
+use crate::clock::duration_ms;
+use crate::engine_core::Core;
 use crate::error::SyncError;
 use crate::host::Findings;
 use crate::inbound::{Disposition, InboundOutcome, Source};
 use crate::jira_time::jira_time_ms;
-use crate::push::{duration_ms, jql_string};
+use crate::jql::jql_string;
+use crate::settings::DeletedIssue;
 use crate::state_out::StateOut;
 use crate::store::{PendingOp, SweepCursor};
 use jira_model::IssueKey;
@@ -96,7 +98,11 @@ impl Reconciler<'_> {
                 let outcome = inbound
                     .apply_issue_state(&issue, None, updated, false, Source::Reconciliation)
                     .await;
-                crate::metrics::inbound("reconciliation", &outcome);
+                crate::metrics::inbound(
+                    "reconciliation",
+                    outcome.disposition.as_str(),
+                    outcome.reason.code(),
+                );
                 match outcome.disposition {
                     Disposition::Applied => report.applied.push(outcome),
                     Disposition::Failed => report.failed.push(outcome),
@@ -235,27 +241,6 @@ impl Reconciler<'_> {
         }
         store.remove_link(&link.finding_id).await?;
         Ok(())
-    }
-}
-
-impl JiraSync {
-    /// Runs [`JiraSync::reconcile`] every `interval` in the background,
-    /// checking for deleted issues every `deleted_every` sweeps (0: never).
-    pub fn spawn_reconciler(
-        &self,
-        interval: Duration,
-        deleted_every: u32,
-    ) -> crate::worker::WorkerHandle {
-        let this = self.clone();
-        crate::worker::WorkerHandle::spawn(interval, move |round| {
-            let this = this.clone();
-            async move {
-                let check = deleted_every != 0 && round % u64::from(deleted_every) == 0;
-                if let Err(e) = this.reconcile(check).await {
-                    tracing::warn!(code = e.code(), "reconciliation sweep failed: {e}");
-                }
-            }
-        })
     }
 }
 

@@ -1,12 +1,12 @@
 //! Outbound state: a finding's new state moves its issue through the
 //! workflow, by the direct transition or the shortest path there.
 
+use crate::clock::duration_ms;
 use crate::decision::{Decision, decide};
-use crate::engine::Core;
+use crate::engine_core::Core;
 use crate::error::SyncError;
 use crate::jira_time::jira_time_ms;
 use crate::lease::OpLease;
-use crate::push::duration_ms;
 use crate::store::{ExpectedStatus, Link, PendingOp};
 use crate::workflow::{WorkflowMap, choose, same_status, visit};
 use jira_model::{Issue, IssueKey, StatusName, TransitionRequest};

@@ -3,79 +3,14 @@
 
 use crate::engine::JiraSync;
 use crate::error::SyncError;
+use crate::marks::{CONNECTION_TEST_LABEL, CONNECTION_TEST_SUMMARY, round_trip_mark};
+use crate::settings::ReceiverUrl;
 use jira_model::{CreateIssueRequest, Description, IssueKey, adf};
 use penaxtra_mapping::FindingState;
 use std::time::{Duration, Instant};
 
-/// The summary of the synthetic issue.
-pub const CONNECTION_TEST_SUMMARY: &str = "[Penaxtra] Connection test";
-
-/// The label of the synthetic issue: the inbound processor recognises the
-/// synthetic issue's webhooks by it and records their arrival for the
-/// webhook round-trip step, changing nothing else.
-pub const CONNECTION_TEST_LABEL: &str = "penaxtra-connection-test";
-
 /// How often the round-trip step looks for the webhook's arrival.
 const ROUND_TRIP_POLL: Duration = Duration::from_millis(200);
-
-/// The delivery mark recording that a synthetic issue's webhook arrived:
-/// by issue id and key, which Jira never gives two issues.
-pub(crate) fn round_trip_mark(issue_id: &str, key: &IssueKey) -> String {
-    format!("connection-test:{issue_id}:{key}")
-}
-
-/// The URL a Jira webhook posts this integration's events to, as
-/// configured in Jira. It carries the URL secret, so it is shown only as
-/// `scheme://host:port/…` ([`std::fmt::Display`] and [`std::fmt::Debug`]).
-#[derive(Clone, PartialEq, Eq)]
-pub struct ReceiverUrl(url::Url);
-
-impl ReceiverUrl {
-    /// Reads an `http` or `https` URL with a host.
-    ///
-    /// # Errors
-    /// [`crate::config::ConfigError`] for `settings.webhook_receiver_url`
-    /// when the text is not such a URL (the message never repeats it).
-    pub fn parse(text: &str) -> Result<Self, crate::config::ConfigError> {
-        let invalid = |why: &str| {
-            crate::config::ConfigError::invalid("settings.webhook_receiver_url", why.to_string())
-        };
-        let url = url::Url::parse(text.trim()).map_err(|_| invalid("is not a URL"))?;
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(invalid("must be an http or https URL"));
-        }
-        if url.host_str().is_none_or(str::is_empty) {
-            return Err(invalid("has no host"));
-        }
-        Ok(Self(url))
-    }
-
-    /// The whole URL, secret included.
-    pub fn expose(&self) -> &url::Url {
-        &self.0
-    }
-}
-
-impl std::fmt::Display for ReceiverUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}://{}",
-            self.0.scheme(),
-            self.0.host_str().unwrap_or("")
-        )?;
-        if let Some(port) = self.0.port() {
-            write!(f, ":{port}")?;
-        }
-        f.write_str("/…")
-    }
-}
-
-impl std::fmt::Debug for ReceiverUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ReceiverUrl({self})")
-    }
-}
 
 /// One step of the test.
 #[derive(Debug, Clone)]

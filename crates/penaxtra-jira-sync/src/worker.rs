@@ -1,11 +1,13 @@
 //! The worker: retries queued operations with backoff until they succeed or
 //! need a person. Callable once (`run_due`) or in the background.
 
+use crate::background::WorkerHandle;
+use crate::clock::duration_ms;
 use crate::decision::{Decision, decide};
 use crate::engine::JiraSync;
 use crate::error::SyncError;
 use crate::lease::OpLease;
-use crate::push::{Attempt, AttemptError, PushOutcome, duration_ms};
+use crate::push::{Attempt, AttemptError, PushOutcome};
 use crate::state_out::StateOutcome;
 use crate::store::{PendingOp, QueuedOp};
 use std::time::Duration;
@@ -30,58 +32,6 @@ pub struct WorkerReport {
     /// Creates recovered from claims whose process is gone (queued, and run
     /// in this or a later round).
     pub recovered: usize,
-}
-
-/// A worker running in the background; stops when dropped or on
-/// [`WorkerHandle::stop`].
-#[derive(Debug)]
-pub struct WorkerHandle {
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl WorkerHandle {
-    /// Stops the worker after its current round.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-        let _ = (&mut self.task).await;
-    }
-}
-
-impl WorkerHandle {
-    /// Runs `round(n)` now and then every `interval` until stopped.
-    pub(crate) fn spawn<F, Fut>(interval: Duration, round: F) -> Self
-    where
-        F: Fn(u64) -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = ()> + Send + 'static,
-    {
-        let (tx, mut rx) = tokio::sync::oneshot::channel();
-        let task = tokio::spawn(async move {
-            let mut n = 0u64;
-            loop {
-                round(n).await;
-                n += 1;
-                tokio::select! {
-                    _ = &mut rx => break,
-                    _ = tokio::time::sleep(interval) => {}
-                }
-            }
-        });
-        Self {
-            stop: Some(tx),
-            task,
-        }
-    }
-}
-
-impl Drop for WorkerHandle {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-    }
 }
 
 enum Step {
@@ -163,7 +113,13 @@ impl JiraSync {
                 self.run_taken(&q, &mut report).await?;
             }
         }
-        crate::metrics::worker(&report);
+        crate::metrics::worker([
+            ("done", report.done),
+            ("retried", report.retried),
+            ("parked", report.parked),
+            ("gone", report.gone),
+            ("recovered", report.recovered),
+        ]);
         Ok(report)
     }
 
@@ -289,5 +245,22 @@ impl JiraSync {
                 }
             }
         }
+    }
+}
+
+impl JiraSync {
+    /// Runs [`JiraSync::reconcile`] every `interval` in the background,
+    /// checking for deleted issues every `deleted_every` sweeps (0: never).
+    pub fn spawn_reconciler(&self, interval: Duration, deleted_every: u32) -> WorkerHandle {
+        let this = self.clone();
+        WorkerHandle::spawn(interval, move |round| {
+            let this = this.clone();
+            async move {
+                let check = deleted_every != 0 && round % u64::from(deleted_every) == 0;
+                if let Err(e) = this.reconcile(check).await {
+                    tracing::warn!(code = e.code(), "reconciliation sweep failed: {e}");
+                }
+            }
+        })
     }
 }

@@ -34,11 +34,14 @@
 //! The mapping sections (`rule`, `template`, `states`, `inbound`) are
 //! [`MappingConfig`]; the README lists every key with its default.
 
+mod error;
 mod service;
+
+pub use error::ConfigError;
 
 pub use service::{ConnectionConfig, ServiceConfig};
 
-use crate::engine::{DeletedIssue, SyncSettings};
+use crate::settings::{DeletedIssue, SyncSettings};
 use jira_client::{ApiTokenAuth, JiraClient, PatAuth, RateLimit, UrlPolicy};
 use jira_model::Flavor;
 use penaxtra_mapping::{
@@ -49,42 +52,6 @@ use serde::Deserialize;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// An invalid setting.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid setting `{setting}`: {message}")]
-pub struct ConfigError {
-    setting: String,
-    message: String,
-}
-
-impl ConfigError {
-    /// An error about `setting` (a dotted path such as `jira.base_url`).
-    pub fn invalid(setting: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            setting: setting.into(),
-            message: message.into(),
-        }
-    }
-    /// The setting at fault.
-    pub fn setting(&self) -> &str {
-        &self.setting
-    }
-
-    /// What is wrong with it.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// The same error about a setting of connection `id`
-    /// (`connections[<id>].<setting>`).
-    pub fn in_connection(self, id: &crate::ConnectionId) -> Self {
-        Self {
-            setting: format!("connections[{id}].{}", self.setting),
-            message: self.message,
-        }
-    }
-}
 
 /// The whole configuration of the integration: one file builds the engine,
 /// inbound processing included.
@@ -268,7 +235,7 @@ impl SettingsConfig {
             s.delivery_retention = d;
         }
         if let Some(url) = &self.webhook_receiver_url {
-            s.webhook_receiver_url = Some(crate::ReceiverUrl::parse(url)?);
+            s.webhook_receiver_url = Some(crate::settings::ReceiverUrl::parse(url)?);
         }
         if let Some(d) = dur("webhook_round_trip_wait", &self.webhook_round_trip_wait)? {
             s.webhook_round_trip_wait = d;
@@ -706,8 +673,8 @@ impl SyncConfig {
         })?;
         Self::from_toml(&text).map_err(|e| {
             ConfigError::invalid(
-                e.setting.clone(),
-                format!("{}: {}", path.display(), e.message),
+                e.setting().to_string(),
+                format!("{}: {}", path.display(), e.message()),
             )
         })
     }

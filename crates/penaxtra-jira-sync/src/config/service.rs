@@ -161,7 +161,7 @@ impl ServiceConfig {
         Self::from_toml(&text).map_err(|e| {
             ConfigError::invalid(
                 e.setting().to_string(),
-                format!("{}: {}", path.display(), e.message),
+                format!("{}: {}", path.display(), e.message()),
             )
         })
     }

@@ -520,3 +520,9 @@ impl RateBudgetStore for MemoryStore {
         Ok(reservation.wait_us)
     }
 }
+
+impl super::StoreBackend for MemoryStore {
+    fn handle(&self, connection: ConnectionId) -> std::sync::Arc<dyn SyncStore> {
+        std::sync::Arc::new(self.for_connection(connection))
+    }
+}

@@ -119,25 +119,6 @@ pub trait StoreBackend: Send + Sync {
     fn handle(&self, connection: ConnectionId) -> std::sync::Arc<dyn SyncStore>;
 }
 
-impl StoreBackend for MemoryStore {
-    fn handle(&self, connection: ConnectionId) -> std::sync::Arc<dyn SyncStore> {
-        std::sync::Arc::new(self.for_connection(connection))
-    }
-}
-
-impl StoreBackend for SqliteStore {
-    fn handle(&self, connection: ConnectionId) -> std::sync::Arc<dyn SyncStore> {
-        std::sync::Arc::new(self.for_connection(connection))
-    }
-}
-
-#[cfg(feature = "postgres")]
-impl StoreBackend for PostgresStore {
-    fn handle(&self, connection: ConnectionId) -> std::sync::Arc<dyn SyncStore> {
-        std::sync::Arc::new(self.for_connection(connection))
-    }
-}
-
 /// Durable state of the integration. See the [module docs](self).
 ///
 /// Times are Unix epoch milliseconds. The caller (the engine) passes its

@@ -12,6 +12,7 @@ mod hooked_store;
 mod inbound;
 mod inbound_props;
 mod injection;
+mod layering;
 mod log_capture;
 mod metrics;
 mod outbound;

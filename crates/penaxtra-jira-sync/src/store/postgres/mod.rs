@@ -1156,3 +1156,9 @@ impl RateBudgetStore for PostgresStore {
         Ok(rate.wait_us(tat_us, now_us))
     }
 }
+
+impl super::StoreBackend for PostgresStore {
+    fn handle(&self, connection: ConnectionId) -> std::sync::Arc<dyn SyncStore> {
+        std::sync::Arc::new(self.for_connection(connection))
+    }
+}

@@ -1082,3 +1082,9 @@ impl RateBudgetStore for SqliteStore {
         .await
     }
 }
+
+impl super::StoreBackend for SqliteStore {
+    fn handle(&self, connection: ConnectionId) -> std::sync::Arc<dyn SyncStore> {
+        std::sync::Arc::new(self.for_connection(connection))
+    }
+}
