@@ -19,10 +19,10 @@
 //! finding by more than one slice per busy connection.
 
 use crate::ConnectionId;
-use crate::config::{ConfigError, ServiceConfig};
+use crate::config::{ConfigError, ConnectionConfig, ServiceConfig};
 use crate::engine::JiraSync;
 use crate::error::SyncError;
-use crate::host::Findings;
+use crate::host::{Findings, HostError};
 use crate::store::StoreBackend;
 use crate::store::host_now_ms;
 use crate::webhook::WebhookGate;
@@ -72,6 +72,8 @@ pub(crate) struct Tenant {
     pub(crate) sync: JiraSync,
     pub(crate) gate: Option<Arc<WebhookGate>>,
     pub(crate) paused: Option<String>,
+    /// The source's revision it was built from.
+    revision: Option<String>,
     /// When its recovery pass last ran (host epoch ms).
     last_recovery_ms: AtomicI64,
 }
@@ -82,6 +84,7 @@ impl Tenant {
             sync,
             gate: gate.map(Arc::new),
             paused: None,
+            revision: None,
             last_recovery_ms: AtomicI64::new(i64::MIN),
         }
     }
@@ -151,6 +154,29 @@ impl Connections {
         sync: JiraSync,
         gate: Option<WebhookGate>,
     ) -> Result<(), ConnectionError> {
+        self.insert_revision(id, sync, gate, None)
+    }
+
+    /// Marks a connection paused without touching its queue (at build,
+    /// before any worker runs: its work is parked by the first pause).
+    fn mark_paused(&self, id: &ConnectionId, reason: &str) {
+        let mut tenants = self.write();
+        if let Some(t) = tenants.get(id) {
+            let mut paused = Tenant::new(t.sync.clone(), None);
+            paused.gate = t.gate.clone();
+            paused.revision = t.revision.clone();
+            paused.paused = Some(reason.to_string());
+            tenants.insert(id.clone(), Arc::new(paused));
+        }
+    }
+
+    fn insert_revision(
+        &self,
+        id: ConnectionId,
+        sync: JiraSync,
+        gate: Option<WebhookGate>,
+        revision: Option<String>,
+    ) -> Result<(), ConnectionError> {
         let store = sync.store().connection().clone();
         if store != id {
             return Err(ConnectionError::StoreMismatch {
@@ -159,6 +185,7 @@ impl Connections {
             });
         }
         let mut tenant = Tenant::new(sync, gate);
+        tenant.revision = revision;
         let mut tenants = self.write();
         if let Some(old) = tenants.get(&id) {
             tenant.paused = old.paused.clone();
@@ -167,11 +194,101 @@ impl Connections {
         Ok(())
     }
 
+    /// Brings the registry in line with what `source` lists now: new
+    /// connections are built and added, connections whose revision
+    /// changed (or that have none) are rebuilt and replaced, connections
+    /// no longer listed are removed (their work parked, their rows kept),
+    /// and each one's paused state follows the source. A connection whose
+    /// configuration is wrong is left as it was (or not added) and named in
+    /// the report; the others go on.
+    ///
+    /// # Errors
+    /// [`HostError`] when the source cannot list its connections; nothing
+    /// changes then.
+    pub async fn refresh(
+        &self,
+        source: &dyn ConnectionSource,
+        backend: &dyn StoreBackend,
+        findings: &dyn Fn(&ConnectionId) -> Arc<dyn Findings>,
+    ) -> Result<RefreshReport, HostError> {
+        let listed = source.connections().await?;
+        let mut report = RefreshReport::default();
+        let listed_ids: std::collections::BTreeSet<ConnectionId> =
+            listed.iter().map(|c| c.id.clone()).collect();
+        for c in listed {
+            let current = self.tenant(&c.id);
+            let unchanged = match (&current, &c.revision) {
+                (Some(t), Some(rev)) => t.revision.as_deref() == Some(rev.as_str()),
+                _ => false,
+            };
+            if !unchanged {
+                match build_one(&c, backend, findings) {
+                    Ok((sync, gate)) => {
+                        let existed = current.is_some();
+                        // Registered paused or not as the source says, below.
+                        if let Err(e) =
+                            self.insert_revision(c.id.clone(), sync, gate, c.revision.clone())
+                        {
+                            report.failed.push((
+                                c.id.clone(),
+                                ConfigError::invalid("store", e.to_string()).in_connection(&c.id),
+                            ));
+                            continue;
+                        }
+                        if existed {
+                            report.changed.push(c.id.clone());
+                        } else {
+                            report.added.push(c.id.clone());
+                        }
+                    }
+                    Err(e) => {
+                        report.failed.push((c.id.clone(), e));
+                        continue;
+                    }
+                }
+            }
+            let paused_now = self.tenant(&c.id).and_then(|t| t.paused.clone());
+            match (&c.paused, paused_now) {
+                (Some(reason), None) => {
+                    if let Err(e) = self.pause(&c.id, reason).await {
+                        tracing::warn!(connection = %c.id, code = e.code(), "pausing failed: {e}");
+                    }
+                    report.paused.push(c.id.clone());
+                }
+                (None, Some(_)) => {
+                    if let Err(e) = self.resume(&c.id).await {
+                        tracing::warn!(connection = %c.id, code = e.code(), "resuming failed: {e}");
+                    }
+                    report.resumed.push(c.id.clone());
+                }
+                _ => {}
+            }
+        }
+        let gone: Vec<ConnectionId> = self
+            .read()
+            .keys()
+            .filter(|id| !listed_ids.contains(*id))
+            .cloned()
+            .collect();
+        for id in gone {
+            if let Err(e) = self
+                .remove(&id, "no longer listed by the connection source")
+                .await
+            {
+                tracing::warn!(connection = %id, code = e.code(), "removing failed: {e}");
+            }
+            report.removed.push(id);
+        }
+        Ok(report)
+    }
+
     /// Builds the registry a [`ServiceConfig`] describes: for each
     /// connection, an engine on its handle of `backend` with its own Jira
     /// client (its token opened for that connection), the findings
     /// `findings` answers for it, and a webhook gate when it has a
-    /// `[webhook]` section.
+    /// `[webhook]` section; a connection listed `paused` is registered
+    /// paused (its work stays queued and untouched until
+    /// [`Connections::resume`] or a refresh that lists it active).
     ///
     /// # Errors
     /// [`ConfigError`] naming the connection (`connections[<id>].<setting>`)
@@ -183,20 +300,13 @@ impl Connections {
     ) -> Result<Self, ConfigError> {
         let connections = Self::new();
         for c in &service.connections {
-            let named = |e: ConfigError| e.in_connection(&c.id);
-            let sync =
-                JiraSync::from_config(&c.config, backend.handle(c.id.clone()), findings(&c.id))
-                    .map_err(named)?;
-            let gate = match &c.config.webhook {
-                Some(g) => Some(
-                    WebhookGate::new(g.clone())
-                        .map_err(|e| named(ConfigError::invalid("webhook", e.to_string())))?,
-                ),
-                None => None,
-            };
+            let (sync, gate) = build_one(c, backend, findings)?;
             connections
-                .insert(c.id.clone(), sync, gate)
-                .map_err(|e| named(ConfigError::invalid("store", e.to_string())))?;
+                .insert_revision(c.id.clone(), sync, gate, c.revision.clone())
+                .map_err(|e| ConfigError::invalid("store", e.to_string()).in_connection(&c.id))?;
+            if let Some(reason) = &c.paused {
+                connections.mark_paused(&c.id, reason);
+            }
         }
         Ok(connections)
     }
@@ -251,6 +361,7 @@ impl Connections {
             };
             let mut paused = Tenant::new(t.sync.clone(), None);
             paused.gate = t.gate.clone();
+            paused.revision = t.revision.clone();
             paused.paused = Some(reason.to_string());
             let sync = paused.sync.clone();
             tenants.insert(id.clone(), Arc::new(paused));
@@ -272,6 +383,7 @@ impl Connections {
             };
             let mut active = Tenant::new(t.sync.clone(), None);
             active.gate = t.gate.clone();
+            active.revision = t.revision.clone();
             let sync = active.sync.clone();
             tenants.insert(id.clone(), Arc::new(active));
             sync
@@ -454,6 +566,66 @@ async fn schedule(
         }
     }
     while turns.join_next().await.is_some() {}
+}
+
+/// Where a service's connections come from: the host's own records (a
+/// table of customer connections), read at start and on every
+/// [`Connections::refresh`]. A [`ServiceConfig`] is one: the connections
+/// of a file.
+#[async_trait::async_trait]
+pub trait ConnectionSource: Send + Sync {
+    /// Every connection the service should serve now.
+    ///
+    /// # Errors
+    /// [`HostError`] when the records cannot be read.
+    async fn connections(&self) -> Result<Vec<ConnectionConfig>, HostError>;
+}
+
+#[async_trait::async_trait]
+impl ConnectionSource for ServiceConfig {
+    async fn connections(&self) -> Result<Vec<ConnectionConfig>, HostError> {
+        Ok(self.connections.clone())
+    }
+}
+
+/// What [`Connections::refresh`] did.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct RefreshReport {
+    /// Connections built and added.
+    pub added: Vec<ConnectionId>,
+    /// Connections rebuilt and replaced.
+    pub changed: Vec<ConnectionId>,
+    /// Connections removed (their work parked, their rows kept).
+    pub removed: Vec<ConnectionId>,
+    /// Connections paused by the source.
+    pub paused: Vec<ConnectionId>,
+    /// Connections resumed by the source.
+    pub resumed: Vec<ConnectionId>,
+    /// Connections whose configuration was refused, left as they were.
+    pub failed: Vec<(ConnectionId, ConfigError)>,
+}
+
+/// One connection's engine and gate, as its configuration describes.
+fn build_one(
+    c: &ConnectionConfig,
+    backend: &dyn StoreBackend,
+    findings: &dyn Fn(&ConnectionId) -> Arc<dyn Findings>,
+) -> Result<(JiraSync, Option<WebhookGate>), ConfigError> {
+    // The token is opened for the id the connection is registered under,
+    // whatever its configuration was read as.
+    let mut config = c.config.clone();
+    config.jira = config.jira.with_connection(&c.id);
+    let sync = JiraSync::from_config(&config, backend.handle(c.id.clone()), findings(&c.id))
+        .map_err(|e| e.in_connection(&c.id))?;
+    let gate = match &c.config.webhook {
+        Some(g) => Some(
+            WebhookGate::new(g.clone())
+                .map_err(|e| ConfigError::invalid("webhook", e.to_string()).in_connection(&c.id))?,
+        ),
+        None => None,
+    };
+    Ok((sync, gate))
 }
 
 fn unknown(id: &ConnectionId) -> SyncError {

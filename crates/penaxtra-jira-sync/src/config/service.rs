@@ -25,7 +25,8 @@
 //!
 //! Each `[[connections]]` entry holds what a single-connection file holds
 //! (`jira`, `template`, `rule`, `states`, `inbound`, `settings`,
-//! `service_account`, `webhook`) plus its `id`; `[network]` stands at the
+//! `service_account`, `webhook`) plus its `id`, and optionally `paused`
+//! (the reason) and `revision`; `[network]` stands at the
 //! top only, so no connection can relax it. A file without
 //! `[[connections]]` is one connection, [`crate::ConnectionId::DEFAULT_TEXT`].
 
@@ -42,6 +43,37 @@ pub struct ConnectionConfig {
     /// Its configuration, with the operator's `[network]` applied and its
     /// sealed token bound to `id`.
     pub config: SyncConfig,
+    /// Why it is paused (`paused = "…"` in its entry), when it is: the
+    /// service keeps its rows and parks its work.
+    pub paused: Option<String>,
+    /// The host's revision of this connection (`revision = "…"`, e.g. when
+    /// its row last changed): a refresh rebuilds a connection whose
+    /// revision changed, or that has none.
+    pub revision: Option<String>,
+}
+
+impl ConnectionConfig {
+    /// A connection as a host builds it from its own records.
+    pub fn new(id: ConnectionId, config: SyncConfig) -> Self {
+        Self {
+            id,
+            config,
+            paused: None,
+            revision: None,
+        }
+    }
+
+    /// Paused, with its reason.
+    pub fn paused(mut self, reason: impl Into<String>) -> Self {
+        self.paused = Some(reason.into());
+        self
+    }
+
+    /// With the host's revision.
+    pub fn revision(mut self, revision: impl Into<String>) -> Self {
+        self.revision = Some(revision.into());
+        self
+    }
 }
 
 /// Every connection a service serves: `[[connections]]` under one
@@ -68,10 +100,7 @@ impl ServiceConfig {
             let config = SyncConfig::from_toml(text)?;
             return Ok(Self {
                 network: config.network.clone(),
-                connections: vec![ConnectionConfig {
-                    id: ConnectionId::default(),
-                    config,
-                }],
+                connections: vec![ConnectionConfig::new(ConnectionId::default(), config)],
             });
         }
         if let Some(key) = value
@@ -123,6 +152,13 @@ impl ServiceConfig {
                     format!("connection {id} is listed twice"),
                 ));
             }
+            let text_of = |table: &mut toml::Table, key: &str| match table.remove(key) {
+                None => Ok(None),
+                Some(toml::Value::String(s)) => Ok(Some(s)),
+                Some(_) => Err(ConfigError::invalid(at(key), "must be a string")),
+            };
+            let paused = text_of(&mut table, "paused")?;
+            let revision = text_of(&mut table, "revision")?;
             if table.contains_key("network") {
                 return Err(ConfigError::invalid(
                     at("network"),
@@ -139,7 +175,12 @@ impl ServiceConfig {
                 .with_network(network.clone())
                 .with_connection(&id);
             config.network = network.clone();
-            connections.push(ConnectionConfig { id, config });
+            connections.push(ConnectionConfig {
+                id,
+                config,
+                paused,
+                revision,
+            });
         }
         Ok(Self {
             network,

@@ -7,7 +7,8 @@
 use crate::support::{alex, client, fast_settings, finding, sim};
 use jira_model::{Flavor, TransitionRequest};
 use jira_sim::{JiraSim, SimConfig};
-use penaxtra_jira_sync::connections::{ConnectionError, Connections};
+use penaxtra_jira_sync::connections::{ConnectionError, ConnectionSource, Connections};
+use penaxtra_jira_sync::store::SyncStore;
 use penaxtra_jira_sync::store::{PendingOp, SqliteStore};
 use penaxtra_jira_sync::webhook::{
     ConnectionsRoute, IpAllowlist, WebhookGate, WebhookGateConfig, WebhookLog,
@@ -16,6 +17,7 @@ use penaxtra_jira_sync::{ConnectionId, JiraSync, MemoryFindings};
 use penaxtra_mapping::{Finding, FindingState, InboundPolicy, Severity};
 use secrecy::SecretString;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -495,4 +497,159 @@ credentials = {{ source = "sealed", sealed_token = "{tg}", secret_key_file = "{k
         "connections[globex].jira.credentials.sealed_token",
         "{e}"
     );
+}
+
+/// A service file for `tenants` (id, simulator), each with its token
+/// sealed for it; keys in `dir`.
+fn sealed_service(
+    dir: &Path,
+    tenants: &[(&str, &JiraSim)],
+) -> penaxtra_jira_sync::config::ServiceConfig {
+    use jira_client::sealed::{SealedToken, SealingKeyPair, TokenBinding};
+    use secrecy::ExposeSecret;
+    let keys = SealingKeyPair::generate();
+    let key_file = dir.join(format!("keys-{}.txt", tenants.len()));
+    std::fs::write(&key_file, keys.secret_key().to_text().expose_secret()).unwrap();
+    let mut text = String::from("[network]\nallow_loopback = true\n");
+    for (id, sim) in tenants {
+        let (deployment, token, email) = match sim.flavor() {
+            Flavor::Cloud => (
+                "cloud",
+                jira_sim::accounts::SERVICE_API_TOKEN,
+                format!("email = \"{}\"\n", jira_sim::accounts::SERVICE_EMAIL),
+            ),
+            _ => ("datacenter", jira_sim::accounts::SERVICE_PAT, String::new()),
+        };
+        let binding = TokenBinding::for_base_url(id, &sim.base_url()).unwrap();
+        let sealed =
+            SealedToken::seal(&keys.public_key(), &binding, &SecretString::from(token)).unwrap();
+        text.push_str(&format!(
+            "\n[[connections]]\nid = \"{id}\"\n[connections.jira]\ndeployment = \"{deployment}\"\nbase_url = \"{}\"\n{email}credentials = {{ source = \"sealed\", sealed_token = \"{sealed}\", secret_key_file = \"{}\" }}\n",
+            sim.base_url(),
+            key_file.display()
+        ));
+    }
+    penaxtra_jira_sync::config::ServiceConfig::from_toml(&text).unwrap()
+}
+
+/// The host's records of its customers' connections, as a test changes them.
+#[derive(Default)]
+struct Records(Mutex<Vec<penaxtra_jira_sync::config::ConnectionConfig>>);
+
+#[async_trait::async_trait]
+impl ConnectionSource for Records {
+    async fn connections(
+        &self,
+    ) -> Result<Vec<penaxtra_jira_sync::config::ConnectionConfig>, penaxtra_jira_sync::HostError>
+    {
+        Ok(self.0.lock().unwrap().clone())
+    }
+}
+
+/// The host adds, changes, pauses and removes connections at run time;
+/// one refresh follows its records, a broken one is named and skipped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_follows_the_hosts_records() {
+    let acme = sim(SimConfig::new(Flavor::Cloud)).await;
+    let globex = sim(SimConfig::new(Flavor::DataCenter)).await;
+    let dir = tempfile::tempdir().unwrap();
+    let backend = SqliteStore::open(dir.path().join("s.sqlite")).unwrap();
+    let f = finding(3, Severity::High, FindingState::Open);
+    let host = Arc::new(MemoryFindings::with([f.clone()]));
+    let findings = |_: &ConnectionId| Arc::clone(&host) as _;
+    let both = sealed_service(dir.path(), &[("acme", &acme), ("globex", &globex)]).connections;
+    let records = Records::default();
+    let connections = Connections::new();
+    let ids = |v: &[ConnectionId]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+
+    *records.0.lock().unwrap() = vec![both[0].clone().revision("1")];
+    let r = connections
+        .refresh(&records, &backend, &findings)
+        .await
+        .unwrap();
+    assert_eq!(ids(&r.added), ["acme"]);
+
+    // globex connects; acme's row is unchanged (same revision).
+    *records.0.lock().unwrap() = vec![both[0].clone().revision("1"), both[1].clone().revision("1")];
+    let r = connections
+        .refresh(&records, &backend, &findings)
+        .await
+        .unwrap();
+    assert_eq!(
+        (ids(&r.added), ids(&r.changed)),
+        (vec!["globex".to_string()], vec![])
+    );
+
+    // globex has work queued; its customer's subscription lapses; acme's
+    // row changes.
+    let globex_id = ConnectionId::new("globex").unwrap();
+    connections
+        .get(&globex_id)
+        .unwrap()
+        .store()
+        .enqueue(
+            &PendingOp::Create {
+                finding: f.id.clone(),
+            },
+            0,
+            None,
+        )
+        .await
+        .unwrap();
+    *records.0.lock().unwrap() = vec![
+        both[0].clone().revision("2"),
+        both[1].clone().revision("1").paused("subscription lapsed"),
+    ];
+    let r = connections
+        .refresh(&records, &backend, &findings)
+        .await
+        .unwrap();
+    assert_eq!(
+        (ids(&r.changed), ids(&r.paused)),
+        (vec!["acme".to_string()], vec!["globex".to_string()])
+    );
+    let queued = connections
+        .get(&globex_id)
+        .unwrap()
+        .store()
+        .pending()
+        .await
+        .unwrap();
+    assert!(queued[0].parked, "a paused connection's work is parked");
+    assert!(
+        connections
+            .run_pass(16)
+            .await
+            .iter()
+            .all(|(id, _)| id.as_str() == "acme")
+    );
+
+    // A broken row (a token sealed for another connection) is named and
+    // skipped; globex leaves the records: removed, its rows kept.
+    let mut broken = both[1].clone().revision("2");
+    broken.id = ConnectionId::new("initech").unwrap();
+    *records.0.lock().unwrap() = vec![both[0].clone().revision("2"), broken];
+    let r = connections
+        .refresh(&records, &backend, &findings)
+        .await
+        .unwrap();
+    assert_eq!(ids(&r.removed), ["globex"]);
+    assert_eq!(r.failed.len(), 1, "{:?}", r.failed);
+    assert_eq!(r.failed[0].0.as_str(), "initech");
+    assert_eq!(
+        r.failed[0].1.setting(),
+        "connections[initech].jira.credentials.sealed_token"
+    );
+    assert!(connections.get(&globex_id).is_none());
+    assert_eq!(
+        backend
+            .for_connection(globex_id)
+            .pending()
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "the removed connection's work stays in the store"
+    );
+    assert_eq!(connections.len(), 1);
 }
