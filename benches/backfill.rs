@@ -81,6 +81,8 @@ mod client_events;
 
 #[path = "support/env_var.rs"]
 mod env_var;
+#[path = "support/proc_stats.rs"]
+mod proc_stats;
 use env_var::var;
 use jira_client::{ApiTokenAuth, JiraClient, PatAuth, RateLimit, RetryPolicy};
 use jira_model::Flavor;
@@ -88,6 +90,7 @@ use jira_sim::{JiraSim, LimiterCount, SimConfig, SimRateLimit, accounts};
 use penaxtra_jira_sync::store::{MemoryStore, SqliteStore, SyncStore};
 use penaxtra_jira_sync::{Clock, JiraSync, MemoryFindings, PushKind, PushOutcome, SyncSettings};
 use penaxtra_mapping::{Finding, FindingId, FindingState, IssueTemplate, Rule, Severity};
+use proc_stats::{cpu_s, rss_kb};
 use std::collections::{BTreeMap, HashMap};
 use std::error::Error;
 use std::io::{BufRead, BufReader, Write};
@@ -760,37 +763,6 @@ fn ratio(a: f64, b: f64) -> String {
 
 fn mb(kb: u64) -> f64 {
     kb as f64 / 1024.0
-}
-
-/// A `kB` line of `/proc/self/status` (`VmRSS:`, `VmHWM:`); 0 where there
-/// is no procfs.
-fn rss_kb(key: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// CPU time (user + system) this process has used, in seconds, from
-/// `/proc/self/stat` (in `USER_HZ` ticks, 100 a second on Linux); 0 where
-/// there is no procfs.
-fn cpu_s() -> f64 {
-    let ticks = std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            // Fields after the command name, which is in parentheses.
-            let rest = s.rsplit_once(')')?.1;
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            let utime: u64 = f.get(11)?.parse().ok()?;
-            let stime: u64 = f.get(12)?.parse().ok()?;
-            Some(utime + stime)
-        })
-        .unwrap_or(0);
-    ticks as f64 / 100.0
 }
 
 /// Resets `VmHWM` to the current resident set (Linux `clear_refs` 5).

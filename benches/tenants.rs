@@ -38,6 +38,8 @@
 
 #[path = "support/env_var.rs"]
 mod env_var;
+#[path = "support/proc_stats.rs"]
+mod proc_stats;
 use env_var::env_or;
 use jira_client::{ApiTokenAuth, JiraClient, RateLimit, RetryPolicy, UrlPolicy};
 use jira_model::Flavor;
@@ -46,6 +48,7 @@ use penaxtra_jira_sync::connections::Connections;
 use penaxtra_jira_sync::store::{PendingOp, PostgresConfig, PostgresStore, SqliteStore, SyncStore};
 use penaxtra_jira_sync::{ConnectionId, JiraSync, MemoryFindings, SyncSettings};
 use penaxtra_mapping::{Finding, FindingId, FindingState, Severity};
+use proc_stats::{cpu_s, rss_kb};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -118,31 +121,6 @@ fn finding(tenant: usize, i: usize) -> Finding {
     .with_scan("scn_2026_000045")
 }
 
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-/// CPU time (user + system) this process has used, in seconds; 0 where
-/// there is no procfs.
-fn cpu_s() -> f64 {
-    let ticks = std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let rest = s.rsplit_once(')')?.1;
-            let f: Vec<&str> = rest.split_whitespace().collect();
-            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
-        })
-        .unwrap_or(0);
-    ticks as f64 / 100.0
-}
-
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
@@ -178,7 +156,7 @@ async fn main() {
     };
 
     // Tenant 0 is the big one.
-    let rss_start = rss_kb();
+    let rss_start = rss_kb("VmRSS:");
     let mut sims = Vec::with_capacity(n + 1);
     let mut hosts = Vec::with_capacity(n + 1);
     for t in 0..=n {
@@ -193,7 +171,7 @@ async fn main() {
         )));
         sims.push(sim);
     }
-    let rss_sims = rss_kb();
+    let rss_sims = rss_kb("VmRSS:");
     let ids: Vec<ConnectionId> = (0..=n)
         .map(|t| ConnectionId::new(&format!("tenant-{t:05}")).unwrap())
         .collect();
@@ -223,26 +201,41 @@ async fn main() {
         }
         replicas.push(connections);
     }
-    let rss_ready = rss_kb();
+    let rss_ready = rss_kb("VmRSS:");
 
-    // The backlog: every finding queued as a create.
+    // The backlog: every finding queued as a create, 64 enqueues at once.
     let queue = replicas[0].clone();
+    let mut enqueues = tokio::task::JoinSet::new();
+    let queued_at = Instant::now();
     for (t, id) in ids.iter().enumerate() {
-        let sync = queue.get(id).unwrap();
         let count = if t == 0 { big_n } else { per };
         for i in 0..count {
-            sync.store()
-                .enqueue(
-                    &PendingOp::Create {
-                        finding: finding(t, i).id,
-                    },
-                    0,
-                    None,
-                )
-                .await
-                .unwrap();
+            if enqueues.len() >= 64 {
+                enqueues.join_next().await.unwrap().unwrap();
+            }
+            let store = Arc::clone(queue.get(id).unwrap().store());
+            enqueues.spawn(async move {
+                store
+                    .enqueue(
+                        &PendingOp::Create {
+                            finding: finding(t, i).id,
+                        },
+                        0,
+                        None,
+                    )
+                    .await
+                    .unwrap();
+            });
         }
     }
+    while let Some(r) = enqueues.join_next().await {
+        r.unwrap();
+    }
+    eprintln!(
+        "tenants: queued {} creates in {:.1} s",
+        big_n + n * per,
+        queued_at.elapsed().as_secs_f64()
+    );
 
     let start = Instant::now();
     let cpu_start = cpu_s();

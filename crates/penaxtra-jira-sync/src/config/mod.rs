@@ -633,6 +633,26 @@ impl JiraConfig {
     }
 }
 
+/// Reads the file at `path` and parses it with `parse`; errors name the
+/// file.
+pub(crate) fn read_toml_file<T>(
+    path: &std::path::Path,
+    parse: impl FnOnce(&str) -> Result<T, ConfigError>,
+) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ConfigError::invalid(
+            "file",
+            format!("cannot read {}: {}", path.display(), e.kind()),
+        )
+    })?;
+    parse(&text).map_err(|e| {
+        ConfigError::invalid(
+            e.setting().to_string(),
+            format!("{}: {}", path.display(), e.message()),
+        )
+    })
+}
+
 /// A TOML error with its line, never the document.
 fn toml_error(text: &str, e: &toml::de::Error) -> ConfigError {
     let place = e
@@ -665,18 +685,7 @@ impl SyncConfig {
     /// # Errors
     /// [`ConfigError`] when the file cannot be read or a setting is wrong.
     pub fn from_toml_file(path: &std::path::Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::invalid(
-                "file",
-                format!("cannot read {}: {}", path.display(), e.kind()),
-            )
-        })?;
-        Self::from_toml(&text).map_err(|e| {
-            ConfigError::invalid(
-                e.setting().to_string(),
-                format!("{}: {}", path.display(), e.message()),
-            )
-        })
+        read_toml_file(path, Self::from_toml)
     }
 
     /// The checked mapping: rule, template, state table, inbound policy.

@@ -193,18 +193,7 @@ impl ServiceConfig {
     /// # Errors
     /// [`ConfigError`] when the file cannot be read or a setting is wrong.
     pub fn from_toml_file(path: &std::path::Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ConfigError::invalid(
-                "file",
-                format!("cannot read {}: {}", path.display(), e.kind()),
-            )
-        })?;
-        Self::from_toml(&text).map_err(|e| {
-            ConfigError::invalid(
-                e.setting().to_string(),
-                format!("{}: {}", path.display(), e.message()),
-            )
-        })
+        super::read_toml_file(path, Self::from_toml)
     }
 }
 

@@ -10,9 +10,7 @@ use jira_sim::{JiraSim, SimConfig};
 use penaxtra_jira_sync::connections::{ConnectionError, ConnectionSource, Connections};
 use penaxtra_jira_sync::store::SyncStore;
 use penaxtra_jira_sync::store::{PendingOp, SqliteStore};
-use penaxtra_jira_sync::webhook::{
-    ConnectionsRoute, IpAllowlist, WebhookGate, WebhookGateConfig, WebhookLog,
-};
+use penaxtra_jira_sync::webhook::{ConnectionsRoute, WebhookLog};
 use penaxtra_jira_sync::{ConnectionId, JiraSync, MemoryFindings};
 use penaxtra_mapping::{Finding, FindingState, InboundPolicy, Severity};
 use secrecy::SecretString;
@@ -37,19 +35,6 @@ struct Service {
     a: Tenant,
     b: Tenant,
     _dir: tempfile::TempDir,
-}
-
-fn gate(url_secret: &str, hmac_secret: &str) -> WebhookGate {
-    WebhookGate::new(
-        WebhookGateConfig::builder(
-            IpAllowlist::from_cidrs(["127.0.0.0/8"]).unwrap(),
-            SecretString::from(url_secret),
-        )
-        .hmac_secret(SecretString::from(hmac_secret))
-        .build()
-        .unwrap(),
-    )
-    .unwrap()
 }
 
 async fn tenant(store: &SqliteStore, name: &str, findings: Vec<Finding>) -> Tenant {
@@ -89,7 +74,7 @@ async fn service(a_findings: Vec<Finding>, b_findings: Vec<Finding>) -> Service 
             .insert(
                 t.id.clone(),
                 t.sync.clone(),
-                Some(gate(&t.url_secret, &t.hmac_secret)),
+                Some(crate::support::loopback_gate(&t.url_secret, &t.hmac_secret)),
             )
             .unwrap();
     }
@@ -140,6 +125,32 @@ async fn person_moves(t: &Tenant, key: &str, status: &str) {
         request = request.with_resolution("Done");
     }
     alex.transition(key, &request).await.unwrap();
+}
+
+/// Queues a create for `f` in this tenant's store (a backfill whose
+/// first push failed leaves one).
+async fn queue_create(t: &Tenant, f: &Finding) {
+    t.sync
+        .store()
+        .enqueue(
+            &PendingOp::Create {
+                finding: f.id.clone(),
+            },
+            0,
+            None,
+        )
+        .await
+        .unwrap();
+}
+
+/// An event for SEC-1 (as any tenant's Jira may send).
+fn sec_1_event() -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({
+        "timestamp": 1_760_000_000_000_i64,
+        "webhookEvent": "jira:issue_updated",
+        "issue": {"id": "10001", "key": "SEC-1", "fields": {}}
+    }))
+    .unwrap()
 }
 
 async fn wait_for_state(t: &Tenant, f: &Finding, state: FindingState) {
@@ -215,12 +226,7 @@ async fn two_tenants_with_the_same_keys_never_touch_each_other() {
 async fn a_wrong_connection_in_the_url_is_answered_like_a_wrong_secret() {
     let s = service(vec![], vec![]).await;
     let http = reqwest::Client::builder().no_proxy().build().unwrap();
-    let body = serde_json::to_vec(&serde_json::json!({
-        "timestamp": 1_760_000_000_000_i64,
-        "webhookEvent": "jira:issue_updated",
-        "issue": {"id": "10001", "key": "SEC-1", "fields": {}}
-    }))
-    .unwrap();
+    let body = sec_1_event();
     let post = |path: String| {
         let http = http.clone();
         let body = body.clone();
@@ -265,29 +271,9 @@ async fn the_pool_gives_a_small_tenant_its_turn_between_a_big_tenants_slices() {
     // acme's backfill left 40 creates queued (Jira was down, say); globex
     // has one new finding queued after them.
     for f in &big {
-        s.a.sync
-            .store()
-            .enqueue(
-                &PendingOp::Create {
-                    finding: f.id.clone(),
-                },
-                0,
-                None,
-            )
-            .await
-            .unwrap();
+        queue_create(&s.a, f).await;
     }
-    s.b.sync
-        .store()
-        .enqueue(
-            &PendingOp::Create {
-                finding: small[0].id.clone(),
-            },
-            0,
-            None,
-        )
-        .await
-        .unwrap();
+    queue_create(&s.b, &small[0]).await;
     // One pass: each active connection gets one turn of 4 operations.
     let pass = s.connections.run_pass(4).await;
     let done: Vec<(String, usize)> = pass
@@ -321,17 +307,7 @@ async fn pausing_a_tenant_parks_its_work_and_resuming_runs_it() {
     let fb = finding(2, Severity::High, FindingState::Open);
     let s = service(vec![fa.clone()], vec![fb.clone()]).await;
     for (t, f) in [(&s.a, &fa), (&s.b, &fb)] {
-        t.sync
-            .store()
-            .enqueue(
-                &PendingOp::Create {
-                    finding: f.id.clone(),
-                },
-                0,
-                None,
-            )
-            .await
-            .unwrap();
+        queue_create(t, f).await;
     }
     assert_eq!(
         s.connections
@@ -353,12 +329,7 @@ async fn pausing_a_tenant_parks_its_work_and_resuming_runs_it() {
     assert!(s.a.sim.issues().is_empty());
     assert_eq!(s.b.sim.issues().len(), 1);
     // A webhook that passes acme's gate is answered 503 (Jira retries).
-    let body = serde_json::to_vec(&serde_json::json!({
-        "timestamp": 1_760_000_000_000_i64,
-        "webhookEvent": "jira:issue_updated",
-        "issue": {"id": "10001", "key": "SEC-1", "fields": {}}
-    }))
-    .unwrap();
+    let body = sec_1_event();
     let signature = format!(
         "sha256={}",
         penaxtra_jira_sync::webhook::sign_body(&SecretString::from(s.a.hmac_secret.clone()), &body)
