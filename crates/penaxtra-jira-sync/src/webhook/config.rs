@@ -21,7 +21,8 @@ use std::fmt;
 /// allowlist = ["104.192.136.0/21", "2401:1d80:3000::/36"]   # or "any"
 /// trusted_proxies = ["10.0.0.0/8"]         # optional
 /// url_secrets = ["<new>", "<old>"]         # 1 or 2
-/// hmac_secrets = ["<signing secret>"]      # optional, 0 to 2
+/// hmac_secrets = ["<signing secret>"]      # 1 or 2: deliveries are signed by default
+/// # unsigned = true                        # only for a Jira that cannot sign; never with "any"
 /// ```
 #[derive(Clone, Deserialize)]
 #[serde(try_from = "RawConfig")]
@@ -37,9 +38,14 @@ pub struct WebhookGateConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// The valid URL secrets: 1, or 2 while rotating.
     pub url_secrets: Vec<SecretString>,
-    /// The valid `X-Hub-Signature` signing secrets: none (no signature
-    /// required), 1, or 2 while rotating.
+    /// The valid `X-Hub-Signature` signing secrets: 1, or 2 while
+    /// rotating. Required unless [`WebhookGateConfig::unsigned`].
     pub hmac_secrets: Vec<SecretString>,
+    /// The operator's choice to accept unsigned deliveries, for a Jira
+    /// that cannot sign (older Data Center): only the URL secret and the
+    /// allowlist then stand between the internet and a finding's state, so
+    /// it is refused with an allowlist of `any` (default `false`).
+    pub unsigned: bool,
 }
 
 impl WebhookGateConfig {
@@ -56,6 +62,7 @@ impl WebhookGateConfig {
                 trusted_proxies: Vec::new(),
                 url_secrets: vec![url_secret],
                 hmac_secrets: Vec::new(),
+                unsigned: false,
             },
         }
     }
@@ -65,8 +72,12 @@ impl WebhookGateConfig {
     /// # Errors
     /// [`GateConfigError::NoUrlSecret`], [`GateConfigError::TooManySecrets`],
     /// [`GateConfigError::WeakSecret`], [`GateConfigError::OversizedSecret`],
-    /// [`GateConfigError::MalformedSecret`] or
-    /// [`GateConfigError::ZeroBodyLimit`].
+    /// [`GateConfigError::MalformedSecret`],
+    /// [`GateConfigError::ZeroBodyLimit`]; without a signing secret
+    /// [`GateConfigError::NoSigningSecret`] unless unsigned, which is
+    /// refused with signing secrets
+    /// ([`GateConfigError::UnsignedWithSigningSecret`]) or an allowlist of
+    /// `any` ([`GateConfigError::UnsignedFromAnywhere`]).
     pub fn validate(&self) -> Result<(), GateConfigError> {
         if self.max_body_bytes == 0 {
             return Err(GateConfigError::ZeroBodyLimit);
@@ -75,7 +86,15 @@ impl WebhookGateConfig {
             return Err(GateConfigError::NoUrlSecret);
         }
         validate_secrets(SecretKind::Url, &self.url_secrets)?;
-        validate_secrets(SecretKind::Hmac, &self.hmac_secrets)
+        validate_secrets(SecretKind::Hmac, &self.hmac_secrets)?;
+        match (self.unsigned, self.hmac_secrets.is_empty()) {
+            (false, true) => Err(GateConfigError::NoSigningSecret),
+            (true, false) => Err(GateConfigError::UnsignedWithSigningSecret),
+            (true, true) if self.allowlist.allows_any() => {
+                Err(GateConfigError::UnsignedFromAnywhere)
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -87,6 +106,7 @@ impl fmt::Debug for WebhookGateConfig {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("url_secrets", &Redacted(self.url_secrets.len()))
             .field("hmac_secrets", &Redacted(self.hmac_secrets.len()))
+            .field("unsigned", &self.unsigned)
             .finish()
     }
 }
@@ -120,6 +140,16 @@ impl WebhookGateConfigBuilder {
     #[must_use]
     pub fn hmac_secret(mut self, secret: SecretString) -> Self {
         self.config.hmac_secrets.push(secret);
+        self
+    }
+
+    /// Accepts unsigned deliveries, for a Jira that cannot sign (older
+    /// Data Center; Jira Cloud and current Data Center sign when the
+    /// webhook has a secret). Refused with an allowlist of `any` and with
+    /// signing secrets set.
+    #[must_use]
+    pub fn unsigned(mut self) -> Self {
+        self.config.unsigned = true;
         self
     }
 
@@ -171,6 +201,8 @@ struct RawConfig {
     url_secrets: Vec<SecretString>,
     #[serde(default)]
     hmac_secrets: Vec<SecretString>,
+    #[serde(default)]
+    unsigned: bool,
 }
 
 fn default_max_body_bytes() -> usize {
@@ -187,6 +219,7 @@ impl TryFrom<RawConfig> for WebhookGateConfig {
             trusted_proxies: parse_networks("trusted_proxies", &raw.trusted_proxies)?,
             url_secrets: raw.url_secrets,
             hmac_secrets: raw.hmac_secrets,
+            unsigned: raw.unsigned,
         };
         config.validate()?;
         Ok(config)
@@ -204,10 +237,35 @@ mod tests {
     #[test]
     fn builder_defaults_and_checks() {
         let c = WebhookGateConfig::builder(allow(), "url-secret-0000001".into())
+            .hmac_secret("hmac-secret-000001".into())
             .build()
             .unwrap();
         assert_eq!(c.max_body_bytes, 1_048_576);
-        assert!(c.hmac_secrets.is_empty() && c.trusted_proxies.is_empty());
+        assert!(!c.unsigned && c.trusted_proxies.is_empty());
+        // Signed by default: no signing secret is an error, unless the
+        // operator says the Jira cannot sign, and never from anywhere.
+        assert!(matches!(
+            WebhookGateConfig::builder(allow(), "url-secret-0000001".into()).build(),
+            Err(GateConfigError::NoSigningSecret)
+        ));
+        let unsigned = WebhookGateConfig::builder(allow(), "url-secret-0000001".into())
+            .unsigned()
+            .build()
+            .unwrap();
+        assert!(unsigned.unsigned && unsigned.hmac_secrets.is_empty());
+        assert!(matches!(
+            WebhookGateConfig::builder(IpAllowlist::allow_any(), "url-secret-0000001".into())
+                .unsigned()
+                .build(),
+            Err(GateConfigError::UnsignedFromAnywhere)
+        ));
+        assert!(matches!(
+            WebhookGateConfig::builder(allow(), "url-secret-0000001".into())
+                .hmac_secret("hmac-secret-000001".into())
+                .unsigned()
+                .build(),
+            Err(GateConfigError::UnsignedWithSigningSecret)
+        ));
         assert!(matches!(
             WebhookGateConfig::builder(allow(), "url-secret-0000001".into())
                 .max_body_bytes(0)
@@ -234,6 +292,14 @@ mod tests {
         assert_eq!(c.hmac_secrets.len(), 1);
         for (bad, needle) in [
             (r#"{"allowlist":"any","url_secrets":[]}"#, "no URL secret"),
+            (
+                r#"{"allowlist":["192.0.2.0/24"],"url_secrets":["url-secret-0000001"]}"#,
+                "no signing secret",
+            ),
+            (
+                r#"{"allowlist":"any","url_secrets":["url-secret-0000001"],"unsigned":true}"#,
+                "from any address",
+            ),
             (
                 r#"{"allowlist":"any","url_secrets":["url-secret-0000001"],"hmac_secret":["x"]}"#,
                 "unknown field",

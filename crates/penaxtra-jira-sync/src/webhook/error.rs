@@ -27,6 +27,22 @@ impl fmt::Display for SecretKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum GateConfigError {
+    /// No signing secret, and the operator did not accept unsigned
+    /// deliveries.
+    #[error(
+        "no signing secret is configured: set hmac_secrets (the secret of the webhook in Jira, which then signs every delivery), or unsigned = true for a Data Center that cannot sign"
+    )]
+    NoSigningSecret,
+    /// Unsigned deliveries accepted from any address.
+    #[error(
+        "unsigned deliveries from any address would let whoever learns the URL secret change findings: list Jira's addresses in the allowlist, or configure a signing secret"
+    )]
+    UnsignedFromAnywhere,
+    /// Unsigned, and signing secrets set.
+    #[error(
+        "unsigned = true and signing secrets are both set: choose one (signed, unless the Jira cannot sign)"
+    )]
+    UnsignedWithSigningSecret,
     /// No URL secret: the gate would have nothing to check.
     #[error(
         "no URL secret is configured: set one (two while rotating) and put it in the webhook URL registered in Jira"
@@ -116,6 +132,9 @@ impl GateConfigError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NoUrlSecret => "no_url_secret",
+            Self::NoSigningSecret => "no_signing_secret",
+            Self::UnsignedFromAnywhere => "unsigned_from_anywhere",
+            Self::UnsignedWithSigningSecret => "unsigned_with_signing_secret",
             Self::TooManySecrets { .. } => "too_many_secrets",
             Self::WeakSecret { .. } => "weak_secret",
             Self::OversizedSecret { .. } => "oversized_secret",

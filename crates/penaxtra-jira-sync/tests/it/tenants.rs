@@ -416,6 +416,7 @@ credentials = {{ source = "sealed", sealed_token = "{ta}", secret_key_file = "{k
 [connections.webhook]
 allowlist = ["127.0.0.0/8"]
 url_secrets = ["acme-url-secret-0f3a9c1e"]
+hmac_secrets = ["acme-hmac-secret-7d2b4e80"]
 
 [[connections]]
 id = "globex"

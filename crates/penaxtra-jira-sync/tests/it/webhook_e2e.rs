@@ -374,6 +374,7 @@ async fn an_allowlist_without_the_peer_refuses_direct_requests() {
             IpAllowlist::from_cidrs(["192.0.2.0/24", "2001:db8::/32"]).unwrap(),
             SecretString::from(URL_SECRET),
         )
+        .unsigned()
         .build()
         .unwrap(),
     )

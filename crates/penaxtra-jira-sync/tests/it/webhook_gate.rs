@@ -48,6 +48,8 @@ pub(crate) fn gate(signed: bool) -> WebhookGate {
         b = b
             .hmac_secret(HMAC_SECRET.into())
             .hmac_secret(OLD_HMAC_SECRET.into());
+    } else {
+        b = b.unsigned();
     }
     WebhookGate::new(b.build().unwrap()).unwrap()
 }
@@ -419,6 +421,7 @@ fn body_limit_is_inclusive() {
     let body = webhook("dc_status_done.json");
     let at_limit = WebhookGateConfig::builder(allowlist(), URL_SECRET.into())
         .max_body_bytes(body.len())
+        .unsigned()
         .build()
         .unwrap();
     let gate = WebhookGate::new(at_limit).unwrap();
@@ -427,6 +430,7 @@ fn body_limit_is_inclusive() {
 
     let below = WebhookGateConfig::builder(allowlist(), URL_SECRET.into())
         .max_body_bytes(body.len() - 1)
+        .unsigned()
         .build()
         .unwrap();
     let gate = WebhookGate::new(below).unwrap();
@@ -435,6 +439,7 @@ fn body_limit_is_inclusive() {
     assert_eq!(d.as_ref().err().unwrap().source_ip(), None);
 
     let default = WebhookGateConfig::builder(allowlist(), URL_SECRET.into())
+        .unsigned()
         .build()
         .unwrap();
     assert_eq!(
@@ -481,20 +486,34 @@ fn ipv4_and_ipv6_networks() {
         assert_eq!(d.as_ref().err().unwrap().source_ip(), None);
     }
 
+    // From any address: signed only (unsigned from anywhere is refused
+    // when the configuration is built).
     let any = WebhookGateConfig::builder(IpAllowlist::allow_any(), URL_SECRET.into())
+        .hmac_secret(HMAC_SECRET.into())
         .build()
         .unwrap();
     let gate = WebhookGate::new(any).unwrap();
-    accepted(send(&gate, "203.0.113.200", Some(URL_SECRET), None, &body));
+    let sig = signature(HMAC_SECRET, &body);
+    accepted(send(
+        &gate,
+        "203.0.113.200",
+        Some(URL_SECRET),
+        Some(&sig),
+        &body,
+    ));
     assert_eq!(
         reason(&send(
             &gate,
             "203.0.113.200",
             Some("wrong-wrong-wrong-wrong"),
-            None,
+            Some(&sig),
             &body
         )),
         RejectReason::UrlSecretInvalid
+    );
+    assert_eq!(
+        reason(&send(&gate, "203.0.113.200", Some(URL_SECRET), None, &body)),
+        RejectReason::SignatureInvalid
     );
 }
 
@@ -559,6 +578,7 @@ fn a_trusted_proxy_that_names_no_client_is_refused_even_if_allowed() {
         URL_SECRET.into(),
     )
     .trusted_proxy("10.0.0.0/24".parse().unwrap())
+    .unsigned()
     .build()
     .unwrap();
     let gate = WebhookGate::new(config).unwrap();
@@ -619,6 +639,7 @@ fn atlassian_published_ranges_load_and_merge() {
     assert!(merged.contains(ip("10.20.3.4")) && merged.contains(ip("198.51.100.20")));
 
     let config = WebhookGateConfig::builder(merged, URL_SECRET.into())
+        .unsigned()
         .build()
         .unwrap();
     let gate = WebhookGate::new(config).unwrap();
@@ -696,6 +717,7 @@ fn url_secret_rotation_accepts_both_and_nothing_else() {
 
     // After the rotation the old secret stops working.
     let rotated = WebhookGateConfig::builder(allowlist(), URL_SECRET.into())
+        .unsigned()
         .build()
         .unwrap();
     let gate = WebhookGate::new(rotated).unwrap();
@@ -708,6 +730,7 @@ fn url_secret_rotation_accepts_both_and_nothing_else() {
     let three = WebhookGateConfig::builder(allowlist(), URL_SECRET.into())
         .url_secret(OLD_URL_SECRET.into())
         .url_secret("url-secret-third-000001".into())
+        .unsigned()
         .build()
         .unwrap_err();
     assert!(matches!(
@@ -931,6 +954,7 @@ fn delivery_id_and_retry_headers() {
 #[test]
 fn new_rechecks_a_config_changed_after_building() {
     let built = WebhookGateConfig::builder(allowlist(), URL_SECRET.into())
+        .unsigned()
         .build()
         .unwrap();
 
