@@ -199,6 +199,7 @@ impl JiraSync {
         .service_account(service_account)
         .clock(Arc::clone(&self.inner.core.clock))
         .deliveries(self.inner.deliveries.clone())
+        .max_event_age(self.inner.core.settings.max_event_age)
     }
 
     /// Pushes one finding: creates its issue when it matches the rule and has

@@ -114,6 +114,7 @@ pub struct Inbound {
     service_account: Option<String>,
     clock: Arc<dyn Clock>,
     deliveries: DeliveryPruner,
+    max_event_age_ms: Option<i64>,
 }
 
 impl std::fmt::Debug for Inbound {
@@ -144,7 +145,8 @@ impl Inbound {
         Ok(Self::new(store, findings, mapping.template.project_key())
             .states(mapping.states)
             .policy(mapping.inbound)
-            .service_account(config.service_account.clone()))
+            .service_account(config.service_account.clone())
+            .max_event_age(config.settings.to_settings()?.max_event_age))
     }
 
     /// Inbound processing for issues of `project_key`, with the default
@@ -165,6 +167,7 @@ impl Inbound {
             service_account: None,
             clock: Arc::new(crate::clock::SystemClock::new()),
             deliveries: DeliveryPruner::new(crate::DEFAULT_DELIVERY_RETENTION),
+            max_event_age_ms: None,
         }
     }
     /// How long delivery ids are remembered (default
@@ -189,6 +192,13 @@ impl Inbound {
     /// none; echoes are then recognised by expected status only).
     pub fn service_account(mut self, identity: Option<String>) -> Self {
         self.service_account = identity;
+        self
+    }
+    /// Refuses webhooks older than `age` on this processor's clock
+    /// ([`InboundReason::TimestampTooOld`]; default `None`: no limit; see
+    /// [`crate::SyncSettings::max_event_age`]).
+    pub fn max_event_age(mut self, age: Option<std::time::Duration>) -> Self {
+        self.max_event_age_ms = age.map(crate::clock::duration_ms);
         self
     }
     /// Injects a clock (default: the system clock; an engine's processor
@@ -270,17 +280,38 @@ impl Inbound {
             );
             return InboundOutcome::ignored(InboundReason::TimestampAhead).with_issue(event);
         }
+        // ... and, when the operator set an age, from the past: older than
+        // the marks that recognise a replayed body are kept, it cannot be
+        // told from a replay.
+        if let (Some(at), Some(max_age)) = (event.timestamp, self.max_event_age_ms)
+            && at < now.saturating_sub(max_age)
+        {
+            tracing::warn!(
+                age_ms = now - at,
+                "webhook older than the delivery marks are kept; refused"
+            );
+            return InboundOutcome::ignored(InboundReason::TimestampTooOld).with_issue(event);
+        }
 
-        // Duplicates: the delivery id, then issue + changelog id.
+        // Duplicates: the delivery id (an unsigned header), then the
+        // content: issue + changelog id, or issue + timestamp when Jira
+        // sent no changelog, so a captured body replayed under a new
+        // delivery id is recognised.
         let mut marks: Vec<String> = Vec::new();
         if let Some(id) = &webhook.delivery_id {
             marks.push(format!("delivery:{id}"));
         }
-        if let (Some(issue), Some(changelog_id)) = (
-            &event.issue,
-            event.changelog.as_ref().and_then(|c| c.id.as_ref()),
-        ) {
-            marks.push(format!("changelog:{}:{changelog_id}", issue.id));
+        if let Some(issue) = &event.issue {
+            match (
+                event.changelog.as_ref().and_then(|c| c.id.as_ref()),
+                event.timestamp,
+            ) {
+                (Some(changelog_id), _) => {
+                    marks.push(format!("changelog:{}:{changelog_id}", issue.id));
+                }
+                (None, Some(at)) => marks.push(format!("event:{}:{at}", issue.id)),
+                (None, None) => {}
+            }
         }
         let relevant = matches!(event.webhook_event, WebhookEventKind::IssueUpdated);
         if relevant {

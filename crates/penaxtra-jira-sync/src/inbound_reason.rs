@@ -33,6 +33,12 @@ pub enum InboundReason {
     /// moves nothing (a forged far-future event would otherwise make every
     /// later real event look stale).
     TimestampAhead,
+    /// `timestamp_too_old`: the event is older than
+    /// [`crate::SyncSettings::max_event_age`] (when set): a captured body
+    /// that old may be replayed after its marks expired, so it is refused
+    /// and moves nothing (reconciliation reads Jira's current state
+    /// instead).
+    TimestampTooOld,
     /// `echo`: our own change coming back.
     Echo,
     /// `unmapped_status`: the status means no finding state.
@@ -72,6 +78,7 @@ impl InboundReason {
             InboundReason::NoStateChange => "no_state_change",
             InboundReason::Stale => "stale",
             InboundReason::TimestampAhead => "timestamp_ahead",
+            InboundReason::TimestampTooOld => "timestamp_too_old",
             InboundReason::Echo => "echo",
             InboundReason::UnmappedStatus => "unmapped_status",
             InboundReason::PolicyTerminalOnly => "policy_terminal_only",

@@ -50,6 +50,12 @@ pub struct SyncSettings {
     /// week); older marks are pruned by the worker and the inbound
     /// processor.
     pub delivery_retention: Duration,
+    /// Webhooks older than this are refused (`timestamp_too_old`), so a
+    /// captured body cannot be replayed after its delivery marks expired:
+    /// set it at most [`SyncSettings::delivery_retention`], e.g. `"7d"`
+    /// (default `None`: no limit, for hosts replaying historical payloads;
+    /// reconciliation reads Jira's current state whatever the age).
+    pub max_event_age: Option<Duration>,
     /// The URL Jira's webhook posts to (default `None`). When set,
     /// [`JiraSync::test_connection`] adds a `webhook_round_trip` step: the
     /// receiver, sharing this engine's store, must see the synthetic
@@ -74,6 +80,7 @@ impl Default for SyncSettings {
             worker_batch: 200,
             sweep_overlap: Duration::from_secs(5 * 60),
             delivery_retention: crate::DEFAULT_DELIVERY_RETENTION,
+            max_event_age: None,
             webhook_receiver_url: None,
             webhook_round_trip_wait: Duration::from_secs(60),
         }

@@ -153,6 +153,9 @@ pub struct SettingsConfig {
     pub sweep_overlap: Option<String>,
     /// [`SyncSettings::delivery_retention`] (default `"7d"`).
     pub delivery_retention: Option<String>,
+    /// [`SyncSettings::max_event_age`] (default: none), at most
+    /// `delivery_retention`.
+    pub max_event_age: Option<String>,
     /// [`SyncSettings::webhook_receiver_url`] (default none: the connection
     /// test has no webhook round-trip step).
     pub webhook_receiver_url: Option<String>,
@@ -233,6 +236,15 @@ impl SettingsConfig {
         }
         if let Some(d) = dur("delivery_retention", &self.delivery_retention)? {
             s.delivery_retention = d;
+        }
+        if let Some(d) = dur("max_event_age", &self.max_event_age)? {
+            if d > s.delivery_retention {
+                return Err(ConfigError::invalid(
+                    "settings.max_event_age",
+                    "must not exceed settings.delivery_retention: an older body's marks are gone, so its replay could not be recognised",
+                ));
+            }
+            s.max_event_age = Some(d);
         }
         if let Some(url) = &self.webhook_receiver_url {
             s.webhook_receiver_url = Some(crate::settings::ReceiverUrl::parse(url)?);

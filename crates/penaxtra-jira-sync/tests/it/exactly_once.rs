@@ -701,3 +701,78 @@ async fn an_event_from_the_future_is_refused_and_a_real_one_still_applies() {
     );
     assert_eq!(host.get(&f.id).unwrap().state, FindingState::Triaged);
 }
+
+/// A signed body captured and sent again under a new delivery id is
+/// recognised by its content (issue and changelog id, or issue and
+/// timestamp without a changelog) and moves nothing; one older than the
+/// operator's `max_event_age` is refused outright.
+#[tokio::test]
+async fn a_replayed_or_ancient_body_moves_nothing() {
+    let f = finding(1, Severity::High, FindingState::Open);
+    let host = Arc::new(MemoryFindings::with([f.clone()]));
+    let store = Arc::new(MemoryStore::new());
+    let link = Link::new(f.id.clone(), key("SEC-1"), "10001", FindingState::Open, 0);
+    store.insert_link(&link, None).await.unwrap();
+    let week = 7 * 24 * 3_600_000_i64;
+    let inbound = Inbound::new(Arc::clone(&store) as _, Arc::clone(&host) as _, "SEC")
+        .policy(InboundPolicy::All)
+        .max_event_age(Some(Duration::from_millis(week as u64)));
+    let event = |at: i64, status: &str, category: &str, changelog: Option<&str>| {
+        let mut e = serde_json::json!({
+            "timestamp": at,
+            "webhookEvent": "jira:issue_updated",
+            "issue_event_type_name": "issue_generic",
+            "user": {"accountId": "557058:alex", "displayName": "Alex"},
+            "issue": {"id": "10001", "key": "SEC-1", "fields": {
+                "status": {"id": "9", "name": status, "statusCategory": {"id": 3, "key": category, "name": status}},
+                "labels": ["penaxtra"]}}
+        });
+        if let Some(id) = changelog {
+            e["changelog"] = serde_json::json!({"id": id, "items": [
+                {"field": "status", "fieldtype": "jira", "fieldId": "status",
+                 "from": "1", "fromString": "Open", "to": "9", "toString": status}]});
+        }
+        serde_json::to_vec(&e).unwrap()
+    };
+    let now = SystemClock::new().now_ms();
+
+    // Older than the operator's age (here a week): refused.
+    let ancient = inbound
+        .handle_webhook(&verified(
+            &event(now - week - 60_000, "Cancelled", "done", Some("1")),
+            "a-1",
+        ))
+        .await;
+    assert_eq!(ancient.reason, "timestamp_too_old", "{ancient:?}");
+    assert_eq!(host.get(&f.id).unwrap().state, FindingState::Open);
+    assert_eq!(
+        store.link(&f.id).await.unwrap().unwrap().last_event_ms,
+        None
+    );
+
+    // Applied once; the same body under a new delivery id is a duplicate.
+    let body = event(now - 1_000, "In Progress", "indeterminate", Some("7"));
+    let first = inbound.handle_webhook(&verified(&body, "d-1")).await;
+    assert_eq!(first.disposition, Disposition::Applied, "{first:?}");
+    // A person moves it on; then the captured first body is replayed.
+    let mut moved = f.clone();
+    moved.state = FindingState::Resolved;
+    host.insert(moved);
+    let replay = inbound.handle_webhook(&verified(&body, "d-2-forged")).await;
+    assert_eq!(
+        replay.reason,
+        InboundReason::DuplicateDelivery,
+        "{replay:?}"
+    );
+    assert_eq!(host.get(&f.id).unwrap().state, FindingState::Resolved);
+
+    // Without a changelog: issue and timestamp recognise it.
+    let bare = event(now - 500, "Done", "done", None);
+    let _ = inbound.handle_webhook(&verified(&bare, "b-1")).await;
+    let replay = inbound.handle_webhook(&verified(&bare, "b-2-forged")).await;
+    assert_eq!(
+        replay.reason,
+        InboundReason::DuplicateDelivery,
+        "{replay:?}"
+    );
+}
