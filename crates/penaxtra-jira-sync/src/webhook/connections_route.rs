@@ -3,13 +3,12 @@
 //! connection's gate and processed by that connection's engine, so a link
 //! is always looked up within the connection the URL names.
 
-use super::route::{WebhookLog, delivery_of, outcome_log, rejected_log};
+use super::route::{Admission, WebhookLog, admit, delivery_of, outcome_log, rejected_log};
 use super::{HttpWebhookRequest, RejectReason, Rejection};
 use crate::ConnectionId;
 use crate::connections::Connections;
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Request, State};
+use axum::http::StatusCode;
 use axum::routing::post;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -40,6 +39,7 @@ pub struct ConnectionsRoute {
     connections: Connections,
     mount: String,
     observer: Option<Observer>,
+    admission: Admission,
 }
 
 impl std::fmt::Debug for ConnectionsRoute {
@@ -55,6 +55,8 @@ struct Shared {
     connections: Connections,
     mount: String,
     observer: Option<Observer>,
+    admission: Admission,
+    in_flight: Arc<tokio::sync::Semaphore>,
 }
 
 impl ConnectionsRoute {
@@ -65,7 +67,23 @@ impl ConnectionsRoute {
             connections,
             mount: super::DEFAULT_MOUNT.to_string(),
             observer: None,
+            admission: Admission::default(),
         }
+    }
+
+    /// How long a client may take to send its body (default
+    /// [`super::DEFAULT_BODY_DEADLINE`]).
+    pub fn body_deadline(mut self, deadline: std::time::Duration) -> Self {
+        self.admission.body_deadline = deadline;
+        self
+    }
+
+    /// How many requests are handled at once, all connections together
+    /// (default [`super::DEFAULT_MAX_IN_FLIGHT`], at least one); more are
+    /// answered 503.
+    pub fn max_in_flight(mut self, n: usize) -> Self {
+        self.admission.max_in_flight = n.max(1);
+        self
     }
 
     /// Mounts it at `path` (default [`super::DEFAULT_MOUNT`]).
@@ -92,6 +110,8 @@ impl ConnectionsRoute {
             connections: self.connections,
             mount: self.mount,
             observer: self.observer,
+            in_flight: Arc::new(tokio::sync::Semaphore::new(self.admission.max_in_flight)),
+            admission: self.admission,
         });
         axum::Router::new()
             .route(&format!("{mount}/{{connection}}"), post(receive_query))
@@ -108,33 +128,28 @@ async fn receive_query(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(connection): Path<String>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> StatusCode {
-    receive(shared, peer, connection, uri, headers, body).await
+    receive(shared, peer, connection, request).await
 }
 
 async fn receive_path(
     State(shared): State<Arc<Shared>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((connection, _secret)): Path<(String, String)>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> StatusCode {
-    receive(shared, peer, connection, uri, headers, body).await
+    receive(shared, peer, connection, request).await
 }
 
 async fn receive(
     shared: Arc<Shared>,
     peer: SocketAddr,
     connection: String,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    request: Request,
 ) -> StatusCode {
-    let delivery = delivery_of(&headers);
+    let (parts, body) = request.into_parts();
+    let delivery = delivery_of(&parts.headers);
     let unknown = || {
         let rejection = Rejection::new(RejectReason::UrlSecretInvalid, None);
         crate::metrics::webhook_rejected(rejection.code());
@@ -157,8 +172,28 @@ async fn receive(
     };
     // The mount of this connection, as the path spells it.
     let mount = format!("{}/{}", shared.mount, id);
-    let parts = HttpWebhookRequest::new(peer.ip(), &uri, &headers, &body, &mount);
-    let log = match gate.check(&parts.request()) {
+    let (body, _permit) = match admit(
+        gate,
+        &shared.in_flight,
+        shared.admission,
+        peer,
+        &parts,
+        body,
+        &mount,
+    )
+    .await
+    {
+        Ok(admitted) => admitted,
+        Err(log) => {
+            let log = log.with_delivery(delivery);
+            if let Some(observer) = &shared.observer {
+                observer(&id, &log);
+            }
+            return status_of(&log);
+        }
+    };
+    let request = HttpWebhookRequest::new(peer.ip(), &parts.uri, &parts.headers, &body, &mount);
+    let log = match gate.check(&request.request()) {
         Err(rejection) => rejected_log(delivery, &rejection),
         Ok(verified) if tenant.paused.is_some() => {
             tracing::info!(connection = %id, "webhook for a paused connection: Jira will deliver it again");

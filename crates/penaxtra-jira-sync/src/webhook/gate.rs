@@ -101,34 +101,56 @@ impl WebhookGate {
                 );
                 Ok(verified)
             }
-            Err(failure) => {
-                let rejection = Rejection::new(failure.reason, failure.source_ip);
-                crate::metrics::webhook_rejected(rejection.code());
-                tracing::warn!(
-                    status = rejection.status(),
-                    code = rejection.code(),
-                    peer = %request.peer,
-                    source_ip = ?failure.source_ip,
-                    body_len = request.body.len(),
-                    detail = failure.detail,
-                    "webhook rejected: {}",
-                    failure.reason
-                );
-                Err(rejection)
-            }
+            Err(failure) => Err(Self::rejected(request, &failure)),
         }
     }
 
-    fn verify(&self, request: &WebhookRequest<'_>) -> Result<VerifiedWebhook, Failure> {
-        let body = request.body;
-        if body.len() > self.max_body_bytes {
-            return Err(Failure::new(
+    /// The checks that need no body, made before it is read: the declared
+    /// length (`Content-Length`, when sent), the source address and the URL
+    /// secret. A server calls it first and reads the body only when it
+    /// passes, so a stranger without the URL secret costs no body read;
+    /// [`WebhookGate::check`] repeats them with the body.
+    ///
+    /// # Errors
+    /// The [`Rejection`] `check` would give for the same headers.
+    pub fn check_before_body(&self, request: &WebhookRequest<'_>) -> Result<(), Rejection> {
+        let declared = request
+            .header_values("content-length")
+            .next()
+            .and_then(|v| std::str::from_utf8(v).ok())
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        if declared.is_some_and(|n| n > self.max_body_bytes) {
+            let failure = Failure::new(
                 RejectReason::BodyTooLarge,
                 None,
-                "body larger than max_body_bytes",
-            ));
+                "declared length larger than max_body_bytes",
+            );
+            return Err(Self::rejected(request, &failure));
         }
+        self.admit(request)
+            .map(|_| ())
+            .map_err(|failure| Self::rejected(request, &failure))
+    }
 
+    /// Logs and counts a refusal.
+    fn rejected(request: &WebhookRequest<'_>, failure: &Failure) -> Rejection {
+        let rejection = Rejection::new(failure.reason, failure.source_ip);
+        crate::metrics::webhook_rejected(rejection.code());
+        tracing::warn!(
+            status = rejection.status(),
+            code = rejection.code(),
+            peer = %request.peer,
+            source_ip = ?failure.source_ip,
+            body_len = request.body.len(),
+            detail = failure.detail,
+            "webhook rejected: {}",
+            failure.reason
+        );
+        rejection
+    }
+
+    /// The source address and URL secret: who may send, before what.
+    fn admit(&self, request: &WebhookRequest<'_>) -> Result<(IpAddr, usize), Failure> {
         let source_ip = source_address(request.peer, request.forwarded_for, &self.trusted_proxies)
             .map_err(|e| Failure::new(RejectReason::NoClientAddress, None, e.as_str()))?;
         if !self.allowlist.contains(source_ip) {
@@ -138,7 +160,6 @@ impl WebhookGate {
                 "source address outside the allowlist",
             ));
         }
-
         let at = Some(source_ip);
         let url_secret_slot = self
             .url_secrets
@@ -151,6 +172,21 @@ impl WebhookGate {
                 };
                 Failure::new(RejectReason::UrlSecretInvalid, at, detail)
             })?;
+        Ok((source_ip, url_secret_slot))
+    }
+
+    fn verify(&self, request: &WebhookRequest<'_>) -> Result<VerifiedWebhook, Failure> {
+        let body = request.body;
+        if body.len() > self.max_body_bytes {
+            return Err(Failure::new(
+                RejectReason::BodyTooLarge,
+                None,
+                "body larger than max_body_bytes",
+            ));
+        }
+
+        let (source_ip, url_secret_slot) = self.admit(request)?;
+        let at = Some(source_ip);
 
         let hmac_secret_slot = if self.hmac_secrets.is_empty() {
             None

@@ -39,6 +39,8 @@ pub use gate::{DELIVERY_ID_HEADER, RETRY_HEADER, WebhookGate};
 pub use http_request::HttpWebhookRequest;
 pub use request::WebhookRequest;
 #[cfg(feature = "axum")]
-pub use route::{DEFAULT_MOUNT, WebhookLog, WebhookRoute};
+pub use route::{
+    DEFAULT_BODY_DEADLINE, DEFAULT_MAX_IN_FLIGHT, DEFAULT_MOUNT, WebhookLog, WebhookRoute,
+};
 pub use secret::{MAX_SECRET_BYTES, MAX_SECRETS_PER_KIND, MIN_SECRET_BYTES};
 pub use signature::{SIGNATURE_HEADER, sign_body};

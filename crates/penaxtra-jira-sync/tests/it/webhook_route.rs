@@ -154,12 +154,17 @@ async fn the_route_mounts_in_a_host_app_and_limits_bodies_while_reading() {
     let logs = seen.lock().unwrap().clone();
     assert_eq!(
         logs.iter()
-            .map(|l| (l.outcome, l.status))
+            .map(|l| (l.outcome, l.reason, l.status))
             .collect::<Vec<_>>(),
-        [("rejected", 401), ("applied", 200), ("ignored", 200)],
-        "the bodies over the limit never reached the gate"
+        [
+            ("rejected", "url_secret_invalid", 401),
+            ("applied", "state_changed", 200),
+            ("ignored", "duplicate_delivery", 200),
+            ("rejected", "body_too_large", 413),
+            ("rejected", "body_too_large", 413),
+        ],
+        "the bodies over the limit were refused while reading (chunked) or from their length"
     );
-    assert_eq!(logs[1].reason, "state_changed");
 }
 
 /// POSTs `kib` KiB of spaces with `Transfer-Encoding: chunked`, by hand,
@@ -186,4 +191,170 @@ async fn chunked_post(addr: SocketAddr, path: &str, kib: usize) -> u16 {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("no HTTP answer: {text:?}"))
+}
+
+/// A served route for the admission tests: linked SEC-9, HMAC on.
+async fn admission_server(route: impl FnOnce(WebhookRoute) -> WebhookRoute) -> SocketAddr {
+    let id = FindingId::new("fnd_route_9").unwrap();
+    let host = Arc::new(MemoryFindings::with([Finding::new(
+        id.clone(),
+        "Prompt injection",
+        Severity::High,
+        FindingState::Open,
+    )
+    .unwrap()]));
+    let store = Arc::new(MemoryStore::new());
+    store
+        .insert_link(
+            &Link::new(
+                id,
+                crate::support::key("SEC-9"),
+                "10009",
+                FindingState::Open,
+                0,
+            ),
+            None,
+        )
+        .await
+        .unwrap();
+    let gate = crate::support::loopback_gate(URL_SECRET, HMAC_SECRET);
+    let inbound =
+        Inbound::new(store as Arc<dyn SyncStore>, host as _, "SEC").policy(InboundPolicy::All);
+    let app: axum::Router = route(WebhookRoute::new(gate, inbound)).router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    addr
+}
+
+/// Sends a POST's head declaring `length` bytes and `sent` of them, then
+/// stalls; the stream is returned to read the answer from (or hold).
+async fn stalled_post(
+    addr: SocketAddr,
+    path: &str,
+    length: usize,
+    sent: &[u8],
+) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(sent).await.unwrap();
+    stream
+}
+
+/// The status line's code, read within `within` (None when nothing came).
+async fn status_within(
+    stream: &mut tokio::net::TcpStream,
+    within: std::time::Duration,
+) -> Option<u16> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 256];
+    let n = tokio::time::timeout(within, stream.read(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    String::from_utf8_lossy(&buf[..n])
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+}
+
+/// A stranger without the URL secret is answered from the head alone: the
+/// route never waits for (or reads) the body it declared. A client that
+/// has the secret but never finishes its body is cut at the deadline.
+#[tokio::test]
+async fn refusals_come_before_the_body_and_slow_bodies_are_cut() {
+    let addr = admission_server(|r| r.body_deadline(std::time::Duration::from_millis(300))).await;
+    // Declares 2 KiB, sends nothing of it: answered at once.
+    let mut stranger = stalled_post(addr, "/webhooks/jira/not-the-secret-000000", 2048, b"").await;
+    assert_eq!(
+        status_within(&mut stranger, std::time::Duration::from_secs(5)).await,
+        Some(401),
+        "refused before the body"
+    );
+    // Has the secret, sends 10 bytes of 2 KiB, stalls: 408 after the deadline.
+    let mut slow = stalled_post(
+        addr,
+        &format!("/webhooks/jira/{URL_SECRET}"),
+        2048,
+        b"{\"webhook",
+    )
+    .await;
+    assert_eq!(
+        status_within(&mut slow, std::time::Duration::from_secs(10)).await,
+        Some(408)
+    );
+}
+
+/// 200 slow clients holding connections do not keep a real delivery out
+/// (the route handles up to 256 at once); with the cap at 200, the next
+/// request is refused at once (503, Jira retries) instead of queueing
+/// behind them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_cannot_crowd_out_real_deliveries() {
+    let body = event();
+    let sig = format!(
+        "sha256={}",
+        sign_body(&SecretString::from(HMAC_SECRET), &body)
+    );
+    let deliver = |addr: SocketAddr| {
+        let (body, sig) = (body.clone(), sig.clone());
+        async move {
+            let started = std::time::Instant::now();
+            let status = reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .unwrap()
+                .post(format!("http://{addr}/webhooks/jira/{URL_SECRET}"))
+                .header(SIGNATURE_HEADER, sig)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
+            (status, started.elapsed())
+        }
+    };
+    let hold = |addr: SocketAddr| async move {
+        let mut held = Vec::new();
+        for _ in 0..200 {
+            held.push(
+                stalled_post(addr, &format!("/webhooks/jira/{URL_SECRET}"), 4096, b"{").await,
+            );
+        }
+        // Let the route take each one in.
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        held
+    };
+
+    let addr = admission_server(|r| r.body_deadline(std::time::Duration::from_secs(30))).await;
+    let held = hold(addr).await;
+    let (status, took) = deliver(addr).await;
+    assert_eq!(
+        status, 200,
+        "a real delivery gets through beside 200 slow clients"
+    );
+    eprintln!("real delivery beside 200 slow clients: {took:?}");
+    drop(held);
+
+    let addr = admission_server(|r| {
+        r.body_deadline(std::time::Duration::from_secs(30))
+            .max_in_flight(200)
+    })
+    .await;
+    let held = hold(addr).await;
+    let (status, _) = deliver(addr).await;
+    assert_eq!(status, 503, "over the cap: refused at once, not queued");
+    drop(held);
 }
