@@ -502,8 +502,8 @@ impl Pusher<'_> {
             ids.iter().map(|id| (dedup_label(id), id)).collect();
         let labels: Vec<String> = by_label.keys().map(|l| jql_string(l)).collect();
         let jql = format!(
-            "project = {} AND labels in ({}) ORDER BY created ASC",
-            jql_string(self.template.project_key()),
+            "{} AND labels in ({}) ORDER BY created ASC",
+            crate::jql::projects_clause(&self.template.project_keys()),
             labels.join(", ")
         );
         let id_field = self.template.finding_id_field().cloned();

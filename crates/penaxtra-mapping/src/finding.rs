@@ -580,7 +580,8 @@ mod tests {
         assert!(serde_json::to_value(&f[1]).unwrap().get("tags").is_none());
         let e = err(r#"[{"id":"a","title":"t","severity":"high","state":"open","tags":{"":"x"}}]"#);
         assert!(e.to_string().contains("field \"tags\""), "{e}");
-        let e = err(r#"[{"id":"a","title":"t","severity":"high","state":"open","tags":{"t":"a\nb"}}]"#);
+        let e =
+            err(r#"[{"id":"a","title":"t","severity":"high","state":"open","tags":{"t":"a\nb"}}]"#);
         assert!(e.to_string().contains("control character"), "{e}");
         let e = err(r#"[{"id":"a","title":"t","severity":"high","state":"open","tags":{"t":1}}]"#);
         assert!(e.to_string().contains("field \"tags\""), "{e}");

@@ -302,19 +302,28 @@ mod tests {
     use crate::FindingId;
 
     fn finding(severity: Severity) -> Finding {
-        Finding::new(FindingId::new("f").unwrap(), "t", severity, FindingState::Open)
-            .unwrap()
-            .with_probe("rag_indirect_v2")
-            .with_scan("scn_1")
-            .with_frameworks(["OWASP_LLM01"])
-            .with_tag("team", "ML-Platform")
+        Finding::new(
+            FindingId::new("f").unwrap(),
+            "t",
+            severity,
+            FindingState::Open,
+        )
+        .unwrap()
+        .with_probe("rag_indirect_v2")
+        .with_scan("scn_1")
+        .with_frameworks(["OWASP_LLM01"])
+        .with_tag("team", "ML-Platform")
     }
 
     #[test]
     fn every_key_of_a_match_must_hold() {
         let f = finding(Severity::High);
         assert!(RouteMatch::default().matches(&f));
-        let m = |json: &str| serde_json::from_str::<RouteMatch>(json).unwrap().matches(&f);
+        let m = |json: &str| {
+            serde_json::from_str::<RouteMatch>(json)
+                .unwrap()
+                .matches(&f)
+        };
         assert!(m(r#"{"min_severity":"high"}"#));
         assert!(!m(r#"{"min_severity":"critical"}"#));
         assert!(m(r#"{"severities":["high","low"]}"#));
@@ -330,7 +339,10 @@ mod tests {
         assert!(m(r#"{"tags":{"team":"ml-platform"}}"#));
         assert!(m(r#"{"tags":{"team":"ml-*"}}"#));
         assert!(!m(r#"{"tags":{"team":"web"}}"#));
-        assert!(!m(r#"{"tags":{"asset":"*"}}"#), "a listed tag must be present");
+        assert!(
+            !m(r#"{"tags":{"asset":"*"}}"#),
+            "a listed tag must be present"
+        );
         assert!(!m(r#"{"min_severity":"high","tags":{"team":"web"}}"#));
         assert!(serde_json::from_str::<RouteMatch>(r#"{"severity":"high"}"#).is_err());
     }
@@ -381,9 +393,18 @@ mod tests {
     fn bad_routes_name_the_setting() {
         let cases: Vec<(RouteConfig, &str)> = vec![
             (RouteConfig::new(" "), "routes[0].name"),
-            (RouteConfig::new("a").project("sec"), "routes[0].project_key"),
-            (RouteConfig::new("a").issue_type("\n"), "routes[0].issue_type"),
-            (RouteConfig::new("a").components([""]), "routes[0].components"),
+            (
+                RouteConfig::new("a").project("sec"),
+                "routes[0].project_key",
+            ),
+            (
+                RouteConfig::new("a").issue_type("\n"),
+                "routes[0].issue_type",
+            ),
+            (
+                RouteConfig::new("a").components([""]),
+                "routes[0].components",
+            ),
             (RouteConfig::new("a").assignee(""), "routes[0].assignee"),
             (RouteConfig::new("a").labels(["a b"]), "routes[0].labels"),
             (
