@@ -408,6 +408,7 @@ impl JiraSyncBuilder {
                     clock,
                     settings: self.settings,
                     owner,
+                    screens: crate::screens::Screens::default(),
                 },
                 findings: self.findings,
                 template: self.template,

@@ -156,3 +156,85 @@ async fn the_simulator_refuses_what_jira_refuses() {
     );
     assert!(sim.issues().is_empty());
 }
+
+fn today_plus(days: u32) -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    jira_model::Date::from_unix_ms(u64::try_from(ms).unwrap())
+        .unwrap()
+        .plus_days(days)
+        .unwrap()
+        .to_string()
+}
+
+fn sla_engine(sim: &JiraSim, host: Arc<MemoryFindings>, priorities: &str) -> JiraSync {
+    let config: MappingConfig = toml::from_str(&format!(
+        r#"
+        [template]
+        priorities = {priorities}
+        sla_days = {{ critical = 7, high = 30 }}
+
+        [[routes]]
+        name = "agents"
+        match = {{ probes = {{ include = ["agent_*"] }} }}
+        project_key = "OPS"
+        "#
+    ))
+    .unwrap();
+    JiraSync::builder(client(sim), Arc::new(MemoryStore::new()), host)
+        .settings(fast_settings())
+        .mapping(config.build().unwrap())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn priority_by_severity_and_a_due_date_only_where_the_screen_has_it() {
+    for flavor in [Flavor::Cloud, Flavor::DataCenter] {
+        let sim = sim(SimConfig::new(flavor)).await;
+        let ops =
+            finding(1, Severity::Critical, FindingState::Open).with_probe("agent_tool_abuse_v2");
+        let sec = finding(2, Severity::High, FindingState::Open);
+        let fs = vec![ops.clone(), sec.clone()];
+        let host = Arc::new(MemoryFindings::with(fs.clone()));
+        let sync = sla_engine(&sim, host, r#"{ critical = "Highest", high = "High" }"#);
+        let before = today_plus(7);
+        let report = sync.push_many(&fs, |_| {}).await.unwrap();
+        assert_eq!(report.count(PushKind::Created), 2, "{flavor}");
+        let per = issues_per_finding(&sim);
+        let o = &per[ops.id.as_str()][0];
+        assert!(o.key.starts_with("OPS-"));
+        assert_eq!(o.priority, "Highest");
+        // OPS's create screen has `duedate`: critical is due in 7 days.
+        let due = o.due_date.clone().unwrap();
+        assert!(due == before || due == today_plus(7), "{flavor} {due}");
+        // SEC's screen has no `duedate`: none is sent (Jira would refuse it).
+        let s = &per[sec.id.as_str()][0];
+        assert_eq!(s.priority, "High");
+        assert_eq!(s.due_date, None, "{flavor}");
+    }
+}
+
+#[tokio::test]
+async fn a_priority_the_scheme_lacks_is_named_before_anything_is_sent() {
+    for flavor in [Flavor::Cloud, Flavor::DataCenter] {
+        let sim = sim(SimConfig::new(flavor)).await;
+        let f = finding(1, Severity::Critical, FindingState::Open);
+        let host = Arc::new(MemoryFindings::with([f.clone()]));
+        let sync = sla_engine(&sim, host, r#"{ critical = "Urgent" }"#);
+        let out = sync.push(&f).await.unwrap();
+        let shown = format!("{out:?}");
+        assert!(
+            matches!(out.kind(), PushKind::Parked | PushKind::Failed),
+            "{flavor} {shown}"
+        );
+        assert!(shown.contains("template.priorities.critical"), "{shown}");
+        assert!(
+            shown.contains("\\\"Urgent\\\" is not a priority of project SEC; it has Highest, High, Medium, Low, Lowest"),
+            "{shown}"
+        );
+        assert!(sim.issues().is_empty());
+    }
+}
