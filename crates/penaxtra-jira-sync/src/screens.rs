@@ -21,10 +21,13 @@ pub(crate) struct Screen {
     pub(crate) priorities: Vec<String>,
 }
 
-/// Screens read so far, by (project, issue type), with when they were read.
+/// Screens by (project, issue type), each with when it was read (ms).
+type ReadScreens = HashMap<(String, String), (i64, Arc<Screen>)>;
+
+/// Screens read so far.
 #[derive(Debug, Default)]
 pub(crate) struct Screens {
-    read: Mutex<HashMap<(String, String), (i64, Arc<Screen>)>>,
+    read: Mutex<ReadScreens>,
 }
 
 impl Screens {
@@ -77,7 +80,7 @@ impl Screens {
         Ok(screen)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), (i64, Arc<Screen>)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, ReadScreens> {
         self.read
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)

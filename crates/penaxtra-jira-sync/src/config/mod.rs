@@ -803,6 +803,23 @@ mod tests {
     }
 
     #[test]
+    fn the_routes_example_routes_the_sample_to_two_projects() {
+        let c = SyncConfig::from_toml(include_str!(
+            "../../../../examples/penaxtra-jira.routes.toml"
+        ))
+        .unwrap();
+        let template = c.checked_mapping().unwrap().template;
+        assert_eq!(template.project_keys(), ["SEC", "OPS"]);
+        let findings = penaxtra_mapping::parse_findings(include_str!(
+            "../../../../examples/findings.sample.json"
+        ))
+        .unwrap();
+        let projects: std::collections::BTreeSet<&str> =
+            findings.iter().map(|f| template.target(f).0).collect();
+        assert_eq!(projects.len(), 2, "{projects:?}");
+    }
+
+    #[test]
     fn bad_settings_name_their_key_and_line() {
         let e = SyncConfig::from_toml(&format!("{BASE}\n[settings]\nclaim_lease = \"soon\"\n"))
             .unwrap()
