@@ -1,4 +1,4 @@
-use crate::{FieldId, adf};
+use crate::{Date, FieldId, adf};
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeMap;
@@ -31,6 +31,19 @@ pub enum PriorityRef {
     Name(String),
     /// `{"id":"2"}`
     Id(String),
+}
+
+/// A user in a create request: `{"accountId":…}` on Jira Cloud (which
+/// knows no user names), `{"name":…}` on Data Center.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum UserRef {
+    /// `{"accountId":"5b10a2844c20165700ede21g"}` (Cloud).
+    #[serde(rename = "accountId")]
+    AccountId(String),
+    /// `{"name":"alex"}` (Data Center).
+    #[serde(rename = "name")]
+    Name(String),
 }
 
 /// A rich-text value: wiki markup for REST v2, an ADF document for Cloud REST v3.
@@ -99,6 +112,13 @@ pub struct CreateFields {
     pub labels: Vec<String>,
     /// The priority.
     pub priority: Option<PriorityRef>,
+    /// Components, by name (`[{"name":"Gateway"}]`).
+    pub components: Vec<String>,
+    /// The assignee.
+    pub assignee: Option<UserRef>,
+    /// The due date (`duedate`, `YYYY-MM-DD`); Jira refuses it when the
+    /// field is not on the create screen.
+    pub duedate: Option<Date>,
     /// Custom fields by id.
     pub custom: BTreeMap<FieldId, FieldValue>,
 }
@@ -117,6 +137,20 @@ impl Serialize for CreateFields {
         }
         if let Some(p) = &self.priority {
             map.serialize_entry("priority", p)?;
+        }
+        if !self.components.is_empty() {
+            let named: Vec<serde_json::Value> = self
+                .components
+                .iter()
+                .map(|c| serde_json::json!({ "name": c }))
+                .collect();
+            map.serialize_entry("components", &named)?;
+        }
+        if let Some(a) = &self.assignee {
+            map.serialize_entry("assignee", a)?;
+        }
+        if let Some(d) = &self.duedate {
+            map.serialize_entry("duedate", d)?;
         }
         for (k, v) in &self.custom {
             map.serialize_entry(k.as_str(), v)?;
@@ -149,6 +183,9 @@ impl CreateIssueRequest {
                 description: None,
                 labels: Vec::new(),
                 priority: None,
+                components: Vec::new(),
+                assignee: None,
+                duedate: None,
                 custom: BTreeMap::new(),
             },
         }
@@ -192,6 +229,23 @@ impl CreateIssueRequestBuilder {
     /// Sets the priority.
     pub fn priority(mut self, priority: PriorityRef) -> Self {
         self.fields.priority = Some(priority);
+        self
+    }
+    /// Adds components, by name.
+    pub fn components<I: IntoIterator<Item = S>, S: Into<String>>(mut self, names: I) -> Self {
+        self.fields
+            .components
+            .extend(names.into_iter().map(Into::into));
+        self
+    }
+    /// Sets the assignee.
+    pub fn assignee(mut self, user: UserRef) -> Self {
+        self.fields.assignee = Some(user);
+        self
+    }
+    /// Sets the due date.
+    pub fn due_date(mut self, date: Date) -> Self {
+        self.fields.duedate = Some(date);
         self
     }
     /// Sets a custom field.
@@ -329,6 +383,9 @@ mod tests {
             .description(Description::Wiki("d".into()))
             .labels(["a", "b"])
             .priority(PriorityRef::Name("High".into()))
+            .components(["Gateway"])
+            .assignee(UserRef::AccountId("5b10".into()))
+            .due_date(Date::from_unix_days(20_454).unwrap())
             .custom_field(
                 FieldId::new("customfield_10032").unwrap(),
                 FieldValue::MultiSelect(vec!["OWASP_LLM01".into()]),
@@ -339,6 +396,8 @@ mod tests {
             json!({"fields":{
                 "project":{"id":"10000"},"issuetype":{"id":"3"},"summary":"s","description":"d",
                 "labels":["a","b"],"priority":{"name":"High"},
+                "components":[{"name":"Gateway"}],"assignee":{"accountId":"5b10"},
+                "duedate":"2026-01-01",
                 "customfield_10032":[{"value":"OWASP_LLM01"}]}})
         );
     }

@@ -36,6 +36,7 @@
 pub mod adf;
 mod bulk;
 mod create;
+mod date;
 mod error;
 mod error_body;
 mod field;
@@ -58,7 +59,9 @@ pub use bulk::{BulkCreateRequest, BulkCreateResponse, BulkElementError, MAX_BULK
 pub use create::{
     AddCommentRequest, CommentVisibility, CreateIssueRequest, CreateIssueRequestBuilder,
     CreatedIssue, Description, EditIssueRequest, FieldValue, IssueTypeRef, PriorityRef, ProjectRef,
+    UserRef,
 };
+pub use date::Date;
 pub use error::ModelError;
 pub use error_body::ErrorBody;
 pub use field::{FieldDefinition, FieldSchema};

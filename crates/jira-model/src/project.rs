@@ -130,6 +130,10 @@ pub struct CreateMetaField {
     /// Schema as Jira sent it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schema: Option<serde_json::Value>,
+    /// The values the field takes, when Jira lists them (priorities,
+    /// components, options), as Jira sent them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_values: Vec<serde_json::Value>,
 }
 
 impl CreateMetaField {
@@ -140,6 +144,7 @@ impl CreateMetaField {
             name: name.into(),
             required,
             schema: None,
+            allowed_values: Vec::new(),
         }
     }
 }

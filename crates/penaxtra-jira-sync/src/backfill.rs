@@ -348,17 +348,16 @@ impl crate::push::Pusher<'_> {
         }
 
         // Render; a finding that cannot be rendered fails alone.
-        let flavor = self.core.client.flavor();
         let mut requests = Vec::with_capacity(matching.len());
         let mut to_create = Vec::with_capacity(matching.len());
         for c in matching {
-            match self.template.render(&c.f, flavor) {
+            match self.render(&c.f).await {
                 Ok(r) => {
                     requests.push(r);
                     to_create.push(c);
                 }
                 Err(e) => {
-                    out.push((c.i, self.fail_claimed(&c, e.into()).await?));
+                    out.push((c.i, self.fail_claimed(&c, e).await?));
                 }
             }
         }

@@ -194,6 +194,7 @@ impl JiraSync {
             Arc::clone(&self.inner.findings),
             self.inner.template.project_key(),
         )
+        .projects(self.inner.template.project_keys())
         .states(self.inner.states.clone())
         .policy(self.inner.inbound)
         .service_account(service_account)
@@ -408,6 +409,7 @@ impl JiraSyncBuilder {
                     clock,
                     settings: self.settings,
                     owner,
+                    screens: crate::screens::Screens::default(),
                 },
                 findings: self.findings,
                 template: self.template,

@@ -17,6 +17,8 @@ pub(crate) struct Core {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) settings: SyncSettings,
     pub(crate) owner: String,
+    /// The create screens read so far (due date, priorities).
+    pub(crate) screens: crate::screens::Screens,
 }
 
 impl Core {

@@ -110,7 +110,7 @@ pub struct Inbound {
     findings: Arc<dyn Findings>,
     states: StateTable,
     policy: InboundPolicy,
-    project_key: String,
+    project_keys: Vec<String>,
     service_account: Option<String>,
     clock: Arc<dyn Clock>,
     deliveries: DeliveryPruner,
@@ -122,7 +122,7 @@ impl std::fmt::Debug for Inbound {
         f.debug_struct("Inbound")
             .field("store", &self.store)
             .field("policy", &self.policy)
-            .field("project_key", &self.project_key)
+            .field("project_keys", &self.project_keys)
             .field("service_account", &self.service_account)
             .finish_non_exhaustive()
     }
@@ -143,6 +143,7 @@ impl Inbound {
     ) -> Result<Self, crate::config::ConfigError> {
         let mapping = config.checked_mapping()?;
         Ok(Self::new(store, findings, mapping.template.project_key())
+            .projects(mapping.template.project_keys())
             .states(mapping.states)
             .policy(mapping.inbound)
             .service_account(config.service_account.clone())
@@ -163,7 +164,7 @@ impl Inbound {
             findings,
             states: StateTable::default(),
             policy: InboundPolicy::default(),
-            project_key: project_key.into(),
+            project_keys: vec![project_key.into()],
             service_account: None,
             clock: Arc::new(crate::clock::SystemClock::new()),
             deliveries: DeliveryPruner::new(crate::DEFAULT_DELIVERY_RETENTION),
@@ -174,6 +175,17 @@ impl Inbound {
     /// [`crate::DEFAULT_DELIVERY_RETENTION`]); older ones are pruned.
     pub fn delivery_retention(mut self, retention: std::time::Duration) -> Self {
         self.deliveries = DeliveryPruner::new(retention);
+        self
+    }
+    /// Every project whose issues are the integration's (default: the one
+    /// given to [`Inbound::new`]; with routes, every route's project, as
+    /// [`penaxtra_mapping::IssueTemplate::project_keys`] lists them). An
+    /// empty list keeps the current one.
+    pub fn projects<I: IntoIterator<Item = S>, S: Into<String>>(mut self, keys: I) -> Self {
+        let keys: Vec<String> = keys.into_iter().map(Into::into).collect();
+        if !keys.is_empty() {
+            self.project_keys = keys;
+        }
         self
     }
     /// Sets the state table (default: [`StateTable::default`]).
@@ -358,7 +370,7 @@ impl Inbound {
             .labels
             .iter()
             .any(|l| l == crate::marks::CONNECTION_TEST_LABEL);
-        if !tagged || !issue_in_project(&issue.key, &self.project_key) {
+        if !tagged || !issue_in_project(&issue.key, &self.project_keys) {
             return None;
         }
         Some((issue.id.as_str(), IssueKey::new(&issue.key).ok()?))
@@ -453,7 +465,7 @@ impl Inbound {
         source: Source,
     ) -> InboundOutcome {
         let store = &self.store;
-        if !issue_in_project(&issue.key, &self.project_key) {
+        if !issue_in_project(&issue.key, &self.project_keys) {
             return InboundOutcome::ignored(InboundReason::OtherProject).issue(&issue.key);
         }
         let Ok(key) = IssueKey::new(&issue.key) else {
@@ -654,7 +666,7 @@ impl InboundOutcome {
     }
 }
 
-fn issue_in_project(key: &str, project: &str) -> bool {
+fn issue_in_project(key: &str, projects: &[String]) -> bool {
     key.rsplit_once('-')
-        .is_some_and(|(p, _)| p.eq_ignore_ascii_case(project))
+        .is_some_and(|(p, _)| projects.iter().any(|x| p.eq_ignore_ascii_case(x)))
 }

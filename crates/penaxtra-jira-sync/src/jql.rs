@@ -1,5 +1,21 @@
 //! JQL the engine writes: string literals, escaped.
 
+/// The clause that selects the issues of these projects: `project = "SEC"`
+/// for one, `project in ("SEC", "OPS")` for several (every project a
+/// route may create in, so a finding's issue is found wherever it is).
+pub(crate) fn projects_clause(keys: &[&str]) -> String {
+    match keys {
+        [one] => format!("project = {}", jql_string(one)),
+        many => format!(
+            "project in ({})",
+            many.iter()
+                .map(|k| jql_string(k))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
 /// A JQL string literal.
 pub(crate) fn jql_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);

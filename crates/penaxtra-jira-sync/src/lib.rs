@@ -97,6 +97,7 @@ pub mod parked;
 mod push;
 mod rate_budget;
 mod reconcile;
+mod screens;
 mod settings;
 mod settle;
 mod state_out;

@@ -192,6 +192,58 @@ pub(crate) struct Pusher<'s> {
 }
 
 impl Pusher<'_> {
+    /// The create request of a finding. When the template sets priorities
+    /// or SLA due dates, the target's create screen is read first (kept ten
+    /// minutes): the due date is set only when `duedate` is on the screen,
+    /// and a priority the project's scheme lacks is refused here, naming
+    /// the priorities it has, before anything is sent.
+    pub(crate) async fn render(
+        &self,
+        finding: &Finding,
+    ) -> Result<jira_model::CreateIssueRequest, SyncError> {
+        let flavor = self.core.client.flavor();
+        let config = self.template.config();
+        if config.priorities.is_empty() && config.sla_days.is_empty() {
+            return Ok(self.template.render(finding, flavor)?);
+        }
+        let (project, issue_type) = self.template.target(finding);
+        let now_ms = self.core.now_ms();
+        let screen = self
+            .core
+            .screens
+            .get(&self.core.client, project, issue_type, now_ms)
+            .await?;
+        let context = match u64::try_from(now_ms)
+            .ok()
+            .and_then(jira_model::Date::from_unix_ms)
+        {
+            Some(today) => penaxtra_mapping::RenderContext::new(today, screen.due_date),
+            None => penaxtra_mapping::RenderContext::default(),
+        };
+        let request = self.template.render_with(finding, flavor, &context)?;
+        if let Some(jira_model::PriorityRef::Name(name)) = &request.fields.priority {
+            let known = screen.priorities.iter().any(|p| p == name);
+            if !screen.priority || (!screen.priorities.is_empty() && !known) {
+                let reason = if screen.priority {
+                    format!(
+                        "{name:?} is not a priority of project {project}; it has {}",
+                        screen.priorities.join(", ")
+                    )
+                } else {
+                    format!(
+                        "the priority field is not on the create screen of {project} {issue_type:?}; add it or remove the priority"
+                    )
+                };
+                return Err(penaxtra_mapping::MappingError::Config {
+                    field: format!("template.priorities.{}", finding.severity),
+                    reason,
+                }
+                .into());
+            }
+        }
+        Ok(request)
+    }
+
     /// [`crate::JiraSync::push`].
     pub(crate) async fn push(&self, finding: &Finding) -> Result<PushOutcome, SyncError> {
         use tracing::Instrument;
@@ -398,7 +450,7 @@ impl Pusher<'_> {
             self.core.store.release(&finding.id, fence, *left).await?;
             return Ok(PushOutcome::Skipped);
         }
-        let request = self.template.render(finding, self.core.client.flavor())?;
+        let request = self.render(finding).await?;
         let created = self
             .create_issue_without_refused_options(&held.client(self.core), &request)
             .await?;
@@ -502,8 +554,8 @@ impl Pusher<'_> {
             ids.iter().map(|id| (dedup_label(id), id)).collect();
         let labels: Vec<String> = by_label.keys().map(|l| jql_string(l)).collect();
         let jql = format!(
-            "project = {} AND labels in ({}) ORDER BY created ASC",
-            jql_string(self.template.project_key()),
+            "{} AND labels in ({}) ORDER BY created ASC",
+            crate::jql::projects_clause(&self.template.project_keys()),
             labels.join(", ")
         );
         let id_field = self.template.finding_id_field().cloned();

@@ -73,9 +73,9 @@ impl Reconciler<'_> {
     ) -> Result<ReconcileReport, SyncError> {
         let started = self.core.now_ms();
         let store = &self.core.store;
-        let project = jql_string(self.template.project_key());
+        let projects = crate::jql::projects_clause(&self.template.project_keys());
         let label = jql_string(INTEGRATION_LABEL);
-        let mut jql = format!("project = {project} AND labels = {label}");
+        let mut jql = format!("{projects} AND labels = {label}");
         if let Some(cursor) = store.sweep_cursor().await? {
             let since = cursor.last_sweep_ms - duration_ms(self.sweep_overlap());
             jql.push_str(&format!(" AND {}", updated_since(started, since)));
@@ -166,9 +166,9 @@ impl Reconciler<'_> {
 
     /// Linked issues that Jira no longer lists.
     async fn deleted_links(&self) -> Result<Vec<IssueKey>, SyncError> {
-        let project = jql_string(self.template.project_key());
+        let projects = crate::jql::projects_clause(&self.template.project_keys());
         let jql = format!(
-            "project = {project} AND labels = {} ORDER BY key ASC",
+            "{projects} AND labels = {} ORDER BY key ASC",
             jql_string(INTEGRATION_LABEL)
         );
         let present: HashSet<String> = self

@@ -57,7 +57,7 @@ pub struct SyncSettings {
     /// reconciliation reads Jira's current state whatever the age).
     pub max_event_age: Option<Duration>,
     /// The URL Jira's webhook posts to (default `None`). When set,
-    /// [`JiraSync::test_connection`] adds a `webhook_round_trip` step: the
+    /// [`crate::JiraSync::test_connection`] adds a `webhook_round_trip` step: the
     /// receiver, sharing this engine's store, must see the synthetic
     /// issue's webhook within `webhook_round_trip_wait`.
     pub webhook_receiver_url: Option<crate::ReceiverUrl>,

@@ -4,25 +4,34 @@ use jira_model::limits::utf16_len;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// The longest probe or scan id accepted.
 pub const REF_ID_MAX: usize = 200;
 /// The longest framework reference accepted.
 pub const FRAMEWORK_MAX: usize = 255;
+/// The longest tag name or tag value accepted.
+pub const TAG_MAX: usize = 255;
+/// The most tags a finding may carry.
+pub const TAGS_MAX: usize = 100;
 
 /// A security weakness Penaxtra recorded.
 ///
 /// Its JSON form (unknown keys are ignored; `probe_id`, `scan_id`,
-/// `frameworks`, `excerpt` and `url` may be left out or `null`):
+/// `frameworks`, `excerpt`, `url` and `tags` may be left out or `null`):
 ///
 /// ```json
 /// {"id":"fnd_2026_000123","title":"Indirect prompt injection via RAG corpus",
 ///  "severity":"high","state":"open","probe_id":"rag_indirect_v2",
 ///  "scan_id":"scn_2026_000045",
 ///  "frameworks":["OWASP_LLM01","MITRE_ATLAS_AML_T0051","EU_AI_ACT_Art15"],
-///  "excerpt":"...","url":"https://penaxtra.com/app/findings/fnd_2026_000123"}
+///  "excerpt":"...","url":"https://penaxtra.com/app/findings/fnd_2026_000123",
+///  "tags":{"team":"ml-platform","asset":"support-bot"}}
 /// ```
+///
+/// `tags` are free-form host tags (team, asset, product…) that routes match
+/// on; they are not shown in the issue.
 ///
 /// Reading it checks every rule of [`Finding::validate`].
 ///
@@ -51,6 +60,9 @@ pub struct Finding {
     /// The finding in Penaxtra.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<Href>,
+    /// Free-form tags of the host (`team`, `asset`, …), matched by routes.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 impl Finding {
@@ -74,6 +86,7 @@ impl Finding {
             frameworks: Vec::new(),
             excerpt: String::new(),
             url: None,
+            tags: BTreeMap::new(),
         };
         finding.validate()?;
         Ok(finding)
@@ -100,6 +113,11 @@ impl Finding {
     /// With this excerpt (default: none).
     pub fn with_excerpt(mut self, excerpt: impl Into<String>) -> Self {
         self.excerpt = excerpt.into();
+        self
+    }
+    /// With this tag (default: no tags); a tag of the same name is replaced.
+    pub fn with_tag(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.insert(name.into(), value.into());
         self
     }
     /// With this link to the finding in Penaxtra (default: none; the
@@ -148,6 +166,23 @@ impl Finding {
                 );
             }
         }
+        if self.tags.len() > TAGS_MAX {
+            return bad("tags", "holds more than 100 tags");
+        }
+        for (name, value) in &self.tags {
+            if name.trim().is_empty() {
+                return bad("tags", "holds a tag with an empty name");
+            }
+            if utf16_len(name) > TAG_MAX || utf16_len(value) > TAG_MAX {
+                return bad("tags", "holds a name or value longer than 255 characters");
+            }
+            if name.chars().chain(value.chars()).any(char::is_control) {
+                return bad(
+                    "tags",
+                    "holds a name or value with a control character or line break",
+                );
+            }
+        }
         Ok(())
     }
 }
@@ -167,6 +202,7 @@ impl fmt::Debug for Finding {
                 &format_args!("[{} characters, not shown]", self.excerpt.chars().count()),
             )
             .field("url", &self.url)
+            .field("tags", &self.tags)
             .finish()
     }
 }
@@ -210,6 +246,7 @@ const FIELDS: &[&str] = &[
     "frameworks",
     "excerpt",
     "url",
+    "tags",
 ];
 
 /// Deserialises one finding, recording where it is in `place`.
@@ -257,6 +294,7 @@ impl<'de> Visitor<'de> for FindingSeed<'_> {
         let mut frameworks: Option<Option<Vec<String>>> = None;
         let mut excerpt: Option<Option<String>> = None;
         let mut url: Option<Option<String>> = None;
+        let mut tags: Option<Option<BTreeMap<String, String>>> = None;
         while let Some(key) = map.next_key::<String>()? {
             let Some(&field) = FIELDS.iter().find(|f| **f == key) else {
                 self.at(|p| p.field = None);
@@ -277,6 +315,7 @@ impl<'de> Visitor<'de> for FindingSeed<'_> {
                 "scan_id" => set_once(&mut scan_id, field, map.next_value()?)?,
                 "frameworks" => set_once(&mut frameworks, field, map.next_value()?)?,
                 "excerpt" => set_once(&mut excerpt, field, map.next_value()?)?,
+                "tags" => set_once(&mut tags, field, map.next_value()?)?,
                 _ => set_once(&mut url, field, map.next_value()?)?,
             }
             self.at(|p| p.field = None);
@@ -306,6 +345,7 @@ impl<'de> Visitor<'de> for FindingSeed<'_> {
             frameworks: frameworks.flatten().unwrap_or_default(),
             excerpt: excerpt.flatten().unwrap_or_default(),
             url,
+            tags: tags.flatten().unwrap_or_default(),
         };
         finding.validate().map_err(|e| {
             if let MappingError::InvalidFinding { field, .. } = &e {
@@ -524,6 +564,27 @@ mod tests {
             debug.contains("excerpt: [20 characters, not shown]"),
             "{debug}"
         );
+    }
+
+    #[test]
+    fn tags_are_read_checked_and_optional() {
+        let f = &parse_findings(
+            r#"[{"id":"a","title":"t","severity":"high","state":"open","tags":{"team":"ml","asset":"bot"}},
+                {"id":"b","title":"t","severity":"high","state":"open","tags":null}]"#,
+        )
+        .unwrap();
+        assert_eq!(f[0].tags.get("team").map(String::as_str), Some("ml"));
+        assert!(f[1].tags.is_empty());
+        let v = serde_json::to_value(&f[0]).unwrap();
+        assert_eq!(v["tags"]["asset"], "bot");
+        assert!(serde_json::to_value(&f[1]).unwrap().get("tags").is_none());
+        let e = err(r#"[{"id":"a","title":"t","severity":"high","state":"open","tags":{"":"x"}}]"#);
+        assert!(e.to_string().contains("field \"tags\""), "{e}");
+        let e =
+            err(r#"[{"id":"a","title":"t","severity":"high","state":"open","tags":{"t":"a\nb"}}]"#);
+        assert!(e.to_string().contains("control character"), "{e}");
+        let e = err(r#"[{"id":"a","title":"t","severity":"high","state":"open","tags":{"t":1}}]"#);
+        assert!(e.to_string().contains("field \"tags\""), "{e}");
     }
 
     #[test]

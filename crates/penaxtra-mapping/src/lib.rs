@@ -11,7 +11,7 @@
 //!
 //! Principal types: [`Finding`] (with [`FindingId`], [`Severity`],
 //! [`FindingState`]) and [`parse_findings`]; [`Rule`]; [`IssueTemplate`]
-//! (from [`TemplateConfig`]) and its [`Redactor`]; [`dedup_label`];
+//! (from [`TemplateConfig`]) with its [`Routes`] and its [`Redactor`]; [`dedup_label`];
 //! [`StateTable`] and [`InboundPolicy`]; [`MappingConfig`], every setting in
 //! one value.
 //!
@@ -51,6 +51,7 @@ mod id;
 mod named;
 mod preview;
 mod redact;
+mod route;
 mod rule;
 mod severity;
 mod state;
@@ -59,15 +60,16 @@ mod template;
 
 pub use config::{Mapping, MappingConfig};
 pub use error::MappingError;
-pub use finding::{FRAMEWORK_MAX, Finding, REF_ID_MAX, parse_findings};
+pub use finding::{FRAMEWORK_MAX, Finding, REF_ID_MAX, TAG_MAX, TAGS_MAX, parse_findings};
 pub use id::{DEDUP_LABEL_PREFIX, FINDING_ID_MAX, FindingId, dedup_label};
 pub use preview::{RenderedIssue, render_all};
 pub use redact::{MARKER_PREFIX, PatternConfig, RedactionConfig, Redactor};
+pub use route::{Route, RouteConfig, RouteMatch, Routes};
 pub use rule::{Filter, Rule};
 pub use severity::Severity;
 pub use state::FindingState;
 pub use state_table::{InboundPolicy, JiraTarget, StateRow, StateTable};
 pub use template::{
     DEFAULT_LINK_BASE, EXCERPT_SCAN_MAX, FrameworksField, FrameworksFieldKind, INTEGRATION_LABEL,
-    IssueTemplate, MAX_FRAMEWORKS, TemplateConfig,
+    IssueTemplate, MAX_FRAMEWORKS, RenderContext, SLA_DAYS_MAX, TemplateConfig,
 };

@@ -19,7 +19,7 @@ pub struct Filter {
     pub exclude: Vec<String>,
 }
 
-fn entry_matches(entry: &str, value: &str) -> bool {
+pub(crate) fn entry_matches(entry: &str, value: &str) -> bool {
     let entry = entry.trim();
     let value = value.trim();
     match entry.strip_suffix('*') {
@@ -64,7 +64,7 @@ impl Filter {
                 .any(|v| self.exclude.iter().any(|e| entry_matches(e, v)))
     }
 
-    fn check(&self, field: &str) -> Result<(), MappingError> {
+    pub(crate) fn check(&self, field: &str) -> Result<(), MappingError> {
         for e in self.include.iter().chain(&self.exclude) {
             if e.trim().is_empty() || e.trim() == "*" && self.exclude.contains(e) {
                 return Err(MappingError::config(

@@ -2,13 +2,17 @@
 
 use crate::description::{self, Facts};
 use crate::id::DEDUP_LABEL_PREFIX;
-use crate::{Finding, MappingError, RedactionConfig, Redactor, Severity, dedup_label};
+use crate::{
+    Finding, MappingError, RedactionConfig, Redactor, Route, Routes, Severity, dedup_label,
+};
 use jira_model::limits::{
     LABEL_MAX, SUMMARY_MAX, check_label, fit_summary, to_label, truncate_utf16,
     truncate_with_ellipsis, utf16_len,
 };
 use jira_model::text::{neutralize_invisible, strip_invisible};
-use jira_model::{CreateIssueRequest, FieldId, FieldValue, Flavor, Href, PriorityRef, ProjectKey};
+use jira_model::{
+    CreateIssueRequest, Date, FieldId, FieldValue, Flavor, Href, PriorityRef, ProjectKey,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -48,6 +52,44 @@ fn bounded_excerpt(excerpt: &str) -> &str {
         Some(ws) if end - ws <= 1024 => &head[..ws],
         _ => head,
     }
+}
+
+/// The longest SLA accepted, in days (ten years).
+pub const SLA_DAYS_MAX: u32 = 3650;
+
+/// What the template cannot know by itself when it renders a create: the
+/// date today (time comes in as a value) and whether the target's create
+/// screen has the `duedate` field. The default knows neither, so no due
+/// date is set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RenderContext {
+    /// Today's date, from which SLA due dates count.
+    pub today: Option<Date>,
+    /// Whether `duedate` is on the create screen of the finding's project
+    /// and issue type (Jira refuses a field that is not).
+    pub due_date_on_screen: bool,
+}
+
+impl RenderContext {
+    /// A context from today's date and whether `duedate` is on the screen.
+    pub fn new(today: Date, due_date_on_screen: bool) -> Self {
+        Self {
+            today: Some(today),
+            due_date_on_screen,
+        }
+    }
+}
+
+/// Refuses a configured label that would pose as a finding's dedup label.
+pub(crate) fn check_extra_label(field: &str, l: &str) -> Result<(), MappingError> {
+    if l.to_ascii_lowercase().starts_with(DEDUP_LABEL_PREFIX) {
+        return Err(MappingError::config(
+            field,
+            format!("{l:?} starts with {DEDUP_LABEL_PREFIX:?}, which marks one finding's issue"),
+        ));
+    }
+    Ok(())
 }
 
 /// How the frameworks custom field takes its values.
@@ -103,6 +145,7 @@ impl FrameworksField {
 /// link_text = "Open in Penaxtra"
 /// frameworks_field = { id = "customfield_10032", kind = "multi_select" }  # or "labels"; id "" for none
 /// priorities = { critical = "Highest", high = "High" }
+/// sla_days = { critical = 7, high = 30 }      # due date = today + days
 /// [redaction]
 /// disable = ["email"]
 /// ```
@@ -126,7 +169,13 @@ pub struct TemplateConfig {
     /// The custom field that holds the framework references.
     pub frameworks_field: Option<FrameworksField>,
     /// Priority names by severity; a severity not listed sets no priority.
+    /// The engine checks each against the target project's priorities
+    /// (its create screen) before it creates.
     pub priorities: BTreeMap<Severity, String>,
+    /// Days to fix, by severity: the issue's `duedate` is the day of the
+    /// create plus these days (UTC), set only when `duedate` is on the
+    /// create screen. A severity not listed sets no due date.
+    pub sla_days: BTreeMap<Severity, u32>,
     /// Findings without a URL link to this base followed by their id;
     /// `None` or `""` for no link.
     pub link_base: Option<String>,
@@ -150,6 +199,7 @@ impl Default for TemplateConfig {
                 FrameworksFieldKind::MultiSelect,
             )),
             priorities: BTreeMap::new(),
+            sla_days: BTreeMap::new(),
             link_base: Some(DEFAULT_LINK_BASE.into()),
             link_text: "Open in Penaxtra".into(),
             redaction: RedactionConfig::default(),
@@ -193,6 +243,7 @@ pub struct IssueTemplate {
     link_base: Option<String>,
     link_text: String,
     redactor: Redactor,
+    routes: Routes,
 }
 
 impl Default for IssueTemplate {
@@ -208,6 +259,7 @@ impl Default for IssueTemplate {
             link_base: config.link_base.clone(),
             link_text: config.link_text.clone(),
             redactor: Redactor::default(),
+            routes: Routes::default(),
             config,
         }
     }
@@ -264,14 +316,7 @@ impl IssueTemplate {
         let mut labels = vec![INTEGRATION_LABEL.to_string()];
         for l in &config.labels {
             check_label(l).map_err(|e| MappingError::config("template.labels", e.to_string()))?;
-            if l.to_ascii_lowercase().starts_with(DEDUP_LABEL_PREFIX) {
-                return Err(MappingError::config(
-                    "template.labels",
-                    format!(
-                        "{l:?} starts with {DEDUP_LABEL_PREFIX:?}, which marks one finding's issue"
-                    ),
-                ));
-            }
+            check_extra_label("template.labels", l)?;
             if !labels.iter().any(|x| x.eq_ignore_ascii_case(l)) {
                 labels.push(l.clone());
             }
@@ -300,6 +345,14 @@ impl IssueTemplate {
         for (severity, name) in &config.priorities {
             one_line_text(&format!("template.priorities.{severity}"), name, 255)?;
         }
+        for (severity, days) in &config.sla_days {
+            if *days > SLA_DAYS_MAX {
+                return Err(MappingError::config(
+                    format!("template.sla_days.{severity}"),
+                    format!("{days} days is more than {SLA_DAYS_MAX}"),
+                ));
+            }
+        }
         let link_base = non_empty(&config.link_base).map(str::to_string);
         if let Some(base) = &link_base {
             Href::new(&format!("{base}fnd_1")).map_err(|e| {
@@ -327,7 +380,78 @@ impl IssueTemplate {
             link_base,
             link_text,
             redactor,
+            routes: Routes::default(),
         })
+    }
+
+    /// The same template with these routes: the first route that matches
+    /// a finding sets its project, issue type, components, assignee and
+    /// extra labels; a finding no route matches takes the template as
+    /// configured (the default route).
+    pub fn with_routes(mut self, routes: Routes) -> Self {
+        self.routes = routes;
+        self
+    }
+
+    /// The routes, in order.
+    pub fn routes(&self) -> &Routes {
+        &self.routes
+    }
+
+    /// The route a finding takes; `None` for the default route.
+    pub fn route(&self, finding: &Finding) -> Option<&Route> {
+        self.routes.pick(finding)
+    }
+
+    /// The project key and issue type name a finding's issue is created
+    /// with: its route's, else the template's.
+    pub fn target(&self, finding: &Finding) -> (&str, &str) {
+        let route = self.route(finding);
+        (
+            route
+                .and_then(Route::project_key)
+                .unwrap_or(&self.project_key),
+            route
+                .and_then(Route::issue_type)
+                .unwrap_or(&self.issue_type),
+        )
+    }
+
+    /// Every project an issue may be created in: the template's first,
+    /// then each route's, without repeats. Searches for a finding's issue
+    /// look in all of them, so a finding whose route changed still finds
+    /// (and keeps) its issue.
+    pub fn project_keys(&self) -> Vec<&str> {
+        let mut out = vec![self.project_key.as_str()];
+        for key in self.routes.iter().filter_map(Route::project_key) {
+            if !out.contains(&key) {
+                out.push(key);
+            }
+        }
+        out
+    }
+
+    /// Every (project key, issue type name) a create may target: the
+    /// template's first, then each route's, without repeats.
+    pub fn targets(&self) -> Vec<(&str, &str)> {
+        let mut out = vec![(self.project_key.as_str(), self.issue_type.as_str())];
+        for r in self.routes.iter() {
+            let t = (
+                r.project_key().unwrap_or(&self.project_key),
+                r.issue_type().unwrap_or(&self.issue_type),
+            );
+            if !out.contains(&t) {
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    /// The due date of a finding's issue created on `today`: today plus
+    /// its severity's SLA days; `None` when the severity has no SLA.
+    pub fn due_date(&self, finding: &Finding, today: Date) -> Option<Date> {
+        let days = *self.config.sla_days.get(&finding.severity)?;
+        today.plus_days(days)
     }
 
     /// The settings this template was made from.
@@ -369,14 +493,24 @@ impl IssueTemplate {
         fit_summary(&format!("{}{}", self.config.summary_prefix, finding.title))
     }
 
-    /// The labels of a finding's issue: the configured labels, each framework
-    /// reference as a label (when enabled; references that would pose as
-    /// an integration label are left out), and the dedup label last.
+    /// The labels of a finding's issue: the configured labels, its route's
+    /// extra labels, each framework reference as a label (when enabled;
+    /// references that would pose as an integration label are left out),
+    /// and the dedup label last.
     pub fn labels(&self, finding: &Finding) -> Vec<String> {
         let mut out = self.labels.clone();
         // The configured labels and at most MAX_FRAMEWORKS more, a few in
         // practice: a list is quicker to search than a set to hash.
         let mut seen: Vec<String> = out.iter().map(|l| l.to_ascii_lowercase()).collect();
+        if let Some(route) = self.route(finding) {
+            for l in route.labels() {
+                let lower = l.to_ascii_lowercase();
+                if !seen.contains(&lower) {
+                    seen.push(lower);
+                    out.push(l.clone());
+                }
+            }
+        }
         if self.config.framework_labels {
             for f in frameworks(finding) {
                 let Some(label) = to_label(f) else { continue };
@@ -434,17 +568,34 @@ impl IssueTemplate {
     }
 
     /// The body of `POST /rest/api/{3|2}/issue` for a finding: ADF for
-    /// [`Flavor::Cloud`], wiki markup for [`Flavor::DataCenter`].
+    /// [`Flavor::Cloud`], wiki markup for [`Flavor::DataCenter`]; its
+    /// route's project, issue type, components and assignee; no due date
+    /// (see [`IssueTemplate::render_with`]).
+    ///
+    /// # Errors
+    /// As [`IssueTemplate::render_with`].
+    pub fn render(
+        &self,
+        finding: &Finding,
+        flavor: Flavor,
+    ) -> Result<CreateIssueRequest, MappingError> {
+        self.render_with(finding, flavor, &RenderContext::default())
+    }
+
+    /// [`IssueTemplate::render`], with the due date when the context knows
+    /// today's date, `duedate` is on the screen and the severity has an
+    /// SLA.
     ///
     /// # Errors
     /// [`MappingError::InvalidFinding`] when the finding breaks a rule of
     /// [`Finding::validate`]; [`MappingError::Render`] when the summary
     /// would be empty (an empty prefix and a title of invisible characters)
     /// or the description cannot fit Jira's limit.
-    pub fn render(
+    pub fn render_with(
         &self,
         finding: &Finding,
         flavor: Flavor,
+        context: &RenderContext,
     ) -> Result<CreateIssueRequest, MappingError> {
         finding.validate()?;
         let fail = |reason: &str| MappingError::Render {
@@ -481,9 +632,21 @@ impl IssueTemplate {
             neutralize_invisible(&self.redactor.redact(bounded_excerpt(&finding.excerpt)));
         let description = description::render(&facts, &excerpt, flavor)
             .ok_or_else(|| fail("the description cannot fit Jira's limit of 32,767 characters"))?;
-        let mut builder = CreateIssueRequest::builder(&self.project_key, &self.issue_type, summary)
+        let (project_key, issue_type) = self.target(finding);
+        let mut builder = CreateIssueRequest::builder(project_key, issue_type, summary)
             .description(description)
             .labels(self.labels(finding));
+        if let Some(route) = self.route(finding) {
+            builder = builder.components(route.components().iter().cloned());
+            if let Some(who) = route.assignee(flavor) {
+                builder = builder.assignee(who);
+            }
+        }
+        if let (Some(today), true) = (context.today, context.due_date_on_screen)
+            && let Some(due) = self.due_date(finding, today)
+        {
+            builder = builder.due_date(due);
+        }
         if let Some(p) = self.config.priorities.get(&finding.severity) {
             builder = builder.priority(PriorityRef::Name(p.trim().to_string()));
         }

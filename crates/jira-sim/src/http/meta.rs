@@ -6,8 +6,8 @@ use crate::accounts::Account;
 use crate::world::api_error::ApiError;
 use crate::world::render;
 use crate::world::{
-    ApiVersion, FINDING_FIELD, FRAMEWORKS_FIELD, ISSUE_TYPES, PRIORITIES, PROJECT_ID, PROJECT_KEY,
-    SEVERITY_FIELD,
+    ApiVersion, FINDING_FIELD, FRAMEWORKS_FIELD, ISSUE_TYPES, PRIORITIES, SEVERITY_FIELD,
+    sim_project,
 };
 use axum::response::Response;
 use jira_model::Flavor;
@@ -44,10 +44,6 @@ pub(crate) fn server_info(app: &App, _api: ApiVersion) -> Response {
     reply::json(200, &v)
 }
 
-fn is_project(p: &str) -> bool {
-    p.eq_ignore_ascii_case(PROJECT_KEY) || p == PROJECT_ID
-}
-
 pub(crate) fn no_project(p: &str) -> Response {
     reply::error(ApiError::message(
         404,
@@ -56,14 +52,14 @@ pub(crate) fn no_project(p: &str) -> Response {
 }
 
 pub(crate) fn project(app: &App, api: ApiVersion, p: &str) -> Response {
-    if !is_project(p) {
+    let Some(sp) = sim_project(p) else {
         return no_project(p);
-    }
-    reply::json(200, &render::project(&app.render_ctx(api), true))
+    };
+    reply::json(200, &render::project(&app.render_ctx(api), sp, true))
 }
 
 pub(crate) fn createmeta_types(app: &App, api: ApiVersion, p: &str) -> Response {
-    if !is_project(p) {
+    if sim_project(p).is_none() {
         return no_project(p);
     }
     let rc = app.render_ctx(api);
@@ -82,9 +78,9 @@ pub(crate) fn createmeta_types(app: &App, api: ApiVersion, p: &str) -> Response 
 }
 
 pub(crate) fn createmeta_fields(app: &App, api: ApiVersion, p: &str, t: &str) -> Response {
-    if !is_project(p) {
+    let Some(sp) = sim_project(p) else {
         return no_project(p);
-    }
+    };
     let Some(it) = ISSUE_TYPES.iter().find(|(id, _)| *id == t) else {
         return reply::error(ApiError::message(
             404,
@@ -103,7 +99,7 @@ pub(crate) fn createmeta_fields(app: &App, api: ApiVersion, p: &str, t: &str) ->
         json!({"type":"project","system":"project"}),
         &["set"],
     );
-    project["allowedValues"] = json!([render::project(&rc, false)]);
+    project["allowedValues"] = json!([render::project(&rc, sp, false)]);
     let mut issuetype = field(
         "issuetype",
         "Issue Type",
@@ -141,6 +137,31 @@ pub(crate) fn createmeta_fields(app: &App, api: ApiVersion, p: &str, t: &str) ->
             .map(|(id, v)| json!({"self": format!("{}/rest/api/{}/customFieldOption/{id}", app.base_url, api.as_str()), "value": v, "id": id}))
             .collect();
     }
+    let mut components = field(
+        "components",
+        "Components",
+        false,
+        json!({"type":"array","items":"component","system":"components"}),
+        &["add", "set", "remove"],
+    );
+    components["allowedValues"] = sp
+        .components
+        .iter()
+        .map(|c| render::component(&rc, *c))
+        .collect();
+    let mut assignee = field(
+        "assignee",
+        "Assignee",
+        false,
+        json!({"type":"user","system":"assignee"}),
+        &["set"],
+    );
+    assignee["autoCompleteUrl"] = json!(format!(
+        "{}/rest/api/{}/user/assignable/search?project={}&query=",
+        app.base_url,
+        api.as_str(),
+        sp.key
+    ));
     let (sname, sschema) = render::custom_field(&rc, SEVERITY_FIELD);
     let mut severity = field(SEVERITY_FIELD, sname, false, sschema, &["set"]);
     severity["allowedValues"] = render::severity_options(&rc);
@@ -169,10 +190,22 @@ pub(crate) fn createmeta_fields(app: &App, api: ApiVersion, p: &str, t: &str) ->
             &["add", "set", "remove"],
         ),
         priority,
+        components,
+        assignee,
         field(FINDING_FIELD, fname, false, fschema, &["set"]),
         frameworks,
         severity,
     ];
+    let mut fields = fields;
+    if sp.due_date_on_screen {
+        fields.push(field(
+            "duedate",
+            "Due date",
+            false,
+            json!({"type":"date","system":"duedate"}),
+            &["set"],
+        ));
+    }
     let n = fields.len();
     let v = match app.flavor {
         Flavor::Cloud => json!({"fields": fields, "maxResults": 50, "startAt": 0, "total": n}),

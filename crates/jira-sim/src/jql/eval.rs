@@ -3,9 +3,7 @@
 use super::lexer::CmpOp;
 use super::parser::{Clause, Expr, FieldRef, Op, Operand, Query};
 use crate::FrameworksFieldKind;
-use crate::world::{
-    ISSUE_TYPES, PRIORITIES, PROJECT_ID, PROJECT_KEY, PROJECT_NAME, SimIssue, World, render,
-};
+use crate::world::{ISSUE_TYPES, PRIORITIES, PROJECTS, SimIssue, World, render};
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use jira_model::{IssueKey, StatusCategory, StatusCategoryKey};
 use std::cmp::Ordering;
@@ -322,10 +320,14 @@ fn canonical(kind: Kind, v: &str, world: &World, name: &str) -> Result<String, S
             .ok_or_else(missing)
     };
     match kind {
-        Kind::Project => [PROJECT_KEY, PROJECT_ID, PROJECT_NAME]
+        Kind::Project => PROJECTS
             .iter()
-            .any(|p| p.eq_ignore_ascii_case(v))
-            .then(|| PROJECT_KEY.to_string())
+            .find(|p| {
+                [p.key, p.id, p.name]
+                    .iter()
+                    .any(|x| x.eq_ignore_ascii_case(v))
+            })
+            .map(|p| p.key.to_string())
             .ok_or_else(missing),
         Kind::Key => {
             let key = IssueKey::new(v.to_ascii_uppercase())

@@ -10,7 +10,7 @@
 
 use super::api_error::ApiError;
 use super::fields::Mode;
-use super::{Ctx, SimComment, SimEvent, World};
+use super::{Ctx, PROJECTS, SimComment, SimEvent, World};
 use crate::accounts::Account;
 use jira_model::webhook::WebhookEventKind;
 use serde::{Deserialize, Serialize};
@@ -140,7 +140,7 @@ impl World {
             "You do not have the permission to comment on this issue.",
         )?;
         let text = self
-            .checker(ctx, Mode::Edit)
+            .checker(ctx, Mode::Edit, &PROJECTS[0])
             .comment_body(body.get("body"))?;
         let vis = visibility(body.get("visibility"), ctx.account)?;
         Ok(self.add_comment(ctx, i, text, vis))
@@ -228,7 +228,7 @@ impl World {
     ) -> Result<SimEvent, ApiError> {
         let (i, n) = self.own_comment(ctx, key, id)?;
         let text = self
-            .checker(ctx, Mode::Edit)
+            .checker(ctx, Mode::Edit, &PROJECTS[0])
             .comment_body(body.get("body"))?;
         let vis = match body.get("visibility") {
             None => self.issues[i].comments[n].visibility.clone(),

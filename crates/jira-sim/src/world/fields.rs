@@ -12,6 +12,20 @@ use jira_model::Flavor;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
+/// Whether `s` is a date as Jira's date fields take it: `YYYY-MM-DD`.
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && num(5..7).is_some_and(|m| (1..=12).contains(&m))
+        && num(8..10).is_some_and(|d| (1..=31).contains(&d))
+}
+
 /// Longest text of a description or comment.
 pub(crate) const TEXT_LIMIT: usize = 32_767;
 /// Longest summary is one less than this.
@@ -39,10 +53,20 @@ pub(crate) struct Draft {
     pub frameworks: Option<Vec<String>>,
     /// The "Finding Severity" option's value (`Some(None)` clears it).
     pub severity: Option<Option<String>>,
+    /// Component names.
+    pub components: Option<Vec<String>>,
+    /// The assignee's account name (`Some(None)` unassigns).
+    pub assignee: Option<Option<String>>,
+    /// The due date (`Some(None)` clears it).
+    pub due_date: Option<Option<String>>,
+    /// The project of a create.
+    pub project: Option<&'static str>,
 }
 
 /// What validation needs to know.
 pub(crate) struct Checker<'a> {
+    /// The project of the issue made or changed (its components and screen).
+    pub project: &'static super::SimProject,
     pub api: ApiVersion,
     pub flavor: Flavor,
     pub kind: FrameworksFieldKind,
@@ -150,7 +174,85 @@ impl Checker<'_> {
                 Ok(o) => d.severity = Some(o),
                 Err(m) => e.add(SEVERITY_FIELD, m),
             },
+            ("components", _) => match self.components(v) {
+                Ok(c) => d.components = Some(c),
+                Err(m) => e.add("components", m),
+            },
+            ("assignee", _) => match self.assignee(v) {
+                Ok(a) => d.assignee = Some(a),
+                Err(m) => e.add("assignee", m),
+            },
+            ("duedate", _) if self.project.due_date_on_screen => match v {
+                Value::Null => d.due_date = Some(None),
+                Value::String(s) if is_date(s) => d.due_date = Some(Some(s.clone())),
+                _ => e.add(
+                    "duedate",
+                    format!(
+                        "Error parsing date string: {}",
+                        v.as_str().unwrap_or(&v.to_string())
+                    ),
+                ),
+            },
             (other, _) => e.add(other, cannot_set(other)),
+        }
+    }
+
+    /// `[{"name":"Gateway"}]` or `[{"id":"10300"}]`: components of the
+    /// project, as Jira names an unknown one.
+    fn components(&self, v: &Value) -> Result<Vec<String>, String> {
+        let Some(items) = v.as_array() else {
+            return Err("data was not an array".into());
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let by_name = item.get("name").and_then(Value::as_str);
+            let by_id = item.get("id").and_then(Value::as_str);
+            let found = self
+                .project
+                .components
+                .iter()
+                .find(|(id, name)| by_name == Some(*name) || by_id == Some(*id));
+            match (found, by_name, by_id) {
+                (Some((_, name)), _, _) => {
+                    if !out.iter().any(|n: &String| n == name) {
+                        out.push((*name).to_string());
+                    }
+                }
+                (None, Some(name), _) => {
+                    return Err(format!("Component name '{name}' is not valid"));
+                }
+                (None, None, Some(id)) => {
+                    return Err(format!("Component with id '{id}' does not exist."));
+                }
+                (None, None, None) => return Err("Component id or name is required".into()),
+            }
+        }
+        Ok(out)
+    }
+
+    /// `{"accountId":…}` on Cloud, `{"name":…}` on Data Center (or null):
+    /// an account that may be assigned issues (one that may work them).
+    fn assignee(&self, v: &Value) -> Result<Option<String>, String> {
+        if v.is_null() {
+            return Ok(None);
+        }
+        let (found, shown) = match self.flavor {
+            Flavor::Cloud => {
+                let Some(id) = v.get("accountId").and_then(Value::as_str) else {
+                    return Err("Specify the user's accountId".into());
+                };
+                (crate::accounts::ALL.iter().find(|a| a.account_id == id), id)
+            }
+            Flavor::DataCenter => {
+                let Some(name) = v.get("name").and_then(Value::as_str) else {
+                    return Err("Specify the user's name".into());
+                };
+                (crate::accounts::by_name(name), name)
+            }
+        };
+        match found {
+            Some(a) if a.can_write => Ok(Some(a.name.to_string())),
+            _ => Err(format!("User '{shown}' cannot be assigned issues.")),
         }
     }
 
@@ -442,6 +544,7 @@ mod tests {
 
     fn checker(api: ApiVersion, flavor: Flavor, kind: FrameworksFieldKind) -> Checker<'static> {
         Checker {
+            project: &super::super::PROJECTS[0],
             api,
             flavor,
             kind,
@@ -485,7 +588,7 @@ mod tests {
         let err = check(
             &c,
             json!({"issuetype":{"name":"Epic"},"summary":"x".repeat(255),
-            "description":"plain","labels":["a b"],"customfield_99":1,"assignee":{"id":"1"},
+            "description":"plain","labels":["a b"],"customfield_99":1,"assignee":{"id":"1"},"duedate":"2026-01-01",
             "customfield_10032":"nope"}),
         )
         .unwrap_err();
@@ -504,8 +607,58 @@ mod tests {
         );
         assert!(errors["labels"].as_str().unwrap().contains("spaces"));
         assert_eq!(errors["customfield_99"], cannot_set("customfield_99"));
-        assert_eq!(errors["assignee"], cannot_set("assignee"));
+        // Jira Cloud names users by accountId only.
+        assert_eq!(errors["assignee"], "Specify the user's accountId");
+        // SEC's create screen has no due date.
+        assert_eq!(errors["duedate"], cannot_set("duedate"));
         assert_eq!(errors["customfield_10032"], "data was not an array");
+    }
+
+    #[test]
+    fn due_dates_and_components_follow_the_project() {
+        let mut c = checker(
+            ApiVersion::V2,
+            Flavor::DataCenter,
+            FrameworksFieldKind::Labels,
+        );
+        c.project = &super::super::PROJECTS[1];
+        let fields = |v: Value| v.as_object().unwrap().clone();
+        let d = c
+            .check(
+                &fields(
+                    json!({"summary":"s","issuetype":{"name":"Bug"},"duedate":"2026-02-28",
+                    "components":[{"name":"Agents"},{"id":"10310"}],"assignee":{"name":"alex"}}),
+                ),
+                None,
+                None,
+            )
+            .unwrap();
+        assert_eq!(d.due_date, Some(Some("2026-02-28".into())));
+        assert_eq!(
+            d.components,
+            Some(vec!["Agents".to_string(), "Model Serving".to_string()])
+        );
+        assert_eq!(d.assignee, Some(Some("alex".into())));
+        let err = c
+            .check(
+                &fields(
+                    json!({"summary":"s","issuetype":{"name":"Bug"},"duedate":"28/Feb/26",
+                    "components":[{"name":"Gateway"}],"assignee":{"name":"readonly"}}),
+                ),
+                None,
+                None,
+            )
+            .unwrap_err();
+        let errors = &err.body["errors"];
+        assert_eq!(errors["duedate"], "Error parsing date string: 28/Feb/26");
+        assert_eq!(
+            errors["components"],
+            "Component name 'Gateway' is not valid"
+        );
+        assert_eq!(
+            errors["assignee"],
+            "User 'readonly' cannot be assigned issues."
+        );
     }
 
     #[test]

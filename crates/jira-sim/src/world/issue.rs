@@ -29,6 +29,15 @@ pub struct SimIssue {
     pub custom_fields: BTreeMap<String, serde_json::Value>,
     /// Priority name.
     pub priority: String,
+    /// Component names.
+    #[serde(default)]
+    pub components: Vec<String>,
+    /// Name of the assigned account, `None` while unassigned.
+    #[serde(default)]
+    pub assignee: Option<String>,
+    /// Due date (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub due_date: Option<String>,
     /// Status name.
     pub status: String,
     /// Status id.

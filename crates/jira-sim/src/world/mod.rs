@@ -28,12 +28,50 @@ use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-/// Key of the project.
-pub(crate) const PROJECT_KEY: &str = "SEC";
-/// Id of the project.
-pub(crate) const PROJECT_ID: &str = "10000";
-/// Name of the project.
-pub(crate) const PROJECT_NAME: &str = "Security";
+/// A project of the simulated Jira: its components, and whether its
+/// create screen has `duedate` (Jira refuses a field not on the screen).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SimProject {
+    pub key: &'static str,
+    pub id: &'static str,
+    pub name: &'static str,
+    /// Components: (id, name).
+    pub components: &'static [(&'static str, &'static str)],
+    pub due_date_on_screen: bool,
+}
+
+/// The projects: `SEC` (no due date on its screen) and `OPS`.
+pub(crate) const PROJECTS: [SimProject; 2] = [
+    SimProject {
+        key: "SEC",
+        id: "10000",
+        name: "Security",
+        components: &[("10300", "Gateway"), ("10301", "RAG Pipeline")],
+        due_date_on_screen: false,
+    },
+    SimProject {
+        key: "OPS",
+        id: "10001",
+        name: "Platform Operations",
+        components: &[("10310", "Model Serving"), ("10311", "Agents")],
+        due_date_on_screen: true,
+    },
+];
+
+/// The project a key (any case) or id names.
+pub(crate) fn sim_project(p: &str) -> Option<&'static SimProject> {
+    PROJECTS
+        .iter()
+        .find(|x| x.key.eq_ignore_ascii_case(p) || x.id == p)
+}
+
+/// The project an issue belongs to.
+pub(crate) fn project_of(i: &SimIssue) -> &'static SimProject {
+    sim_project(&i.project_key).unwrap_or(&PROJECTS[0])
+}
+
+/// Key of the first project.
+pub(crate) const PROJECT_KEY: &str = PROJECTS[0].key;
 /// Issue types: (id, name).
 pub(crate) const ISSUE_TYPES: [(&str, &str); 2] = [("10004", "Bug"), ("10005", "Security")];
 /// Priorities: (id, name); `Medium` is the default.
@@ -284,8 +322,9 @@ impl World {
             .any(|i| !i.deleted && i.key.eq_ignore_ascii_case(key))
     }
 
-    fn checker(&self, ctx: &Ctx, mode: Mode) -> Checker<'_> {
+    fn checker(&self, ctx: &Ctx, mode: Mode, project: &'static SimProject) -> Checker<'_> {
         Checker {
+            project,
             api: ctx.api,
             flavor: self.flavor,
             kind: self.kind,
@@ -306,16 +345,19 @@ impl World {
             Some(Value::Object(f)) => f,
             Some(_) => return Err(ApiError::bad_json("\"fields\" must be an object")),
         };
-        let project_ok = fields.get("project").is_some_and(|p| {
-            p.get("key").and_then(Value::as_str) == Some(PROJECT_KEY)
-                || p.get("id").and_then(Value::as_str) == Some(PROJECT_ID)
+        let project = fields.get("project").and_then(|p| {
+            let by_key = p.get("key").and_then(Value::as_str);
+            let by_id = p.get("id").and_then(Value::as_str);
+            PROJECTS
+                .iter()
+                .find(|x| by_key == Some(x.key) || by_id == Some(x.id))
         });
-        if !project_ok {
+        let Some(project) = project else {
             return Err(ApiError::field(
                 "project",
                 "Specify a valid project ID or key",
             ));
-        }
+        };
         if !ctx.account.can_write {
             return Err(ApiError::message(
                 403,
@@ -332,7 +374,11 @@ impl World {
             }
             Some(_) => return Err(ApiError::bad_json("\"update\" must be an object")),
         };
-        self.checker(ctx, Mode::Create).check(fields, update, None)
+        let mut draft = self
+            .checker(ctx, Mode::Create, project)
+            .check(fields, update, None)?;
+        draft.project = Some(project.key);
+        Ok(draft)
     }
 
     /// Creates an issue.
@@ -361,14 +407,17 @@ impl World {
         self.next_id += 1;
         let mut issue = SimIssue {
             id: id.to_string(),
-            key: format!("{PROJECT_KEY}-{number}"),
-            project_key: PROJECT_KEY.into(),
+            key: format!("{}-{number}", draft.project.unwrap_or(PROJECT_KEY)),
+            project_key: draft.project.unwrap_or(PROJECT_KEY).into(),
             issue_type: draft.issue_type.clone().unwrap_or_else(|| "Bug".into()),
             summary: String::new(),
             description: None,
             labels: Vec::new(),
             custom_fields: BTreeMap::new(),
             priority: "Medium".into(),
+            components: Vec::new(),
+            assignee: None,
+            due_date: None,
             status: initial.name.clone(),
             status_id: initial.id.clone(),
             status_category: initial.category.clone(),
@@ -444,6 +493,28 @@ impl World {
         {
             items.push(item("priority", Some(&issue.priority), Some(&p)));
             issue.priority = p;
+        }
+        if let Some(c) = d.components
+            && c != issue.components
+        {
+            items.push(item(
+                "Component",
+                Some(&issue.components.join(", ")),
+                Some(&c.join(", ")),
+            ));
+            issue.components = c;
+        }
+        if let Some(a) = d.assignee
+            && a != issue.assignee
+        {
+            items.push(item("assignee", issue.assignee.as_deref(), a.as_deref()));
+            issue.assignee = a;
+        }
+        if let Some(due) = d.due_date
+            && due != issue.due_date
+        {
+            items.push(item("duedate", issue.due_date.as_deref(), due.as_deref()));
+            issue.due_date = due;
         }
         if let Some(f) = d.finding_id {
             let old = issue.finding_id().map(str::to_string);
@@ -595,7 +666,7 @@ impl World {
             Some(_) => return Err(ApiError::bad_json("\"update\" must be an object")),
         };
         let draft = self
-            .checker(ctx, Mode::Edit)
+            .checker(ctx, Mode::Edit, project_of(&self.issues[i]))
             .check(fields, update, Some(&self.issues[i]))?;
         let mut issue = self.issues[i].clone();
         let items = self.apply(&mut issue, draft);
@@ -714,7 +785,10 @@ impl World {
                     .and_then(|op| op.get("add"));
                 match add {
                     Some(add) => {
-                        match self.checker(ctx, Mode::Edit).comment_body(add.get("body")) {
+                        match self
+                            .checker(ctx, Mode::Edit, &PROJECTS[0])
+                            .comment_body(add.get("body"))
+                        {
                             Ok(b) => comment = Some(b),
                             Err(e) => return Err(e),
                         }

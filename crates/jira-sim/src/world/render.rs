@@ -2,8 +2,8 @@
 //! flavor and REST version.
 
 use super::{
-    ApiVersion, FINDING_FIELD, FRAMEWORKS_FIELD, ISSUE_TYPES, PRIORITIES, PROJECT_ID, PROJECT_KEY,
-    PROJECT_NAME, SEVERITY_FIELD, SEVERITY_OPTIONS, SimComment, SimIssue, adf,
+    ApiVersion, FINDING_FIELD, FRAMEWORKS_FIELD, ISSUE_TYPES, PRIORITIES, SEVERITY_FIELD,
+    SEVERITY_OPTIONS, SimComment, SimIssue, SimProject, adf,
 };
 use crate::accounts::{self, Account};
 use crate::workflow::{WorkflowResolution, WorkflowStatus};
@@ -41,7 +41,7 @@ impl RenderCtx<'_> {
 }
 
 /// Fields of an issue: (id, navigable).
-const ISSUE_FIELDS: [(&str, bool); 17] = [
+const ISSUE_FIELDS: [(&str, bool); 20] = [
     ("summary", true),
     ("description", true),
     ("labels", true),
@@ -51,6 +51,9 @@ const ISSUE_FIELDS: [(&str, bool); 17] = [
     ("issuetype", true),
     ("project", true),
     ("priority", true),
+    ("components", true),
+    ("assignee", true),
+    ("duedate", true),
     ("created", true),
     ("updated", true),
     ("creator", true),
@@ -233,7 +236,23 @@ fn field_value(rc: &RenderCtx<'_>, i: &SimIssue, name: &str) -> Value {
             .iter()
             .find(|(_, n)| *n == i.issue_type)
             .map_or(Value::Null, |t| issue_type(rc, *t)),
-        "project" => project(rc, false),
+        "project" => project(rc, super::project_of(i), false),
+        "components" => {
+            let p = super::project_of(i);
+            Value::Array(
+                i.components
+                    .iter()
+                    .filter_map(|n| p.components.iter().find(|(_, c)| c == n))
+                    .map(|c| component(rc, *c))
+                    .collect(),
+            )
+        }
+        "assignee" => i
+            .assignee
+            .as_deref()
+            .and_then(accounts::by_name)
+            .map_or(Value::Null, |a| user(rc, a)),
+        "duedate" => i.due_date.as_ref().map_or(Value::Null, |d| json!(d)),
         "priority" => {
             PRIORITIES
                 .iter()
@@ -345,21 +364,27 @@ pub(crate) fn issue_type(rc: &RenderCtx<'_>, (id, name): (&str, &str)) -> Value 
     })
 }
 
-/// The project, with its issue types when asked.
-pub(crate) fn project(rc: &RenderCtx<'_>, with_issue_types: bool) -> Value {
+/// A project, with its issue types (and components) when asked.
+pub(crate) fn project(rc: &RenderCtx<'_>, sp: &SimProject, with_issue_types: bool) -> Value {
     let mut p = json!({
-        "self": format!("{}/project/{PROJECT_ID}", rc.rest()),
-        "id": PROJECT_ID,
-        "key": PROJECT_KEY,
-        "name": PROJECT_NAME,
+        "self": format!("{}/project/{}", rc.rest(), sp.id),
+        "id": sp.id,
+        "key": sp.key,
+        "name": sp.name,
         "projectTypeKey": "software",
         "simplified": false,
-        "avatarUrls": avatars(rc.base, "projectavatar", PROJECT_ID),
+        "avatarUrls": avatars(rc.base, "projectavatar", sp.id),
     });
     if with_issue_types {
         p["issueTypes"] = ISSUE_TYPES.iter().map(|t| issue_type(rc, *t)).collect();
+        p["components"] = sp.components.iter().map(|c| component(rc, *c)).collect();
     }
     p
+}
+
+/// A component: (id, name).
+pub(crate) fn component(rc: &RenderCtx<'_>, (id, name): (&str, &str)) -> Value {
+    json!({"self": format!("{}/component/{id}", rc.rest()), "id": id, "name": name})
 }
 
 fn avatars(base: &str, kind: &str, id: &str) -> Value {

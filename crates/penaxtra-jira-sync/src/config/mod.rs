@@ -15,6 +15,11 @@
 //! project_key = "SEC"
 //! issue_type = "Bug"
 //!
+//! [[routes]]                               # penaxtra_mapping::RouteConfig, first match wins
+//! name = "ml-platform"
+//! match = { tags = { team = "ml-platform" } }
+//! project_key = "OPS"
+//!
 //! [rule]                                   # penaxtra_mapping::Rule
 //! min_severity = "high"
 //!
@@ -31,7 +36,7 @@
 //!
 //! One file builds the whole engine ([`crate::JiraSync::from_config`]) and a
 //! webhook receiver that has no Jira client ([`crate::Inbound::from_config`]).
-//! The mapping sections (`rule`, `template`, `states`, `inbound`) are
+//! The mapping sections (`rule`, `template`, `routes`, `states`, `inbound`) are
 //! [`MappingConfig`]; the README lists every key with its default.
 
 mod error;
@@ -45,7 +50,8 @@ use crate::settings::{DeletedIssue, SyncSettings};
 use jira_client::{ApiTokenAuth, JiraClient, PatAuth, RateLimit, UrlPolicy};
 use jira_model::Flavor;
 use penaxtra_mapping::{
-    InboundPolicy, IssueTemplate, Mapping, MappingConfig, Rule, StateTable, TemplateConfig,
+    InboundPolicy, IssueTemplate, Mapping, MappingConfig, RouteConfig, Rule, StateTable,
+    TemplateConfig,
 };
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -87,6 +93,8 @@ struct RawSyncConfig {
     #[serde(default)]
     template: TemplateConfig,
     #[serde(default)]
+    routes: Vec<RouteConfig>,
+    #[serde(default)]
     rule: Rule,
     #[serde(default)]
     states: StateTable,
@@ -108,6 +116,7 @@ impl<'de> Deserialize<'de> for SyncConfig {
         let mut mapping = MappingConfig::default();
         mapping.rule = raw.rule;
         mapping.template = raw.template;
+        mapping.routes = raw.routes;
         mapping.states = raw.states;
         mapping.inbound = raw.inbound;
         Ok(SyncConfig {
@@ -803,6 +812,23 @@ mod tests {
         c.settings.to_settings().unwrap();
         let gate = c.webhook.expect("the example configures the gate");
         assert_eq!(gate.url_secrets.len(), 1);
+    }
+
+    #[test]
+    fn the_routes_example_routes_the_sample_to_two_projects() {
+        let c = SyncConfig::from_toml(include_str!(
+            "../../../../examples/penaxtra-jira.routes.toml"
+        ))
+        .unwrap();
+        let template = c.checked_mapping().unwrap().template;
+        assert_eq!(template.project_keys(), ["SEC", "OPS"]);
+        let findings = penaxtra_mapping::parse_findings(include_str!(
+            "../../../../examples/findings.sample.json"
+        ))
+        .unwrap();
+        let projects: std::collections::BTreeSet<&str> =
+            findings.iter().map(|f| template.target(f).0).collect();
+        assert_eq!(projects.len(), 2, "{projects:?}");
     }
 
     #[test]

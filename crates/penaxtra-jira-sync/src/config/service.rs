@@ -24,7 +24,7 @@
 //! ```
 //!
 //! Each `[[connections]]` entry holds what a single-connection file holds
-//! (`jira`, `template`, `rule`, `states`, `inbound`, `settings`,
+//! (`jira`, `template`, `routes`, `rule`, `states`, `inbound`, `settings`,
 //! `service_account`, `webhook`) plus its `id`, and optionally `paused`
 //! (the reason) and `revision`; `[network]` stands at the
 //! top only, so no connection can relax it. A file without

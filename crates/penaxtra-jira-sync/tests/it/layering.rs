@@ -32,6 +32,7 @@ const FLOORS: &[(u8, &[&str])] = &[
             "marks.rs",
             "metrics.rs",
             "rate_budget.rs",
+            "screens.rs",
             "settings.rs",
             "workflow.rs",
         ],

@@ -14,6 +14,7 @@ mod inbound_props;
 mod injection;
 mod layering;
 mod log_capture;
+mod mapping;
 mod metrics;
 mod outbound;
 mod parked;
