@@ -120,6 +120,18 @@ fn classify(s: &str, mut f: impl FnMut(char, bool)) {
     }
 }
 
+/// Whether `s` holds a character that is invisible in its context: what
+/// [`strip_invisible`] removes (a variation selector after a visible
+/// character selects its presentation and stays).
+pub fn has_invisible(s: &str) -> bool {
+    if plainly_visible(s) {
+        return false;
+    }
+    let mut found = false;
+    classify(s, |_, hidden| found |= hidden);
+    found
+}
+
 /// Removes every invisible character (for one-line values such as the
 /// summary and labels).
 ///
