@@ -91,6 +91,20 @@ pub(crate) fn createmeta_fields(app: &App, api: ApiVersion, p: &str, t: &str) ->
             &format!("The issue type with id '{t}' does not exist."),
         ));
     };
+    let fields = field_metas(app, api, *it);
+    let n = fields.len();
+    let v = match app.flavor {
+        Flavor::Cloud => json!({"fields": fields, "maxResults": 50, "startAt": 0, "total": n}),
+        Flavor::DataCenter => {
+            json!({"values": fields, "maxResults": 50, "startAt": 0, "total": n, "isLast": true})
+        }
+    };
+    reply::json(200, &v)
+}
+
+/// The fields of the create (and edit) screen of an issue type, each with
+/// its `required`, `schema`, `name`, `key`, `operations` and allowed values.
+pub(crate) fn field_metas(app: &App, api: ApiVersion, it: (&str, &str)) -> Vec<Value> {
     let rc = app.render_ctx(api);
     let field = |id: &str, name: &str, required: bool, schema: Value, ops: &[&str]| {
         json!({"required": required, "schema": schema, "name": name, "key": id, "fieldId": id,
@@ -111,7 +125,7 @@ pub(crate) fn createmeta_fields(app: &App, api: ApiVersion, p: &str, t: &str) ->
         json!({"type":"issuetype","system":"issuetype"}),
         &[],
     );
-    issuetype["allowedValues"] = json!([render::issue_type(&rc, *it)]);
+    issuetype["allowedValues"] = json!([render::issue_type(&rc, it)]);
     let mut priority = field(
         "priority",
         "Priority",
@@ -144,7 +158,7 @@ pub(crate) fn createmeta_fields(app: &App, api: ApiVersion, p: &str, t: &str) ->
     let (sname, sschema) = render::custom_field(&rc, SEVERITY_FIELD);
     let mut severity = field(SEVERITY_FIELD, sname, false, sschema, &["set"]);
     severity["allowedValues"] = render::severity_options(&rc);
-    let fields = vec![
+    vec![
         project,
         issuetype,
         field(
@@ -172,15 +186,7 @@ pub(crate) fn createmeta_fields(app: &App, api: ApiVersion, p: &str, t: &str) ->
         field(FINDING_FIELD, fname, false, fschema, &["set"]),
         frameworks,
         severity,
-    ];
-    let n = fields.len();
-    let v = match app.flavor {
-        Flavor::Cloud => json!({"fields": fields, "maxResults": 50, "startAt": 0, "total": n}),
-        Flavor::DataCenter => {
-            json!({"values": fields, "maxResults": 50, "startAt": 0, "total": n, "isLast": true})
-        }
-    };
-    reply::json(200, &v)
+    ]
 }
 
 pub(crate) fn fields(app: &App, api: ApiVersion) -> Response {
