@@ -108,7 +108,10 @@ pub(crate) async fn discover(http: &reqwest::Client, site: &Url) -> Result<Strin
     let not_cloud = |why: &str| {
         Error::new(
             ErrorKind::NotCloud,
-            format!("{} is not a Jira Cloud site: {why}", site.host_str().unwrap_or("the site")),
+            format!(
+                "{} is not a Jira Cloud site: {why}",
+                site.host_str().unwrap_or("the site")
+            ),
         )
         .with_request(label)
     };
@@ -167,7 +170,8 @@ mod tests {
     fn rebases_site_paths_onto_the_gateway() {
         let r = Routing::new(Url::parse("https://api.atlassian.com").unwrap(), true, None);
         let site = Url::parse("https://acme.atlassian.net").unwrap();
-        let url = Url::parse("https://acme.atlassian.net/rest/api/3/project/A%20B?expand=x").unwrap();
+        let url =
+            Url::parse("https://acme.atlassian.net/rest/api/3/project/A%20B?expand=x").unwrap();
         assert_eq!(
             r.rebase(&site, &url, "abc-123").as_str(),
             "https://api.atlassian.com/ex/jira/abc-123/rest/api/3/project/A%20B?expand=x"

@@ -231,7 +231,9 @@ impl RateLimitStatus {
     /// Whether Jira says the quota is nearly spent: `NearLimit: true`, or
     /// at most a fifth of the limit remaining.
     pub fn is_near_limit(&self) -> bool {
-        if self.near_limit == Some(true) || self.quota.as_ref().is_some_and(PointsQuota::is_near_limit) {
+        if self.near_limit == Some(true)
+            || self.quota.as_ref().is_some_and(PointsQuota::is_near_limit)
+        {
             return true;
         }
         match (self.limit, self.remaining) {
@@ -400,7 +402,10 @@ mod tests {
         assert_eq!(s.pacing_delay(t0()), Some(Duration::from_secs(2)));
         // Far from the limit `r` is absent: no pause.
         let far = RateLimitStatus::from_headers(
-            &headers(&[("Beta-RateLimit-Policy", "\"global-app-quota\";q=65000;w=3600")]),
+            &headers(&[(
+                "Beta-RateLimit-Policy",
+                "\"global-app-quota\";q=65000;w=3600",
+            )]),
             t0(),
         )
         .unwrap();

@@ -8,9 +8,9 @@ use crate::client::Inner;
 use crate::error::{Error, ErrorKind};
 use crate::rate_limit::{NEAR_LIMIT_PAUSE, RateLimitStatus};
 use crate::redact::Redactor;
+use jira_model::Flavor;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode};
-use jira_model::Flavor;
 use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 use url::Url;
@@ -228,11 +228,7 @@ impl Inner {
     /// The final error of a 401: what the person should do about it.
     fn refusal(&self, error: Error, refreshed: bool, probed: bool) -> Error {
         let kind = self.auth.kind();
-        if !refreshed
-            && self
-                .authenticated
-                .load(std::sync::atomic::Ordering::SeqCst)
-        {
+        if !refreshed && self.authenticated.load(std::sync::atomic::Ordering::SeqCst) {
             return error.rekind(
                 ErrorKind::TokenExpired,
                 format!(

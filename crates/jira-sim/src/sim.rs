@@ -104,7 +104,9 @@ impl JiraSim {
             logins: std::sync::Mutex::new(LoginGuard::new(config.captcha_after)),
             tokens: std::sync::Mutex::new(crate::tokens::Tokens::new(
                 config.oauth_token_lifetime,
-                config.points_quota.filter(|_| config.flavor == Flavor::Cloud),
+                config
+                    .points_quota
+                    .filter(|_| config.flavor == Flavor::Cloud),
             )),
             anonymous_on_bad_credentials: config.anonymous_on_bad_credentials,
             in_flight: Default::default(),

@@ -100,7 +100,9 @@ impl Tokens {
         let refused = used >= limit;
         let used = if refused { used } else { used + 1 };
         self.window = Some((start, used));
-        let reset_secs = u64::try_from((start + window - now).num_seconds()).unwrap_or(0).max(1);
+        let reset_secs = u64::try_from((start + window - now).num_seconds())
+            .unwrap_or(0)
+            .max(1);
         Some(Points {
             limit,
             remaining: limit - used,

@@ -163,12 +163,9 @@ impl OAuthClientCredentials {
                 } else {
                     ErrorKind::Transport
                 };
-                return Err(Error::new(
-                    kind,
-                    "could not reach the OAuth token endpoint",
-                )
-                .with_request(label)
-                .with_source(e.without_url()));
+                return Err(Error::new(kind, "could not reach the OAuth token endpoint")
+                    .with_request(label)
+                    .with_source(e.without_url()));
             }
         };
         let status = response.status().as_u16();
@@ -192,7 +189,9 @@ impl OAuthClientCredentials {
                 let code = answer
                     .get("error")
                     .and_then(|v| v.as_str())
-                    .filter(|c| c.len() <= 40 && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+                    .filter(|c| {
+                        c.len() <= 40 && c.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+                    })
                     .unwrap_or("refused");
                 return Err(Error::new(
                     ErrorKind::OAuthRejected,
@@ -302,9 +301,8 @@ impl Auth for OAuthClientCredentials {
 
     fn attach(&self, context: &AuthContext) -> Result<(), Error> {
         let url = match (&self.token_url, context.flavor) {
-            (Some(u), _) => Url::parse(u.trim()).map_err(|_| {
-                Error::config("the OAuth token URL is not a valid URL")
-            })?,
+            (Some(u), _) => Url::parse(u.trim())
+                .map_err(|_| Error::config("the OAuth token URL is not a valid URL"))?,
             (None, Flavor::Cloud) => Url::parse(DEFAULT_CLOUD_TOKEN_URL)
                 .map_err(|_| Error::config("the OAuth token URL is not a valid URL"))?,
             (None, Flavor::DataCenter) => {

@@ -166,7 +166,11 @@ pub(crate) fn get(c: &Call<'_>, key: &str) -> Response {
     // The field metadata reads the world again (the options).
     drop(w);
     let wanted = params(c.query, "expand");
-    if wanted.iter().flat_map(|e| e.split(',')).any(|e| e.trim() == "editmeta") {
+    if wanted
+        .iter()
+        .flat_map(|e| e.split(','))
+        .any(|e| e.trim() == "editmeta")
+    {
         // The edit screen: the create screen's fields but the project,
         // keyed by field id.
         let it = crate::world::ISSUE_TYPES

@@ -173,7 +173,10 @@ async fn the_points_quota_warns_then_refuses_oauth_traffic() {
             .map(|v| v.to_str().unwrap().to_string())
             .collect::<Vec<_>>()
             .join(",");
-        assert!(policy.contains("\"global-app-quota\";q=10;w=3600"), "{policy}");
+        assert!(
+            policy.contains("\"global-app-quota\";q=10;w=3600"),
+            "{policy}"
+        );
         if headers.get("beta-ratelimit").is_some() {
             near_seen = true;
             assert_eq!(headers["x-ratelimit-nearlimit"], "true");
