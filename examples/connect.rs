@@ -6,6 +6,11 @@
 //! JIRA_API_TOKEN=… cargo run --example connect -- --config penaxtra-jira.toml
 //! ```
 //!
+//! The `[jira]` table's `auth` names the kind of credentials (`api_token`,
+//! `scoped_token`, `oauth_client_credentials`, `pat`); the report says
+//! which worked and where the REST calls went (the site, or Atlassian's
+//! API gateway).
+//!
 //! One line per step; exit code 0 only when every step passed; on failure
 //! the error code and its fix; 2 when the configuration is wrong.
 //!
@@ -96,6 +101,9 @@ async fn test(sync: &JiraSync) -> bool {
                 }
             }
         }
+    }
+    if let (Some(kind), Some(url)) = (&report.credential_kind, &report.api_url) {
+        println!("credentials: {kind}, REST calls to {url}");
     }
     if let Some(key) = &report.synthetic_issue {
         println!("synthetic issue: {key}");

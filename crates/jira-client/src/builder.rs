@@ -47,6 +47,8 @@ pub struct ClientBuilder {
     clock: Option<Arc<dyn Clock>>,
     user_agent: String,
     url_policy: UrlPolicy,
+    gateway_url: String,
+    cloud_id: Option<String>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -87,6 +89,8 @@ impl ClientBuilder {
             clock: None,
             user_agent: DEFAULT_USER_AGENT.to_string(),
             url_policy: UrlPolicy::default(),
+            gateway_url: crate::DEFAULT_GATEWAY_URL.to_string(),
+            cloud_id: None,
         }
     }
 
@@ -170,6 +174,22 @@ impl ClientBuilder {
         self
     }
 
+    /// Atlassian's API gateway, where scoped tokens and Cloud OAuth send
+    /// their requests as `{gateway}/ex/jira/{cloudId}/rest/...` (default
+    /// [`DEFAULT_GATEWAY_URL`](crate::DEFAULT_GATEWAY_URL)). Checked
+    /// against the URL policy like the base URL, as a Cloud host.
+    pub fn gateway_url(mut self, url: impl Into<String>) -> Self {
+        self.gateway_url = url.into();
+        self
+    }
+
+    /// The site's cloudId, when known: the client then does not read it
+    /// from `{site}/_edge/tenant_info`.
+    pub fn cloud_id(mut self, cloud_id: impl Into<String>) -> Self {
+        self.cloud_id = Some(cloud_id.into());
+        self
+    }
+
     /// Checks the configuration and builds the client. Sends nothing.
     ///
     /// # Errors
@@ -178,7 +198,10 @@ impl ClientBuilder {
     /// a refused address). `config` when the base URL is invalid (not http
     /// or https, user info, query or fragment), a timeout is zero, the retry
     /// policy is inconsistent, the user agent is not a valid header value,
-    /// or the HTTP stack cannot be set up.
+    /// the gateway URL or cloudId is invalid, the credentials do not suit
+    /// the flavor (a scoped token for Data Center), or the HTTP stack
+    /// cannot be set up. `url_refused` for a gateway or OAuth token URL the
+    /// policy refuses.
     pub fn build(self) -> Result<JiraClient, Error> {
         let base = BaseUrl::parse(&self.base_url)?;
         self.url_policy
@@ -194,7 +217,7 @@ impl ClientBuilder {
             .use_rustls_tls()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .dns_resolver(Arc::new(PolicyResolver::new(self.url_policy)))
+            .dns_resolver(Arc::new(PolicyResolver::new(self.url_policy.clone())))
             .user_agent(user_agent);
         if let Some(t) = self.timeout {
             http = http.timeout(t);
@@ -206,6 +229,30 @@ impl ClientBuilder {
             Error::config("the HTTP client could not be set up").with_source(e.without_url())
         })?;
         let clock: Arc<dyn Clock> = self.clock.unwrap_or_else(|| Arc::new(SystemClock::new()));
+        let via_gateway = self.auth.uses_gateway(self.flavor);
+        let gateway = BaseUrl::parse(&self.gateway_url)
+            .map_err(|_| Error::config("the API gateway URL is not a valid https URL"))?;
+        if self.flavor == Flavor::Cloud {
+            self.url_policy
+                .check_url(gateway.as_url(), Flavor::Cloud)
+                .map_err(|r| r.into_error())?;
+        } else if via_gateway {
+            return Err(Error::config(
+                "these credentials need Atlassian's API gateway, which serves Jira Cloud only",
+            ));
+        }
+        let cloud_id = self
+            .cloud_id
+            .as_deref()
+            .map(crate::gateway::check_cloud_id)
+            .transpose()?;
+        self.auth.attach(&crate::AuthContext {
+            http: http.clone(),
+            clock: Arc::clone(&clock),
+            flavor: self.flavor,
+            base: base.as_url().clone(),
+            policy: self.url_policy.clone(),
+        })?;
         let limiter = self
             .rate_limit
             .map(|r| Limiter::direct_with_clock(r.quota(), GovernorClock(Arc::clone(&clock))));
@@ -224,6 +271,12 @@ impl ClientBuilder {
                 clock,
                 pacing: Mutex::new(Pacing::default()),
                 timeout: self.timeout,
+                routing: crate::gateway::Routing::new(
+                    gateway.as_url().clone(),
+                    via_gateway,
+                    cloud_id,
+                ),
+                authenticated: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }

@@ -45,6 +45,11 @@ pub(crate) struct Inner {
     pub(crate) pacing: Mutex<Pacing>,
     /// The whole-request timeout the HTTP client was built with.
     pub(crate) timeout: Option<Duration>,
+    /// Site or API gateway, and the site's cloudId.
+    pub(crate) routing: crate::gateway::Routing,
+    /// Whether Jira accepted this client's credentials at least once (a
+    /// later 401 then means they expired or were revoked).
+    pub(crate) authenticated: std::sync::atomic::AtomicBool,
 }
 
 impl Inner {
@@ -72,6 +77,7 @@ impl fmt::Debug for JiraClient {
             .field("base_url", &self.inner.base.as_url().as_str())
             .field("flavor", &self.inner.flavor)
             .field("auth", &self.inner.auth)
+            .field("via_gateway", &self.inner.routing.via_gateway())
             .field("rate_limit", &self.inner.rate_limit)
             .field("budget", &self.inner.budget)
             .field("retry", &self.inner.retry)
@@ -118,6 +124,58 @@ impl JiraClient {
     /// The normalised base URL (no trailing slash).
     pub fn base_url(&self) -> &Url {
         self.inner.base.as_url()
+    }
+
+    /// The kind of credentials this client sends.
+    pub fn credential_kind(&self) -> crate::CredentialKind {
+        self.inner.auth.kind()
+    }
+
+    /// Whether requests go through Atlassian's API gateway (from the start
+    /// for scoped tokens and Cloud OAuth; after the first 401 of the site
+    /// for a classic API token that is really a scoped one).
+    pub fn uses_gateway(&self) -> bool {
+        self.inner.routing.via_gateway()
+    }
+
+    /// The site's cloudId, once known (configured, or discovered for the
+    /// gateway).
+    pub fn cloud_id(&self) -> Option<&str> {
+        self.inner.routing.cloud_id()
+    }
+
+    /// Reads the site's cloudId from `{site}/_edge/tenant_info` (once per
+    /// client; later calls answer the kept value).
+    ///
+    /// # Errors
+    /// `not_cloud` when the site is not a Jira Cloud site; `transport`,
+    /// `timeout`, `server` or `url_refused` when it cannot be asked.
+    pub async fn discover_cloud_id(&self) -> Result<String, Error> {
+        if let Some(id) = self.inner.routing.cloud_id() {
+            return Ok(id.to_string());
+        }
+        if self.inner.flavor != Flavor::Cloud {
+            return Err(Error::new(
+                crate::ErrorKind::NotCloud,
+                "a Data Center Jira has no cloudId",
+            ));
+        }
+        let id = crate::gateway::discover(&self.inner.http, self.inner.base.as_url()).await?;
+        Ok(self.inner.routing.remember(id).to_string())
+    }
+
+    /// Where REST calls go now: the site's base URL, or
+    /// `{gateway}/ex/jira/{cloudId}` through the gateway (the gateway's
+    /// root while the cloudId is not known yet).
+    pub fn api_base_url(&self) -> Url {
+        let routing = &self.inner.routing;
+        if !routing.via_gateway() {
+            return self.inner.base.as_url().clone();
+        }
+        match routing.cloud_id() {
+            Some(id) => routing.rebase(self.inner.base.as_url(), self.inner.base.as_url(), id),
+            None => routing.gateway.clone(),
+        }
     }
 
     /// The rate-limit headers of the last Jira answer that carried any.

@@ -17,6 +17,19 @@ pub enum ErrorKind {
     /// expired API token as an anonymous user: a 200 with an empty search,
     /// a 404 for an issue that exists).
     Unauthorized,
+    /// Jira rejected credentials that it accepted earlier from this client:
+    /// the token expired or was revoked. API tokens expire (at most a year
+    /// after they were created since December 2024; older ones were set to
+    /// expire between March and May 2026), and Jira answers an expired token
+    /// like a wrong one.
+    TokenExpired,
+    /// The OAuth token endpoint refused the client id and secret (revoked,
+    /// wrong, or lacking the scope asked for).
+    OAuthRejected,
+    /// The site is not a Jira Cloud site (no `cloudId` at
+    /// `/_edge/tenant_info`), so the API gateway that scoped tokens and
+    /// OAuth need cannot reach it.
+    NotCloud,
     /// Jira Data Center locked the account behind a CAPTCHA after repeated
     /// failed logins (`X-Authentication-Denied-Reason: CAPTCHA_CHALLENGE`,
     /// or `X-Seraph-LoginReason: AUTHENTICATION_DENIED`): every login is
@@ -86,6 +99,9 @@ impl ErrorKind {
     pub fn code(self) -> &'static str {
         match self {
             Self::Unauthorized => "unauthorized",
+            Self::TokenExpired => "token_expired",
+            Self::OAuthRejected => "oauth_client_rejected",
+            Self::NotCloud => "not_cloud",
             Self::CaptchaRequired => "captcha_required",
             Self::IssueCreateForbidden => "issue_create_forbidden",
             Self::Forbidden => "forbidden",
@@ -117,6 +133,15 @@ impl ErrorKind {
     pub fn fix(self) -> Option<&'static str> {
         Some(match self {
             Self::Unauthorized => "Re-mint the token; verify the service-account e-mail",
+            Self::TokenExpired => {
+                "The token expired or was revoked (API tokens live at most a year since December 2024): create a new one for the service account and seal it into the configuration"
+            }
+            Self::OAuthRejected => {
+                "Check the OAuth client id and secret of the service account (they may have been revoked or rotated) and the scopes they grant; seal the current secret into the configuration"
+            }
+            Self::NotCloud => {
+                "Scoped tokens and OAuth through the API gateway work with Jira Cloud sites only: check the site URL, or choose Data Center with a personal access token or OAuth"
+            }
             Self::CaptchaRequired => {
                 "Sign in once in the browser as the service account (Jira asks for a CAPTCHA after repeated failed logins), then check the configured credentials"
             }
@@ -237,6 +262,15 @@ impl Error {
     fn edit(mut self, f: impl FnOnce(&mut Inner)) -> Self {
         f(Arc::make_mut(&mut self.inner));
         self
+    }
+
+    /// The same error (request, status, body kept) of another kind.
+    pub(crate) fn rekind(self, kind: ErrorKind, message: impl Into<String>) -> Self {
+        let message = message.into();
+        self.edit(|i| {
+            i.kind = kind;
+            i.message = message;
+        })
     }
 
     pub(crate) fn with_request(self, request: impl Into<String>) -> Self {
@@ -436,6 +470,9 @@ mod tests {
         let all = [
             ErrorKind::Unauthorized,
             ErrorKind::CaptchaRequired,
+            ErrorKind::TokenExpired,
+            ErrorKind::OAuthRejected,
+            ErrorKind::NotCloud,
             ErrorKind::Conflict,
             ErrorKind::IssueCreateForbidden,
             ErrorKind::Forbidden,

@@ -86,6 +86,7 @@ mod classify;
 mod client;
 mod endpoints;
 mod error;
+mod gateway;
 pub mod metrics;
 mod rate_limit;
 mod redact;
@@ -96,13 +97,17 @@ mod time;
 mod transport;
 mod url_policy;
 
-pub use auth::{ApiTokenAuth, Auth, PatAuth};
+pub use auth::{
+    ApiTokenAuth, Auth, AuthContext, CredentialKind, DEFAULT_CLOUD_TOKEN_URL,
+    OAuthClientCredentials, PatAuth, ScopedTokenAuth,
+};
 pub use budget::{BudgetError, RequestBudget};
 pub use builder::{ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_USER_AGENT};
 pub use client::JiraClient;
 pub use endpoints::{DEFAULT_PAGE_SIZE, MAX_RECONCILE_ISSUES, SearchPages};
 pub use error::{Error, ErrorKind};
-pub use rate_limit::{NEAR_LIMIT_PAUSE, RateLimit, RateLimitStatus};
+pub use gateway::DEFAULT_GATEWAY_URL;
+pub use rate_limit::{NEAR_LIMIT_PAUSE, PointsQuota, RateLimit, RateLimitStatus};
 pub use retry::RetryPolicy;
 pub use send_gate::{GateClosed, SendGate};
 pub use time::{Clock, Sleep, SystemClock, TokioSleep};

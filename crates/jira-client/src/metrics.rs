@@ -7,6 +7,7 @@
 //! | `jira_request_duration_seconds` | histogram | `method`, `endpoint` |
 //! | `jira_rate_limited_total` | counter | `endpoint` (429 answers) |
 //! | `jira_retries_total` | counter | `code` |
+//! | `jira_oauth_token_exchanges_total` | counter | none (OAuth access tokens fetched) |
 //!
 //! `endpoint` is the path with issue keys and ids replaced by `{id}`, so
 //! that it stays a small set.
@@ -53,6 +54,11 @@ pub(crate) fn request(op: &Operation, status: Option<u16>, took: Duration) {
 /// A retry after an error with this code.
 pub(crate) fn retry(code: &'static str) {
     metrics::counter!("jira_retries_total", "code" => code).increment(1);
+}
+
+/// An OAuth access token fetched from the token endpoint.
+pub(crate) fn token_exchange() {
+    metrics::counter!("jira_oauth_token_exchanges_total").increment(1);
 }
 
 #[cfg(test)]

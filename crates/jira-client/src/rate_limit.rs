@@ -66,8 +66,134 @@ pub struct RateLimitStatus {
     pub interval_seconds: Option<u64>,
     /// `X-RateLimit-FillRate`: tokens added each interval (Data Center).
     pub fill_rate: Option<u64>,
-    /// `Retry-After`, as a delay from when the answer was read.
+    /// `Retry-After` (else `Beta-Retry-After`), as a delay from when the
+    /// answer was read.
     pub retry_after: Option<Duration>,
+    /// Cloud's points-based quota (`Beta-RateLimit-Policy` /
+    /// `Beta-RateLimit`, or the same headers without `Beta-` once Atlassian
+    /// enforces them): the tightest policy with a window of a minute or
+    /// more (an hourly tenant or app quota; the one-second burst policy is
+    /// read from `X-RateLimit-*`).
+    pub quota: Option<PointsQuota>,
+}
+
+/// One policy of Cloud's points-based rate limits: `"name";q=65000;w=3600`
+/// (`*-RateLimit-Policy`) and `"name";r=1200;t=600` (`*-RateLimit`, where
+/// `r` is only sent near the limit).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct PointsQuota {
+    /// The policy's name, e.g. `global-app-quota` or
+    /// `jira-quota-tenant-based`.
+    pub policy: String,
+    /// `q`: points in a window.
+    pub limit: Option<u64>,
+    /// `w`: the window.
+    pub window: Option<Duration>,
+    /// `r`: points left (only near the limit).
+    pub remaining: Option<u64>,
+    /// `t`: time until the window resets.
+    pub reset: Option<Duration>,
+}
+
+/// Windows shorter than this are burst limits, not a points quota.
+const QUOTA_WINDOW: Duration = Duration::from_secs(60);
+
+impl PointsQuota {
+    /// Whether at most a fifth of the quota is left.
+    pub fn is_near_limit(&self) -> bool {
+        match (self.remaining, self.limit) {
+            (Some(r), Some(q)) => r.saturating_mul(5) <= q,
+            (Some(0), None) => true,
+            _ => false,
+        }
+    }
+
+    /// The pause that spreads the remaining points over the time to the
+    /// reset, near the limit.
+    fn pace(&self) -> Option<Duration> {
+        if !self.is_near_limit() {
+            return None;
+        }
+        let t = self.reset?;
+        let r = self.remaining.unwrap_or(0).max(1);
+        Some(t / u32::try_from(r).unwrap_or(u32::MAX))
+    }
+}
+
+/// Parses the structured `Policy` and `RateLimit` headers (either prefix)
+/// into the tightest points quota.
+fn points_quota(headers: &HeaderMap) -> Option<PointsQuota> {
+    let mut by_name: Vec<PointsQuota> = Vec::new();
+    let items = |name: &str| -> Vec<(String, Vec<(String, u64)>)> {
+        headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|item| {
+                let mut parts = item.split(';');
+                let policy = parts.next()?.trim().trim_matches('"').to_string();
+                if policy.is_empty() {
+                    return None;
+                }
+                let params = parts
+                    .filter_map(|p| {
+                        let (k, v) = p.split_once('=')?;
+                        Some((k.trim().to_ascii_lowercase(), v.trim().parse().ok()?))
+                    })
+                    .collect();
+                Some((policy, params))
+            })
+            .collect()
+    };
+    for header_name in ["beta-ratelimit-policy", "ratelimit-policy"] {
+        for (policy, params) in items(header_name) {
+            let mut q = PointsQuota {
+                policy,
+                ..PointsQuota::default()
+            };
+            for (k, v) in params {
+                match k.as_str() {
+                    "q" => q.limit = Some(v),
+                    "w" => q.window = Some(Duration::from_secs(v)),
+                    _ => {}
+                }
+            }
+            by_name.push(q);
+        }
+    }
+    for header_name in ["beta-ratelimit", "ratelimit"] {
+        for (policy, params) in items(header_name) {
+            let idx = match by_name.iter().position(|q| q.policy == policy) {
+                Some(i) => i,
+                None => {
+                    by_name.push(PointsQuota {
+                        policy,
+                        ..PointsQuota::default()
+                    });
+                    by_name.len() - 1
+                }
+            };
+            for (k, v) in params {
+                match k.as_str() {
+                    "r" => by_name[idx].remaining = Some(v),
+                    "t" => by_name[idx].reset = Some(Duration::from_secs(v)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    by_name
+        .into_iter()
+        .filter(|q| q.window.is_none_or(|w| w >= QUOTA_WINDOW))
+        // A policy without a window is a quota only when its reset is far.
+        .filter(|q| q.window.is_some() || q.reset.is_some_and(|t| t >= QUOTA_WINDOW))
+        .min_by_key(|q| match (q.remaining, q.limit) {
+            (Some(r), Some(l)) if l > 0 => (r.saturating_mul(1000) / l, 0),
+            (Some(_), _) => (0, 0),
+            _ => (u64::MAX, 1),
+        })
 }
 
 /// The pause before the next request when Jira says nothing more precise
@@ -94,7 +220,10 @@ impl RateLimitStatus {
             reason: header(headers, "ratelimit-reason").map(str::to_string),
             interval_seconds: number(headers, "x-ratelimit-interval-seconds"),
             fill_rate: number(headers, "x-ratelimit-fillrate"),
-            retry_after: header(headers, "retry-after").and_then(|v| parse_retry_after(v, now)),
+            retry_after: header(headers, "retry-after")
+                .or_else(|| header(headers, "beta-retry-after"))
+                .and_then(|v| parse_retry_after(v, now)),
+            quota: points_quota(headers),
         };
         (s != Self::default()).then_some(s)
     }
@@ -102,7 +231,9 @@ impl RateLimitStatus {
     /// Whether Jira says the quota is nearly spent: `NearLimit: true`, or
     /// at most a fifth of the limit remaining.
     pub fn is_near_limit(&self) -> bool {
-        if self.near_limit == Some(true) {
+        if self.near_limit == Some(true)
+            || self.quota.as_ref().is_some_and(PointsQuota::is_near_limit)
+        {
             return true;
         }
         match (self.limit, self.remaining) {
@@ -130,6 +261,10 @@ impl RateLimitStatus {
     pub fn pacing_delay_or(&self, now: SystemTime, fallback: Duration) -> Option<Duration> {
         if !self.is_near_limit() {
             return None;
+        }
+        // Cloud's points quota: spread what is left of the hour.
+        if let Some(pace) = self.quota.as_ref().and_then(PointsQuota::pace) {
+            return Some(pace);
         }
         if let (Some(interval), Some(fill)) = (self.interval_seconds, self.fill_rate)
             && fill > 0
@@ -242,6 +377,63 @@ mod tests {
             RateLimitStatus::from_headers(&headers(&[("X-RateLimit-NearLimit", "false")]), t0())
                 .unwrap();
         assert_eq!(s.pacing_delay(t0()), None);
+    }
+
+    #[test]
+    fn points_quota_headers_pace_over_the_hour() {
+        let s = RateLimitStatus::from_headers(
+            &headers(&[
+                ("RateLimit-Reason", "jira-quota-tenant-based"),
+                (
+                    "Beta-RateLimit-Policy",
+                    "\"jira-burst-based\";q=100;w=1, \"global-app-quota\";q=65000;w=3600",
+                ),
+                ("Beta-RateLimit", "\"global-app-quota\";r=600;t=1200"),
+            ]),
+            t0(),
+        )
+        .unwrap();
+        let q = s.quota.clone().unwrap();
+        assert_eq!(q.policy, "global-app-quota");
+        assert_eq!((q.limit, q.remaining), (Some(65000), Some(600)));
+        assert_eq!(q.window, Some(Duration::from_secs(3600)));
+        assert!(s.is_near_limit());
+        // 1200 s left for 600 points: one request every 2 s.
+        assert_eq!(s.pacing_delay(t0()), Some(Duration::from_secs(2)));
+        // Far from the limit `r` is absent: no pause.
+        let far = RateLimitStatus::from_headers(
+            &headers(&[(
+                "Beta-RateLimit-Policy",
+                "\"global-app-quota\";q=65000;w=3600",
+            )]),
+            t0(),
+        )
+        .unwrap();
+        assert!(!far.is_near_limit());
+        assert_eq!(far.pacing_delay(t0()), None);
+        // The burst policy alone is not a points quota.
+        let burst = RateLimitStatus::from_headers(
+            &headers(&[
+                ("X-RateLimit-Limit", "100"),
+                ("Beta-RateLimit-Policy", "\"jira-burst-based\";q=100;w=1"),
+                ("Beta-RateLimit", "\"jira-burst-based\";r=3;t=1"),
+            ]),
+            t0(),
+        )
+        .unwrap();
+        assert!(burst.quota.is_none());
+        // Enforced headers drop the prefix; Beta-Retry-After is read too.
+        let enforced = RateLimitStatus::from_headers(
+            &headers(&[
+                ("RateLimit-Policy", "\"global-app-quota\";q=1000;w=3600"),
+                ("RateLimit", "\"global-app-quota\";r=0;t=30"),
+                ("Beta-Retry-After", "30"),
+            ]),
+            t0(),
+        )
+        .unwrap();
+        assert_eq!(enforced.refusal_delay(t0()), Some(Duration::from_secs(30)));
+        assert_eq!(enforced.pacing_delay(t0()), Some(Duration::from_secs(30)));
     }
 
     #[test]

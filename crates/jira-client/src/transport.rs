@@ -2,14 +2,16 @@
 //! credentials (only for the configured origin), follow same-origin
 //! redirects, read a bounded body, classify, and retry per the policy.
 
+use crate::auth::CredentialKind;
 use crate::classify::{Operation, classify};
 use crate::client::Inner;
 use crate::error::{Error, ErrorKind};
 use crate::rate_limit::{NEAR_LIMIT_PAUSE, RateLimitStatus};
 use crate::redact::Redactor;
+use jira_model::Flavor;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use reqwest::{Method, StatusCode};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use std::time::Duration;
 use url::Url;
 
@@ -40,6 +42,8 @@ pub(crate) struct Answer {
     pub(crate) body: Vec<u8>,
     /// The secrets of the request, for scrubbing errors built from the body.
     pub(crate) redactor: Redactor,
+    /// The `Authorization` header sent, for [`crate::Auth::rejected`].
+    pub(crate) credential: SecretString,
 }
 
 impl Inner {
@@ -48,6 +52,11 @@ impl Inner {
         let max_attempts = self.retry.max_attempts.get();
         let mut waited = Duration::ZERO;
         let mut attempt: u32 = 0;
+        // A 401 is answered at most once by a fresh token and at most once
+        // by trying the gateway: never a loop.
+        let mut refreshed = false;
+        let mut probing = false;
+        let mut site_refusal: Option<Error> = None;
         loop {
             attempt += 1;
             self.throttle().await;
@@ -72,7 +81,10 @@ impl Inner {
                 (b, t) => b.or(t),
             };
             let started = std::time::Instant::now();
-            let sent = self.send_once(request, timeout).await;
+            let sent = match self.target(&request.url, probing).await {
+                Ok(url) => self.send_once(request, &url, timeout).await,
+                Err(e) => Err(e),
+            };
             crate::metrics::request(
                 &request.op,
                 sent.as_ref().ok().map(|a| a.status),
@@ -81,23 +93,52 @@ impl Inner {
             let error = match sent {
                 Ok(answer) => {
                     self.observe(answer.status, &answer.headers);
-                    if request.accept.contains(&answer.status) {
-                        return Ok(answer);
-                    }
-                    match classify(
-                        &request.op,
-                        answer.status,
-                        &answer.headers,
-                        &answer.body,
-                        self.clock.now(),
-                        &answer.redactor,
-                    ) {
-                        None => return Ok(answer),
+                    let verdict = if request.accept.contains(&answer.status) {
+                        None
+                    } else {
+                        classify(
+                            &request.op,
+                            answer.status,
+                            &answer.headers,
+                            &answer.body,
+                            self.clock.now(),
+                            &answer.redactor,
+                        )
+                    };
+                    match verdict {
+                        None => {
+                            self.accepted(probing);
+                            return Ok(answer);
+                        }
+                        Some(e) if answer.status == 401 => {
+                            if !refreshed && self.auth.rejected(&answer.credential).await {
+                                refreshed = true;
+                                tracing::debug!(request = %request.op.label(), "Jira refused the access token; fetching a new one");
+                                continue;
+                            }
+                            if !probing && self.may_probe_gateway() {
+                                probing = true;
+                                site_refusal = Some(e);
+                                continue;
+                            }
+                            self.refusal(e, refreshed, probing)
+                        }
                         Some(e) => e,
                     }
                 }
                 Err(e) => e,
             };
+            // A probe of the gateway that did not answer 401 tells nothing:
+            // the site's refusal stands.
+            let error = match site_refusal.take() {
+                Some(site) if probing && error.kind() != ErrorKind::Unauthorized => {
+                    // Not an attempt of the caller's request.
+                    attempt -= 1;
+                    self.refusal(site, refreshed, false)
+                }
+                _ => error,
+            };
+            probing = false;
             let error = error.with_attempts(attempt);
             let repeatable = request.op.idempotent || !error.may_have_been_sent();
             // A conflict is the caller's to retry: the issue may have moved,
@@ -136,6 +177,85 @@ impl Inner {
             );
             self.sleeper.sleep(delay).await;
         }
+    }
+
+    /// The URL of this attempt: the site's, or the gateway's (with the
+    /// cloudId, discovered once) when the credentials need it or this
+    /// attempt probes it.
+    async fn target(&self, url: &url::Url, probing: bool) -> Result<url::Url, Error> {
+        if !self.base.same_origin(url) {
+            return Err(Error::config(
+                "a request was addressed outside the configured Jira; nothing was sent",
+            ));
+        }
+        if !(probing || self.routing.via_gateway()) {
+            return Ok(url.clone());
+        }
+        let id = match self.routing.cloud_id() {
+            Some(id) => id.to_string(),
+            None => {
+                let id = crate::gateway::discover(&self.http, self.base.as_url()).await?;
+                self.routing.remember(id).to_string()
+            }
+        };
+        Ok(self.routing.rebase(self.base.as_url(), url, &id))
+    }
+
+    /// Jira accepted the credentials (on the gateway, when probing).
+    fn accepted(&self, probing: bool) {
+        if probing {
+            self.routing.switch_to_gateway();
+            tracing::warn!(
+                "the API token is refused on the site but accepted through Atlassian's API gateway: \
+                 it is a scoped (service-account) token; requests now go through the gateway \
+                 (configure auth = \"scoped_token\" to skip the refused first request)"
+            );
+        }
+        self.authenticated
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether a 401 of the site may be retried through the gateway: a
+    /// classic Cloud API token that may really be a scoped one, tried once
+    /// per client.
+    fn may_probe_gateway(&self) -> bool {
+        self.flavor == Flavor::Cloud
+            && self.auth.kind() == CredentialKind::ApiToken
+            && !self.routing.via_gateway()
+            && self.routing.start_probe()
+    }
+
+    /// The final error of a 401: what the person should do about it.
+    fn refusal(&self, error: Error, refreshed: bool, probed: bool) -> Error {
+        let kind = self.auth.kind();
+        if !refreshed && self.authenticated.load(std::sync::atomic::Ordering::SeqCst) {
+            return error.rekind(
+                ErrorKind::TokenExpired,
+                format!(
+                    "Jira rejected the {} it accepted earlier from this client: it expired or was revoked",
+                    kind_name(kind)
+                ),
+            );
+        }
+        let message = match kind {
+            CredentialKind::ApiToken if probed => {
+                "Jira rejected the API token on the site and through the API gateway: check the service account's e-mail and the token; tokens also stop working when they expire (at most a year since December 2024)"
+            }
+            CredentialKind::ApiToken => {
+                "Jira rejected the API token: check the service account's e-mail and the token; tokens also stop working when they expire (at most a year since December 2024)"
+            }
+            CredentialKind::ScopedToken => {
+                "Jira rejected the scoped API token through the API gateway: check the service account's e-mail, the token and its scopes; tokens also stop working when they expire"
+            }
+            CredentialKind::OAuthClientCredentials => {
+                "Jira rejected a freshly issued OAuth access token: check that the service account's OAuth credentials have Jira scopes and access to this site"
+            }
+            CredentialKind::PersonalAccessToken => {
+                "Jira rejected the personal access token: check it, and that it has not expired"
+            }
+            _ => return error,
+        };
+        error.rekind(ErrorKind::Unauthorized, message)
     }
 
     /// Holds every request of every clone for `delay`.
@@ -234,12 +354,13 @@ impl Inner {
     async fn send_once(
         &self,
         request: &Request,
+        url: &url::Url,
         timeout: Option<Duration>,
     ) -> Result<Answer, Error> {
         let Some(timeout) = timeout else {
-            return self.send_attempt(request).await;
+            return self.send_attempt(request, url).await;
         };
-        match tokio::time::timeout(timeout, self.send_attempt(request)).await {
+        match tokio::time::timeout(timeout, self.send_attempt(request, url)).await {
             Ok(answer) => answer,
             // The whole attempt, redirects and body included, ran out of
             // time: the request may have reached Jira.
@@ -252,7 +373,7 @@ impl Inner {
     }
 
     /// One attempt without a deadline of its own.
-    async fn send_attempt(&self, request: &Request) -> Result<Answer, Error> {
+    async fn send_attempt(&self, request: &Request, target: &url::Url) -> Result<Answer, Error> {
         let op = &request.op;
         let secret = self
             .auth
@@ -265,9 +386,12 @@ impl Inner {
                 .with_request(op.label())
         })?;
         auth.set_sensitive(true);
-        drop(secret);
+        let credential = secret;
 
-        let mut url = request.url.clone();
+        // Credentials go only to the origin this attempt was addressed to:
+        // the configured site, or the configured gateway.
+        let origin = target.origin();
+        let mut url = target.clone();
         let mut method = op.method.clone();
         let mut body = request.body.clone();
         for _ in 0..=MAX_REDIRECTS {
@@ -300,7 +424,7 @@ impl Inner {
                         .with_request(op.label())
                         .with_status(status.as_u16())
                     })?;
-                    if !self.base.same_origin(&target) {
+                    if target.origin() != origin {
                         return Err(Error::new(
                             ErrorKind::Redirect,
                             format!(
@@ -341,12 +465,23 @@ impl Inner {
                 headers,
                 body,
                 redactor,
+                credential,
             });
         }
         Err(
             Error::new(ErrorKind::Redirect, "Jira redirected too many times")
                 .with_request(op.label()),
         )
+    }
+}
+
+fn kind_name(kind: CredentialKind) -> &'static str {
+    match kind {
+        CredentialKind::ApiToken => "API token",
+        CredentialKind::ScopedToken => "scoped API token",
+        CredentialKind::OAuthClientCredentials => "OAuth access token",
+        CredentialKind::PersonalAccessToken => "personal access token",
+        _ => "credentials",
     }
 }
 

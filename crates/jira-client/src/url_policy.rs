@@ -29,6 +29,8 @@ use url::{Host, Url};
 /// it), and Atlassian's API gateway used with scoped tokens.
 const CLOUD_SUFFIXES: [&str; 2] = ["atlassian.net", "jira.com"];
 const CLOUD_GATEWAY: &str = "api.atlassian.com";
+/// Atlassian's OAuth 2.0 authorization server (Cloud token endpoint).
+const CLOUD_AUTH: &str = "auth.atlassian.com";
 
 /// Where a client may connect: set by the operator, never by a tenant.
 ///
@@ -170,6 +172,18 @@ impl UrlPolicy {
             self.check_ip(&format!("{shown} is"), ip)?;
         }
         Ok(())
+    }
+
+    /// The check of an OAuth token endpoint: like a base URL, and on Cloud
+    /// Atlassian's authorization server `auth.atlassian.com` too.
+    pub(crate) fn check_token_url(&self, url: &Url, flavor: Flavor) -> Result<(), Refusal> {
+        let auth_server = url
+            .host_str()
+            .is_some_and(|h| h.trim_end_matches('.').eq_ignore_ascii_case(CLOUD_AUTH));
+        if flavor == Flavor::Cloud && auth_server {
+            return self.check_url(url, Flavor::DataCenter);
+        }
+        self.check_url(url, flavor)
     }
 
     /// `subject` names the address: `10.0.0.1 is` or

@@ -17,6 +17,14 @@ pub const SERVICE_API_TOKEN: &str = "sim-api-token";
 pub const SERVICE_PAT: &str = "sim-pat";
 /// Data Center password of the service account (Basic `penaxtra-bot:…`).
 pub const SERVICE_PASSWORD: &str = "sim-password";
+/// Scoped API token of the service account (what an Atlassian service
+/// account gets): accepted through the API gateway
+/// (`/ex/jira/{cloudId}/...`), refused with 401 on the site.
+pub const SERVICE_SCOPED_TOKEN: &str = "sim-scoped-token";
+/// OAuth 2.0 client id of the service account's client credentials.
+pub const SERVICE_OAUTH_CLIENT_ID: &str = "sim-oauth-client";
+/// OAuth 2.0 client secret of the service account's client credentials.
+pub const SERVICE_OAUTH_CLIENT_SECRET: &str = "sim-oauth-secret";
 /// E-mail of `alex`, a person who works issues.
 pub const HUMAN_EMAIL: &str = "alex@sim.example";
 /// Cloud API token of `alex`.
@@ -119,6 +127,21 @@ pub const ALL: [Account; 3] = [
 pub fn by_api_token(email: &str, token: &str) -> Option<&'static Account> {
     ALL.iter()
         .find(|a| a.email.eq_ignore_ascii_case(email) && constant_time_eq(a.api_token, token))
+}
+
+/// The service account, when this e-mail and scoped API token are its.
+pub fn by_scoped_token(email: &str, token: &str) -> Option<&'static Account> {
+    ALL.iter().find(|a| {
+        a.email.eq_ignore_ascii_case(email)
+            && a.name == "penaxtra-bot"
+            && constant_time_eq(SERVICE_SCOPED_TOKEN, token)
+    })
+}
+
+/// The service account, when these are its OAuth client credentials.
+pub fn by_oauth_client(client_id: &str, secret: &str) -> Option<&'static Account> {
+    (client_id == SERVICE_OAUTH_CLIENT_ID && constant_time_eq(SERVICE_OAUTH_CLIENT_SECRET, secret))
+        .then_some(&ALL[0])
 }
 
 /// The account with this Data Center personal access token, if any.

@@ -246,6 +246,16 @@ pub struct SimConfig {
     /// [`DEFAULT_FRAMEWORK_OPTIONS`]). `None`: a new value becomes a new
     /// option, as if an admin kept the list up to date (kinder than Jira).
     pub frameworks_options: Option<Vec<String>>,
+    /// How long an OAuth access token from the token endpoints lives
+    /// (default an hour, as Atlassian's; seconds make a test cross an
+    /// expiry), on the simulator's clock.
+    pub oauth_token_lifetime: Duration,
+    /// Cloud's points-based quota for OAuth traffic, in points (one a
+    /// request) per hour (default none). API-token traffic is exempt, as on
+    /// Jira Cloud. Answers carry `Beta-RateLimit-Policy`, and near the end
+    /// `Beta-RateLimit` and `X-RateLimit-NearLimit`; a spent quota answers
+    /// 429 with `RateLimit-Reason: jira-quota-tenant-based`.
+    pub points_quota: Option<u32>,
 }
 
 impl SimConfig {
@@ -275,7 +285,20 @@ impl SimConfig {
                     .map(|o| (*o).to_string())
                     .collect(),
             ),
+            oauth_token_lifetime: Duration::from_secs(3600),
+            points_quota: None,
         }
+    }
+    /// Sets how long OAuth access tokens live.
+    pub fn oauth_token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.oauth_token_lifetime = lifetime;
+        self
+    }
+    /// Sets (or, with `None`, removes) Cloud's hourly points quota for
+    /// OAuth traffic.
+    pub fn points_quota(mut self, points_per_hour: Option<u32>) -> Self {
+        self.points_quota = points_per_hour;
+        self
     }
     /// Sets (or, with `None`, removes) the per-account rate limit.
     pub fn rate_limit(mut self, limit: Option<SimRateLimit>) -> Self {
@@ -390,6 +413,16 @@ impl SimConfig {
         if self.webhook_retry.max_attempts == 0 {
             return Err(SimError::Config(
                 "webhook max_attempts must be at least 1".into(),
+            ));
+        }
+        if self.oauth_token_lifetime < Duration::from_secs(1) {
+            return Err(SimError::Config(
+                "oauth_token_lifetime must be at least a second".into(),
+            ));
+        }
+        if self.points_quota == Some(0) {
+            return Err(SimError::Config(
+                "points_quota must be at least 1 (or null for none)".into(),
             ));
         }
         if self.captcha_after == Some(0) {

@@ -102,6 +102,12 @@ impl JiraSim {
                     .map(CloudLimiter::new),
             ),
             logins: std::sync::Mutex::new(LoginGuard::new(config.captcha_after)),
+            tokens: std::sync::Mutex::new(crate::tokens::Tokens::new(
+                config.oauth_token_lifetime,
+                config
+                    .points_quota
+                    .filter(|_| config.flavor == Flavor::Cloud),
+            )),
             anonymous_on_bad_credentials: config.anonymous_on_bad_credentials,
             in_flight: Default::default(),
             transition_hold: config.transition_hold,
@@ -134,6 +140,50 @@ impl JiraSim {
             stop,
             server: Some(server),
         })
+    }
+
+    /// The Cloud site's cloudId (what `/_edge/tenant_info` answers).
+    pub fn cloud_id(&self) -> &'static str {
+        crate::tokens::CLOUD_ID
+    }
+
+    /// Where the simulator serves Atlassian's API gateway: its own address
+    /// (`{gateway}/ex/jira/{cloudId}/...`).
+    pub fn gateway_url(&self) -> String {
+        self.app.base_url.clone()
+    }
+
+    /// The OAuth token endpoint of the flavor: Cloud's `/oauth/token` (of
+    /// auth.atlassian.com) or Data Center's `/rest/oauth2/latest/token`.
+    pub fn token_url(&self) -> String {
+        match self.app.flavor {
+            Flavor::Cloud => format!("{}/oauth/token", self.app.base_url),
+            Flavor::DataCenter => format!("{}/rest/oauth2/latest/token", self.app.base_url),
+        }
+    }
+
+    /// How many access tokens the token endpoint issued.
+    pub fn token_grants(&self) -> u64 {
+        lock(&self.app.tokens).grants()
+    }
+
+    /// Every OAuth access token issued so far stops working (as if it
+    /// expired): the next request with one answers 401.
+    pub fn expire_access_tokens(&self) {
+        lock(&self.app.tokens).expire_access_tokens();
+    }
+
+    /// The API, scoped and personal access tokens of the account named
+    /// `name` expire: Jira answers them as it answers a wrong token.
+    /// Answers whether the account exists.
+    pub fn expire_tokens(&self, name: &str) -> bool {
+        match crate::accounts::by_name(name) {
+            Some(a) => {
+                lock(&self.app.tokens).expire_account(a);
+                true
+            }
+            None => false,
+        }
     }
 
     /// `http://127.0.0.1:PORT`, without a trailing slash.

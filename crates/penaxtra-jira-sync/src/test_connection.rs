@@ -44,6 +44,12 @@ pub struct ConnectionReport {
     pub steps: Vec<TestStep>,
     /// The synthetic issue, when it was created.
     pub synthetic_issue: Option<String>,
+    /// The kind of credentials that worked (set once `who_am_i` passed):
+    /// `api_token`, `scoped_token`, `oauth_client_credentials`, `pat`.
+    pub credential_kind: Option<jira_client::CredentialKind>,
+    /// Where the REST calls went once `who_am_i` passed: the site URL, or
+    /// `https://api.atlassian.com/ex/jira/{cloudId}` through the gateway.
+    pub api_url: Option<String>,
     /// How many steps a passing test runs.
     expected_steps: usize,
 }
@@ -127,15 +133,29 @@ impl JiraSync {
                     .clone()
                     .or(me.email_address.clone())
                     .unwrap_or_default();
+                let kind = client.credential_kind();
+                let url = client
+                    .api_base_url()
+                    .as_str()
+                    .trim_end_matches('/')
+                    .to_string();
                 Ok((
-                    (),
-                    format!("{} ({})", name, me.identity().unwrap_or("unknown id")),
+                    (kind, url.clone()),
+                    format!(
+                        "{} ({}) with {} at {}",
+                        name,
+                        me.identity().unwrap_or("unknown id"),
+                        kind,
+                        url
+                    ),
                 ))
             })
             .await;
-        if who.is_none() {
+        let Some((kind, url)) = who else {
             return r.report;
-        }
+        };
+        r.report.credential_kind = Some(kind);
+        r.report.api_url = Some(url);
         let Some(project) = r
             .step("project", async {
                 let p = client.project(template.project_key()).await?;

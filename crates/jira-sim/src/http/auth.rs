@@ -1,5 +1,7 @@
-//! Authentication per flavor: Cloud Basic `email:api_token`; Data Center
-//! `Bearer <PAT>` or Basic `name:password`.
+//! Authentication per flavor: Cloud Basic `email:api_token` (a scoped
+//! token, or a Bearer OAuth access token, only through the API gateway);
+//! Data Center `Bearer <PAT or OAuth access token>` or Basic
+//! `name:password`. An expired token is refused like a wrong one.
 
 use crate::accounts::{self, Account};
 use axum::http::{HeaderMap, header};
@@ -15,6 +17,9 @@ pub(crate) enum Auth {
     Account(&'static Account),
     /// Credentials that match no account, or the other flavor's scheme.
     Rejected,
+    /// Valid credentials that work only through the API gateway (a scoped
+    /// token or an OAuth access token sent to the site): a plain 401.
+    GatewayOnly,
 }
 
 /// The outcome of reading the `Authorization` header.
@@ -25,6 +30,9 @@ pub(crate) struct Login {
     /// The account a Data Center Basic login names (right password or
     /// not): the one whose failed logins count towards a CAPTCHA.
     pub basic_user: Option<&'static Account>,
+    /// Whether an OAuth access token authenticated the request (its
+    /// traffic counts against Cloud's points quota).
+    pub oauth: bool,
 }
 
 impl Login {
@@ -32,6 +40,26 @@ impl Login {
         Self {
             auth,
             basic_user: None,
+            oauth: false,
+        }
+    }
+}
+
+/// What the request's route and the identity side add to a login.
+#[derive(Clone, Copy)]
+pub(crate) struct Context<'a> {
+    /// The request came through `/ex/jira/{cloudId}`.
+    pub gateway: bool,
+    pub tokens: &'a crate::tokens::Tokens,
+    pub now: chrono::DateTime<chrono::Utc>,
+}
+
+impl Context<'_> {
+    fn live(&self, a: &'static Account) -> Auth {
+        if self.tokens.is_expired(a) {
+            Auth::Rejected
+        } else {
+            Auth::Account(a)
         }
     }
 }
@@ -46,7 +74,22 @@ fn basic_pair(rest: &str) -> Option<(String, String)> {
 }
 
 /// Authenticates a request.
+#[cfg(test)]
 pub(crate) fn authenticate(flavor: Flavor, headers: &HeaderMap) -> Login {
+    let tokens = crate::tokens::Tokens::new(std::time::Duration::from_secs(3600), None);
+    authenticate_in(
+        flavor,
+        headers,
+        Context {
+            gateway: false,
+            tokens: &tokens,
+            now: chrono::Utc::now(),
+        },
+    )
+}
+
+/// Authenticates a request in its context.
+pub(crate) fn authenticate_in(flavor: Flavor, headers: &HeaderMap, cx: Context<'_>) -> Login {
     let Some(value) = headers.get(header::AUTHORIZATION) else {
         return Login::of(Auth::Anonymous);
     };
@@ -58,12 +101,41 @@ pub(crate) fn authenticate(flavor: Flavor, headers: &HeaderMap) -> Login {
     let basic = scheme.eq_ignore_ascii_case("basic");
     match flavor {
         Flavor::Cloud if basic => {
-            let found =
-                basic_pair(rest).and_then(|(email, token)| accounts::by_api_token(&email, &token));
-            Login::of(found.map_or(Auth::Rejected, Auth::Account))
+            let Some((email, token)) = basic_pair(rest) else {
+                return Login::of(Auth::Rejected);
+            };
+            if let Some(a) = accounts::by_api_token(&email, &token) {
+                return Login::of(cx.live(a));
+            }
+            match accounts::by_scoped_token(&email, &token) {
+                Some(a) if cx.gateway => Login::of(cx.live(a)),
+                Some(a) if !cx.tokens.is_expired(a) => Login::of(Auth::GatewayOnly),
+                _ => Login::of(Auth::Rejected),
+            }
+        }
+        Flavor::Cloud if scheme.eq_ignore_ascii_case("bearer") => {
+            match cx.tokens.account(rest, cx.now) {
+                Some(a) if cx.gateway => Login {
+                    auth: Auth::Account(a),
+                    basic_user: None,
+                    oauth: true,
+                },
+                Some(_) => Login::of(Auth::GatewayOnly),
+                None => Login::of(Auth::Rejected),
+            }
         }
         Flavor::DataCenter if scheme.eq_ignore_ascii_case("bearer") => {
-            Login::of(accounts::by_pat(rest).map_or(Auth::Rejected, Auth::Account))
+            if let Some(a) = accounts::by_pat(rest) {
+                return Login::of(cx.live(a));
+            }
+            match cx.tokens.account(rest, cx.now) {
+                Some(a) => Login {
+                    auth: Auth::Account(a),
+                    basic_user: None,
+                    oauth: true,
+                },
+                None => Login::of(Auth::Rejected),
+            }
         }
         Flavor::DataCenter if basic => {
             let Some((name, password)) = basic_pair(rest) else {
@@ -73,10 +145,12 @@ pub(crate) fn authenticate(flavor: Flavor, headers: &HeaderMap) -> Login {
                 Some((a, true)) => Login {
                     auth: Auth::Account(a),
                     basic_user: Some(a),
+                    oauth: false,
                 },
                 Some((a, false)) => Login {
                     auth: Auth::Rejected,
                     basic_user: Some(a),
+                    oauth: false,
                 },
                 None => Login::of(Auth::Rejected),
             }

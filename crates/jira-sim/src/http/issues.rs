@@ -162,6 +162,39 @@ pub(crate) fn get(c: &Call<'_>, key: &str) -> Response {
         v["key"] = json!(issue.key);
     }
     expand(&rc, &params(c.query, "expand"), issue, &mut v);
+    let issue_type = issue.issue_type.clone();
+    let project = crate::world::project_of(issue);
+    // The field metadata reads the world again (the options).
+    drop(w);
+    let wanted = params(c.query, "expand");
+    if wanted
+        .iter()
+        .flat_map(|e| e.split(','))
+        .any(|e| e.trim() == "editmeta")
+    {
+        // The edit screen: the create screen's fields but the project,
+        // keyed by field id.
+        let it = crate::world::ISSUE_TYPES
+            .iter()
+            .find(|(_, name)| name.eq_ignore_ascii_case(&issue_type))
+            .copied()
+            .unwrap_or(crate::world::ISSUE_TYPES[0]);
+        let fields: serde_json::Map<String, Value> =
+            super::meta::field_metas(c.app, c.api, project, it)
+                .into_iter()
+                .filter_map(|mut f| {
+                    let id = f.get("fieldId")?.as_str()?.to_string();
+                    if id == "project" {
+                        return None;
+                    }
+                    if let Some(o) = f.as_object_mut() {
+                        o.remove("fieldId");
+                    }
+                    Some((id, f))
+                })
+                .collect();
+        v["editmeta"] = json!({ "fields": fields });
+    }
     reply::json(200, &v)
 }
 

@@ -87,6 +87,26 @@ pub(crate) fn createmeta_fields(app: &App, api: ApiVersion, p: &str, t: &str) ->
             &format!("The issue type with id '{t}' does not exist."),
         ));
     };
+    let fields = field_metas(app, api, sp, *it);
+    let n = fields.len();
+    let v = match app.flavor {
+        Flavor::Cloud => json!({"fields": fields, "maxResults": 50, "startAt": 0, "total": n}),
+        Flavor::DataCenter => {
+            json!({"values": fields, "maxResults": 50, "startAt": 0, "total": n, "isLast": true})
+        }
+    };
+    reply::json(200, &v)
+}
+
+/// The fields of the create (and edit) screen of an issue type in a
+/// project, each with its `required`, `schema`, `name`, `key`,
+/// `operations` and allowed values.
+pub(crate) fn field_metas(
+    app: &App,
+    api: ApiVersion,
+    sp: &crate::world::SimProject,
+    it: (&str, &str),
+) -> Vec<Value> {
     let rc = app.render_ctx(api);
     let field = |id: &str, name: &str, required: bool, schema: Value, ops: &[&str]| {
         json!({"required": required, "schema": schema, "name": name, "key": id, "fieldId": id,
@@ -107,7 +127,7 @@ pub(crate) fn createmeta_fields(app: &App, api: ApiVersion, p: &str, t: &str) ->
         json!({"type":"issuetype","system":"issuetype"}),
         &[],
     );
-    issuetype["allowedValues"] = json!([render::issue_type(&rc, *it)]);
+    issuetype["allowedValues"] = json!([render::issue_type(&rc, it)]);
     let mut priority = field(
         "priority",
         "Priority",
@@ -206,14 +226,7 @@ pub(crate) fn createmeta_fields(app: &App, api: ApiVersion, p: &str, t: &str) ->
             &["set"],
         ));
     }
-    let n = fields.len();
-    let v = match app.flavor {
-        Flavor::Cloud => json!({"fields": fields, "maxResults": 50, "startAt": 0, "total": n}),
-        Flavor::DataCenter => {
-            json!({"values": fields, "maxResults": 50, "startAt": 0, "total": n, "isLast": true})
-        }
-    };
-    reply::json(200, &v)
+    fields
 }
 
 pub(crate) fn fields(app: &App, api: ApiVersion) -> Response {

@@ -10,6 +10,7 @@ mod admin;
 mod auth;
 mod comments;
 pub(crate) mod conn;
+mod identity;
 pub(crate) mod in_flight;
 mod issues;
 mod limits;
@@ -55,6 +56,8 @@ pub(crate) struct App {
     pub cloud: Mutex<Option<CloudLimiter>>,
     /// Data Center's failed logins and CAPTCHA locks.
     pub logins: Mutex<LoginGuard>,
+    /// OAuth access tokens, expired accounts, the points quota.
+    pub tokens: Mutex<crate::tokens::Tokens>,
     /// Cloud: bad credentials are served as anonymous.
     pub anonymous_on_bad_credentials: bool,
     /// Transitions being executed, and how long each takes.
@@ -153,6 +156,7 @@ impl App {
             l.reset();
         }
         lock(&self.logins).reset();
+        lock(&self.tokens).reset();
         lock(&self.counts).clear();
         lock(&self.judged).clear();
         self.total.store(0, Ordering::SeqCst);
@@ -174,13 +178,38 @@ pub(crate) async fn entry(
             &serde_json::json!({"errorMessages":["Request body too large."],"errors":{}}),
         );
     };
-    let path = parts.uri.path().to_string();
+    let full_path = parts.uri.path().to_string();
     let query = parts.uri.query().unwrap_or("").to_string();
     let method = parts.method.as_str().to_string();
-    if path == "/_sim" || path.starts_with("/_sim/") {
-        return admin::handle(&app, &method, &path, &bytes).await;
+    if full_path == "/_sim" || full_path.starts_with("/_sim/") {
+        return admin::handle(&app, &method, &full_path, &bytes).await;
     }
-    app.count(&method, &path);
+    // Atlassian's API gateway: `/ex/jira/{cloudId}/rest/...` reaches the
+    // site whose cloudId it names.
+    let (path, gateway) = match full_path.strip_prefix("/ex/jira/") {
+        Some(rest) if app.flavor == Flavor::Cloud => {
+            let (id, tail) = rest.split_once('/').unwrap_or((rest, ""));
+            if id != crate::tokens::CLOUD_ID {
+                return reply::json(
+                    404,
+                    &serde_json::json!({"code": 404, "message": "Not Found - No resource found for cloudId"}),
+                );
+            }
+            (format!("/{tail}"), true)
+        }
+        _ => (full_path.clone(), false),
+    };
+    app.count(&method, &full_path);
+    if method == "GET" && path == "/_edge/tenant_info" && !gateway {
+        return identity::tenant_info(&app, &path);
+    }
+    let token_path = match app.flavor {
+        Flavor::Cloud => identity::CLOUD_TOKEN_PATH,
+        Flavor::DataCenter => identity::DC_TOKEN_PATH,
+    };
+    if method == "POST" && path == token_path && !gateway {
+        return identity::token(&app, &bytes);
+    }
     let plan = lock(&app.faults).next();
     let html = lock(&app.faults).config().html_error_bodies;
     let delay = app.latency + plan.delay.unwrap_or_default();
@@ -190,7 +219,18 @@ pub(crate) async fn entry(
     if let Some(answer) = plan.answer {
         return fault_answer(&app, answer, html);
     }
-    let login = auth::authenticate(app.flavor, &parts.headers);
+    let login = {
+        let tokens = lock(&app.tokens);
+        auth::authenticate_in(
+            app.flavor,
+            &parts.headers,
+            auth::Context {
+                gateway,
+                tokens: &tokens,
+                now: app.clock.now(),
+            },
+        )
+    };
     let mut failed_login = false;
     let account = match login.auth {
         _ if login
@@ -199,6 +239,9 @@ pub(crate) async fn entry(
         {
             return captcha_denied(&app);
         }
+        // Scoped tokens and OAuth access tokens on the site URL: Jira
+        // answers a plain 401, whatever it does for other bad credentials.
+        Auth::GatewayOnly => return unauthorized(&app, false),
         Auth::Rejected => {
             if let Some(user) = login.basic_user {
                 lock(&app.logins).failed(user.name);
@@ -218,6 +261,23 @@ pub(crate) async fn entry(
             Some(a)
         }
     };
+    // Cloud's points quota counts OAuth traffic (API tokens are exempt).
+    let points = if login.oauth && app.flavor == Flavor::Cloud {
+        lock(&app.tokens).take_point(app.clock.now())
+    } else {
+        None
+    };
+    if let Some(p) = points.filter(|p| p.refused) {
+        app.rate_limited.fetch_add(1, Ordering::SeqCst);
+        app.judge(&method, &path, true);
+        return identity::quota_refusal(&app, p);
+    }
+    if method == "GET" && path == "/rest/auth/1/session" && app.flavor == Flavor::DataCenter {
+        return match account {
+            Some(a) => identity::session(&app, a),
+            None => unauthorized(&app, false),
+        };
+    }
     let bucket = account.map_or("anonymous", |a| a.name);
     let now = app.clock.now();
     let taken = {
@@ -254,6 +314,9 @@ pub(crate) async fn entry(
                 }
             }
         }
+    }
+    if let Some(p) = points {
+        identity::quota_headers(&mut resp, p);
     }
     if failed_login {
         reply::set_header(&mut resp, "X-Seraph-LoginReason", "AUTHENTICATED_FAILED");

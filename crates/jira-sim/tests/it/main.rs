@@ -13,6 +13,7 @@ mod fidelity_errors;
 mod fidelity_limits;
 mod fidelity_time;
 mod fidelity_webhooks;
+mod identity;
 mod jql;
 mod rate_limit;
 mod recorded;

@@ -275,11 +275,36 @@ pub struct JiraConfig {
     /// The site URL, e.g. `https://acme.atlassian.net` or
     /// `https://jira.corp.example/jira`.
     pub base_url: String,
-    /// The service account's e-mail (Cloud only).
+    /// The kind of credentials (default: `api_token` on Cloud, `pat` on
+    /// Data Center); see [`AuthKind`].
+    #[serde(default)]
+    pub auth: Option<AuthKind>,
+    /// The service account's e-mail (Cloud `api_token` and `scoped_token`).
     #[serde(default)]
     pub email: Option<String>,
-    /// Where the API token (Cloud) or personal access token (Data Center)
-    /// comes from.
+    /// The OAuth client id (`oauth_client_credentials`).
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// The OAuth `scope` asked for (`oauth_client_credentials`; Data Center
+    /// needs one, e.g. `"WRITE"`).
+    #[serde(default)]
+    pub oauth_scope: Option<String>,
+    /// Atlassian's API gateway (default `https://api.atlassian.com`), for
+    /// `scoped_token` and Cloud `oauth_client_credentials`.
+    #[serde(default)]
+    pub gateway_url: Option<String>,
+    /// The OAuth token endpoint (default
+    /// `https://auth.atlassian.com/oauth/token` on Cloud,
+    /// `{base_url}/rest/oauth2/latest/token` on Data Center).
+    #[serde(default)]
+    pub token_url: Option<String>,
+    /// The site's cloudId, when known (otherwise read from
+    /// `{base_url}/_edge/tenant_info` when the gateway is used).
+    #[serde(default)]
+    pub cloud_id: Option<String>,
+    /// Where the secret comes from: the API token, scoped token or personal
+    /// access token, or the OAuth client secret. Sealed for the connection
+    /// and `base_url`'s origin alike.
     pub credentials: CredentialsConfig,
     /// Proactive rate limit; default 10 requests/s with bursts of 20.
     #[serde(default)]
@@ -296,6 +321,31 @@ pub struct JiraConfig {
     /// says otherwise (a `[[connections]]` file sets each one's `id`).
     #[serde(skip, default = "default_connection_id")]
     connection: String,
+}
+
+/// The kind of credentials, `jira.auth`: how Atlassian's customers
+/// connect.
+///
+/// | `auth` | flavor | header | requests go to |
+/// |---|---|---|---|
+/// | `api_token` | Cloud | Basic `email:token` | the site (`base_url`) |
+/// | `scoped_token` | Cloud | Basic `email:token` | `{gateway_url}/ex/jira/{cloudId}` |
+/// | `oauth_client_credentials` | Cloud | Bearer access token from `token_url` | `{gateway_url}/ex/jira/{cloudId}` |
+/// | `oauth_client_credentials` | Data Center | Bearer access token from `{base_url}/rest/oauth2/latest/token` | the instance |
+/// | `pat` | Data Center | Bearer personal access token | the instance |
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum AuthKind {
+    /// A classic API token of the account (Cloud).
+    ApiToken,
+    /// A scoped API token, as service accounts get (Cloud).
+    ScopedToken,
+    /// OAuth 2.0 client credentials (Cloud or Data Center); the secret in
+    /// `credentials` is the client secret.
+    OauthClientCredentials,
+    /// A personal access token (Data Center).
+    Pat,
 }
 
 fn default_connection_id() -> String {
@@ -615,31 +665,77 @@ impl JiraConfig {
     /// [`ConfigError`] naming the setting at fault (the base URL is checked
     /// by `build`).
     pub fn client_builder(&self) -> Result<jira_client::ClientBuilder, ConfigError> {
-        let token = self
+        let secret = self
             .credentials
             .token_for(&self.connection, &self.base_url)?;
-        let builder = match self.deployment {
-            Flavor::Cloud => {
-                let email = self
-                    .email
+        let email = || {
+            self.email
+                .as_deref()
+                .filter(|e| e.contains('@'))
+                .ok_or_else(|| {
+                    ConfigError::invalid(
+                        "jira.email",
+                        "Jira Cloud API tokens need the service account's e-mail",
+                    )
+                })
+        };
+        let kind = self.auth.unwrap_or(match self.deployment {
+            Flavor::Cloud => AuthKind::ApiToken,
+            Flavor::DataCenter => AuthKind::Pat,
+        });
+        let mut builder = match (kind, self.deployment) {
+            (AuthKind::ApiToken, Flavor::Cloud) => JiraClient::builder(
+                &self.base_url,
+                self.deployment,
+                ApiTokenAuth::new(email()?, secret),
+            ),
+            (AuthKind::ScopedToken, Flavor::Cloud) => JiraClient::builder(
+                &self.base_url,
+                self.deployment,
+                jira_client::ScopedTokenAuth::new(email()?, secret),
+            ),
+            (AuthKind::Pat, Flavor::DataCenter) => {
+                JiraClient::builder(&self.base_url, self.deployment, PatAuth::new(secret))
+            }
+            (AuthKind::OauthClientCredentials, _) => {
+                let id = self
+                    .client_id
                     .as_deref()
-                    .filter(|e| e.contains('@'))
+                    .filter(|id| !id.trim().is_empty())
                     .ok_or_else(|| {
                         ConfigError::invalid(
-                            "jira.email",
-                            "Jira Cloud needs the service account's e-mail",
+                            "jira.client_id",
+                            "OAuth client credentials need the client id",
                         )
                     })?;
-                JiraClient::builder(
-                    &self.base_url,
-                    self.deployment,
-                    ApiTokenAuth::new(email, token),
-                )
+                let mut oauth = jira_client::OAuthClientCredentials::new(id, secret);
+                if let Some(scope) = &self.oauth_scope {
+                    oauth = oauth.scope(scope);
+                }
+                if let Some(url) = &self.token_url {
+                    oauth = oauth.token_url(url);
+                }
+                JiraClient::builder(&self.base_url, self.deployment, oauth)
             }
-            Flavor::DataCenter => {
-                JiraClient::builder(&self.base_url, self.deployment, PatAuth::new(token))
+            (AuthKind::ApiToken | AuthKind::ScopedToken, Flavor::DataCenter) => {
+                return Err(ConfigError::invalid(
+                    "jira.auth",
+                    "API tokens are Jira Cloud's: a Data Center Jira takes \"pat\" or \"oauth_client_credentials\"",
+                ));
+            }
+            (AuthKind::Pat, Flavor::Cloud) => {
+                return Err(ConfigError::invalid(
+                    "jira.auth",
+                    "personal access tokens are Jira Data Center's: Jira Cloud takes \"api_token\", \"scoped_token\" or \"oauth_client_credentials\"",
+                ));
             }
         };
+        if let Some(url) = &self.gateway_url {
+            builder = builder.gateway_url(url);
+        }
+        if let Some(id) = &self.cloud_id {
+            builder = builder.cloud_id(id);
+        }
         let timeout = Duration::from_secs(self.timeout_secs.unwrap_or(30));
         if timeout.is_zero() {
             return Err(ConfigError::invalid(

@@ -32,23 +32,39 @@ const MAX_DELIVERY_ID_BYTES: usize = 256;
 /// and the caller answers its status and changes nothing.
 ///
 /// ```
-/// use penaxtra_jira_sync::webhook::{IpAllowlist, WebhookGate, WebhookGateConfig, WebhookRequest};
+/// use penaxtra_jira_sync::webhook::{
+///     IpAllowlist, WebhookGate, WebhookGateConfig, WebhookRequest, sign_body,
+/// };
+/// use secrecy::SecretString;
 ///
 /// let config = WebhookGateConfig::builder(
 ///     IpAllowlist::from_cidrs(["192.0.2.0/24"]).unwrap(),
 ///     "a-long-random-url-secret".into(),
 /// )
+/// .hmac_secret("the-webhook-secret-in-jira".into())
 /// .build()
 /// .unwrap();
 /// let gate = WebhookGate::new(config).unwrap();
 ///
 /// let body = br#"{"webhookEvent":"jira:issue_updated","issue":{"id":"1","key":"SEC-1"}}"#;
+/// let signature = format!(
+///     "sha256={}",
+///     sign_body(&SecretString::from("the-webhook-secret-in-jira"), body)
+/// );
+/// let headers = [("X-Hub-Signature", signature.as_bytes())];
 /// let request = WebhookRequest::new("192.0.2.10".parse().unwrap(), body)
-///     .url_secret(Some("a-long-random-url-secret"));
+///     .url_secret(Some("a-long-random-url-secret"))
+///     .headers(&headers);
 /// let hook = gate.check(&request).expect("authentic");
 /// assert_eq!(hook.event.issue.unwrap().key, "SEC-1");
 ///
-/// let forged = WebhookRequest::new("192.0.2.10".parse().unwrap(), body).url_secret(Some("guess"));
+/// // Unsigned, or with a guessed URL secret: 401.
+/// let unsigned = WebhookRequest::new("192.0.2.10".parse().unwrap(), body)
+///     .url_secret(Some("a-long-random-url-secret"));
+/// assert_eq!(gate.check(&unsigned).as_ref().err().unwrap().status(), 401);
+/// let forged = WebhookRequest::new("192.0.2.10".parse().unwrap(), body)
+///     .url_secret(Some("guess"))
+///     .headers(&headers);
 /// assert_eq!(gate.check(&forged).as_ref().err().unwrap().status(), 401);
 /// ```
 pub struct WebhookGate {

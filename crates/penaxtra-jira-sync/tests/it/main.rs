@@ -5,6 +5,7 @@
 
 mod convergence_bugs;
 mod crash;
+mod credentials;
 mod exactly_once;
 mod faults;
 mod fidelity;
