@@ -88,6 +88,17 @@ impl Tenant {
             last_recovery_ms: AtomicI64::new(i64::MIN),
         }
     }
+
+    /// The same connection, paused for `reason` or active (`None`).
+    fn with_paused(&self, paused: Option<String>) -> Self {
+        Self {
+            sync: self.sync.clone(),
+            gate: self.gate.clone(),
+            paused,
+            revision: self.revision.clone(),
+            last_recovery_ms: AtomicI64::new(self.last_recovery_ms.load(Ordering::Relaxed)),
+        }
+    }
 }
 
 /// Every connection the service serves; cheap to clone (clones share the
@@ -157,17 +168,15 @@ impl Connections {
         self.insert_revision(id, sync, gate, None)
     }
 
-    /// Marks a connection paused without touching its queue (at build,
-    /// before any worker runs: its work is parked by the first pause).
-    fn mark_paused(&self, id: &ConnectionId, reason: &str) {
+    /// Marks a connection paused for `reason`, or active (`None`),
+    /// without touching its queue; answers its engine, `None` when it is
+    /// not registered.
+    fn set_paused(&self, id: &ConnectionId, paused: Option<&str>) -> Option<JiraSync> {
         let mut tenants = self.write();
-        if let Some(t) = tenants.get(id) {
-            let mut paused = Tenant::new(t.sync.clone(), None);
-            paused.gate = t.gate.clone();
-            paused.revision = t.revision.clone();
-            paused.paused = Some(reason.to_string());
-            tenants.insert(id.clone(), Arc::new(paused));
-        }
+        let next = tenants.get(id)?.with_paused(paused.map(str::to_string));
+        let sync = next.sync.clone();
+        tenants.insert(id.clone(), Arc::new(next));
+        Some(sync)
     }
 
     fn insert_revision(
@@ -305,7 +314,9 @@ impl Connections {
                 .insert_revision(c.id.clone(), sync, gate, c.revision.clone())
                 .map_err(|e| ConfigError::invalid("store", e.to_string()).in_connection(&c.id))?;
             if let Some(reason) = &c.paused {
-                connections.mark_paused(&c.id, reason);
+                // Registered paused: its work is parked by the first pause
+                // or left queued until a resume.
+                connections.set_paused(&c.id, Some(reason));
             }
         }
         Ok(connections)
@@ -354,19 +365,9 @@ impl Connections {
     /// all the same; pause again to park the rest);
     /// [`ConnectionError::Unknown`] as [`SyncError::Config`].
     pub async fn pause(&self, id: &ConnectionId, reason: &str) -> Result<usize, SyncError> {
-        let sync = {
-            let mut tenants = self.write();
-            let Some(t) = tenants.get(id) else {
-                return Err(unknown(id));
-            };
-            let mut paused = Tenant::new(t.sync.clone(), None);
-            paused.gate = t.gate.clone();
-            paused.revision = t.revision.clone();
-            paused.paused = Some(reason.to_string());
-            let sync = paused.sync.clone();
-            tenants.insert(id.clone(), Arc::new(paused));
-            sync
-        };
+        let sync = self
+            .set_paused(id, Some(reason))
+            .ok_or_else(|| unknown(id))?;
         park_queue(&sync, reason).await
     }
 
@@ -376,18 +377,7 @@ impl Connections {
     /// # Errors
     /// As [`Connections::pause`].
     pub async fn resume(&self, id: &ConnectionId) -> Result<usize, SyncError> {
-        let sync = {
-            let mut tenants = self.write();
-            let Some(t) = tenants.get(id) else {
-                return Err(unknown(id));
-            };
-            let mut active = Tenant::new(t.sync.clone(), None);
-            active.gate = t.gate.clone();
-            active.revision = t.revision.clone();
-            let sync = active.sync.clone();
-            tenants.insert(id.clone(), Arc::new(active));
-            sync
-        };
+        let sync = self.set_paused(id, None).ok_or_else(|| unknown(id))?;
         let now = sync.core().now_ms();
         Ok(sync.store().unpark_all(now).await?)
     }
@@ -518,39 +508,74 @@ async fn schedule(
     // How often the scheduler looks for connections to serve when no turn
     // ends meanwhile (cheap: it reads the registry, not the store).
     let tick = idle.clamp(Duration::from_millis(5), Duration::from_millis(50));
-    let mut in_flight: HashSet<ConnectionId> = HashSet::new();
+    // Turns in flight, by task (a turn that panicked comes back without
+    // its connection: the task id finds it).
+    let mut in_flight: HashMap<tokio::task::Id, ConnectionId> = HashMap::new();
     let mut next_look: HashMap<ConnectionId, Instant> = HashMap::new();
     let mut turns = tokio::task::JoinSet::new();
+    // Records a turn's end: a busy connection is looked at again at once,
+    // an idle or failed one after `idle`.
+    let record = |ended: Result<
+        (tokio::task::Id, Result<WorkerReport, SyncError>),
+        tokio::task::JoinError,
+    >,
+                  in_flight: &mut HashMap<tokio::task::Id, ConnectionId>,
+                  next_look: &mut HashMap<ConnectionId, Instant>| {
+        let (task, result) = match ended {
+            Ok((task, result)) => (task, Some(result)),
+            Err(e) => (e.id(), None),
+        };
+        let Some(id) = in_flight.remove(&task) else {
+            return;
+        };
+        let busy = match result {
+            Some(Ok(r)) => r.done + r.retried + r.parked + r.gone + r.recovered > 0,
+            Some(Err(e)) => {
+                tracing::warn!(connection = %id, code = e.code(), "connection turn failed: {e}");
+                false
+            }
+            None => {
+                tracing::error!(connection = %id, "connection turn panicked");
+                false
+            }
+        };
+        next_look.insert(
+            id,
+            if busy {
+                Instant::now()
+            } else {
+                Instant::now() + idle
+            },
+        );
+    };
     loop {
         let now = Instant::now();
+        let serving: HashSet<&ConnectionId> = in_flight.values().collect();
+        let mut start = Vec::new();
         for (id, tenant) in connections.turn_order() {
-            if turns.len() >= max_turns {
+            if turns.len() + start.len() >= max_turns {
                 break;
             }
-            if in_flight.contains(&id) || next_look.get(&id).is_some_and(|t| *t > now) {
+            if serving.contains(&id) || next_look.get(&id).is_some_and(|t| *t > now) {
                 continue;
             }
+            start.push((id, tenant));
+        }
+        for (id, tenant) in start {
             connections.move_cursor(&id);
-            in_flight.insert(id.clone());
-            turns.spawn(async move {
-                let result = turn(&tenant, DEFAULT_TURN_SLICE).await;
-                (id, result)
-            });
+            let handle = turns.spawn(async move { turn(&tenant, DEFAULT_TURN_SLICE).await });
+            in_flight.insert(handle.id(), id);
         }
         tokio::select! {
             _ = &mut stopped => break,
-            ended = turns.join_next(), if !turns.is_empty() => {
-                if let Some(Ok((id, result))) = ended {
-                    let busy = match result {
-                        Ok(r) => r.done + r.retried + r.parked + r.gone + r.recovered > 0,
-                        Err(e) => {
-                            tracing::warn!(connection = %id, code = e.code(), "connection turn failed: {e}");
-                            false
-                        }
-                    };
-                    let at = if busy { Instant::now() } else { Instant::now() + idle };
-                    next_look.insert(id.clone(), at);
-                    in_flight.remove(&id);
+            first = turns.join_next_with_id(), if !turns.is_empty() => {
+                if let Some(first) = first {
+                    record(first, &mut in_flight, &mut next_look);
+                }
+                // Every other turn that ended meanwhile, before the next
+                // look at the registry (one look per batch, not per turn).
+                while let Some(more) = turns.try_join_next_with_id() {
+                    record(more, &mut in_flight, &mut next_look);
                 }
             }
             _ = tokio::time::sleep(tick) => {}
